@@ -1,0 +1,139 @@
+/**
+ * Store port over one DynamoDB table (`pk` string hash key). Works the same
+ * against DynamoDB, DynamoDB Local and the embedded dynalite: single-item
+ * conditional writes only, no transactions, strongly consistent reads.
+ *
+ * Item shape: `{pk, v: version, d: value, ttl?: epoch seconds}`; counters are
+ * `{pk, n, ttl?}`. The table's TTL attribute is `ttl`.
+ */
+import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, DependencyError } from '../../errors.js';
+import type { PutOptions, Store, StoredRecord } from '../../ports.js';
+
+export const TTL_ATTRIBUTE = 'ttl';
+
+export class DynamoDbStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
+    const { Item } = await call(() =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
+    );
+    if (!Item || Item.d === undefined) return undefined;
+    return { value: Item.d as T, version: Number(Item.v) };
+  }
+
+  async put<T>(key: string, value: T, options: PutOptions): Promise<number> {
+    const version = (options.expectVersion ?? 0) + 1;
+    const item: Record<string, unknown> = { pk: key, v: version, d: value };
+    if (options.expiresAt !== undefined) item[TTL_ATTRIBUTE] = options.expiresAt;
+    await call(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(options.expectVersion === null
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': options.expectVersion } }),
+        }),
+      ),
+    );
+    return version;
+  }
+
+  async delete(key: string, options: { expectVersion?: number } = {}): Promise<void> {
+    await call(() =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: key },
+          ...(options.expectVersion !== undefined
+            ? { ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': options.expectVersion } }
+            : {}),
+        }),
+      ),
+    );
+  }
+
+  async increment(key: string, by: number, options: { expiresAt?: number } = {}): Promise<number> {
+    const ttl = options.expiresAt !== undefined;
+    const { Attributes } = await call(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key },
+          UpdateExpression: ttl ? 'ADD n :by SET #ttl = :ttl' : 'ADD n :by',
+          ExpressionAttributeValues: ttl ? { ':by': by, ':ttl': options.expiresAt } : { ':by': by },
+          ...(ttl ? { ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE } } : {}),
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    return Number(Attributes?.n ?? 0);
+  }
+}
+
+/** AWS error names that mean "the dependency is unhealthy", not "the request is wrong". */
+const TRANSIENT = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'LimitExceededException',
+  'TimeoutError',
+]);
+
+/** Translates storage failures into domain-level errors at the adapter edge. */
+async function call<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    const e = error as { name?: string; $fault?: string; $metadata?: unknown };
+    if (e.name === 'ConditionalCheckFailedException') throw new ConflictError();
+    if (e.name && TRANSIENT.has(e.name)) throw new DependencyError('dynamodb', { cause: error });
+    if (e.$fault === 'server' || e.$metadata === undefined) throw new DependencyError('dynamodb', { cause: error });
+    throw error;
+  }
+}
+
+/** Creates the table with the TTL attribute if it does not exist (local server, tests, admin command). */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+  }
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let i = 0; i < 50; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      }),
+    );
+  } catch {
+    // dynalite does not implement TTL; expiry is decided from stored timestamps anyway.
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The local HTTP server: the same handlers as in Lambda, reached through the
+ * same route table, with API Gateway HTTP API (payload 2.0) events built from
+ * plain node:http requests. Adds GET /local/outbox, which exists only here.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createClient, getClient } from '../../core/clients.js';
+import type { CoreSettings, Deps } from '../../core/deps.js';
+import type { HttpResult } from '../../http/endpoint.js';
+import type { Clock, Logger } from '../../ports.js';
+import { routes, type RouteDefinition } from '../../routes.js';
+import { installDeps } from '../../runtime.js';
+import { DynamoDbStore } from '../aws/dynamodb-store.js';
+import { jsonLogger } from '../logger.js';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { LocalSigner } from './local-signer.js';
+import { Outbox } from './outbox.js';
+
+export const OWASP_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  /** Base URL used as issuer; defaults to the listening address. */
+  issuer?: string;
+  tableName?: string;
+  /** Another DynamoDB-compatible endpoint instead of the embedded one. */
+  dynamoEndpoint?: string;
+  clock?: Clock;
+  logger?: Logger;
+  seedClient?: { client_id: string; client_secret: string; redirect_uris: string[] } | false;
+  settings?: Partial<CoreSettings>;
+}
+
+export interface LocalServer {
+  url: string;
+  deps: Deps;
+  outbox: Outbox;
+  dynamoEndpoint: string;
+  close(): Promise<void>;
+}
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  pattern: RegExp;
+  names: string[];
+  literals: number;
+}
+
+function compile(route: RouteDefinition): CompiledRoute {
+  const names: string[] = [];
+  const segments = route.path.split('/').filter(Boolean);
+  const source = segments
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (param) {
+        names.push(param[1]!);
+        return '/([^/]+)';
+      }
+      return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+    })
+    .join('');
+  return { route, pattern: new RegExp(`^${source}/?$`), names, literals: segments.length - names.length };
+}
+
+/** Literal segments win over parameters, as in API Gateway. */
+const compiled = routes.map(compile).sort((a, b) => b.literals - a.literals);
+
+export function matchRoute(method: string, path: string): { route: RouteDefinition; params: Record<string, string> } | 'method_not_allowed' | undefined {
+  let pathMatched = false;
+  for (const c of compiled) {
+    const m = c.pattern.exec(path);
+    if (!m) continue;
+    pathMatched = true;
+    if (c.route.method !== method) continue;
+    const params: Record<string, string> = {};
+    c.names.forEach((name, i) => {
+      params[name] = m[i + 1]!;
+    });
+    return { route: c.route, params };
+  }
+  return pathMatched ? 'method_not_allowed' : undefined;
+}
+
+const handlers = new Map<string, Promise<Handler>>();
+function loadHandler(name: string): Promise<Handler> {
+  let handler = handlers.get(name);
+  if (!handler) {
+    handler = import(`../../handlers/${name}.js`).then((m: { handler: Handler }) => m.handler);
+    handlers.set(name, handler);
+  }
+  return handler;
+}
+
+/** Reads at most `limit` bytes; a larger body is cut off and flagged so the handler answers 400. */
+async function readBody(req: IncomingMessage, limit: number): Promise<{ body: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      truncated = true;
+      continue;
+    }
+    chunks.push(chunk);
+  }
+  return { body: Buffer.concat(chunks).toString('utf8'), truncated };
+}
+
+function toEvent(req: IncomingMessage, url: URL, route: RouteDefinition, params: Record<string, string>, body: string): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  url.searchParams.forEach((value, key) => {
+    query[key] = value;
+  });
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: `${route.method} ${route.path}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    pathParameters: Object.keys(params).length ? params : undefined,
+    body: body === '' ? undefined : body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: url.host,
+      domainPrefix: 'local',
+      http: {
+        method: route.method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: `${route.method} ${route.path}`,
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+  };
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  res.writeHead(result.statusCode, (result.headers ?? {}) as Record<string, string>);
+  res.end(result.body ?? '');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, { statusCode: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+const lambdaContext = { functionName: 'local', awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+
+/** Starts the whole API locally: embedded store, local key, outbox, seeded client. */
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const tableName = options.tableName ?? 'twofold-local';
+  const logger = options.logger ?? jsonLogger('info');
+  const clock = options.clock ?? { now: () => Date.now() };
+  const dynamo = await startEmbeddedDynamoDb(tableName, options.dynamoEndpoint ?? process.env.DYNAMODB_ENDPOINT);
+  const outbox = new Outbox(clock);
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  const deps: Deps = {
+    store: new DynamoDbStore(dynamo.client, tableName),
+    mailer: outbox,
+    sms: outbox,
+    signer: new LocalSigner(),
+    clock,
+    logger,
+    settings: { issuer: options.issuer ?? url, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT }, ...options.settings },
+    // A fresh random key per start: codes from an earlier run never verify.
+    hashKey: randomBytes(32),
+  };
+  installDeps(deps);
+
+  if (options.seedClient !== false) {
+    const seed = options.seedClient ?? { client_id: 'local-client', client_secret: 'local-secret', redirect_uris: ['http://localhost:3000/callback'] };
+    if (!(await getClient(deps, seed.client_id))) {
+      await createClient(deps.store, clock.now(), { name: 'Local client', ...seed });
+    }
+  }
+
+  server.on('request', (req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const method = (req.method ?? 'GET').toUpperCase();
+      if (url.pathname === '/local/outbox' && method === 'GET') {
+        sendJson(res, 200, { messages: outbox.list(url.searchParams.get('to') ?? undefined) });
+        return;
+      }
+      const matched = matchRoute(method, url.pathname);
+      if (matched === undefined) {
+        sendJson(res, 404, { error_code: 'not_found', message: `No route for ${method} ${url.pathname}` });
+        return;
+      }
+      if (matched === 'method_not_allowed') {
+        sendJson(res, 405, { error_code: 'method_not_allowed', message: `${method} is not allowed on ${url.pathname}` });
+        return;
+      }
+      // Read a little more than the API's limit so an oversized body still reaches the handler's 400.
+      const { body, truncated } = await readBody(req, 64 * 1024);
+      const event = toEvent(req, url, matched.route, matched.params, truncated ? 'x'.repeat(64 * 1024 + 1) : body);
+      const handler = await loadHandler(matched.route.name);
+      send(res, await handler(event, lambdaContext));
+    })().catch((error: unknown) => {
+      logger.error('local server failure', { error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) sendJson(res, 500, { error_code: 'internal_error', message: 'Internal error' });
+    });
+  });
+
+  return {
+    url,
+    deps,
+    outbox,
+    dynamoEndpoint: dynamo.endpoint,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await dynamo.stop();
+    },
+  };
+}

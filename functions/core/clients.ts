@@ -1,0 +1,92 @@
+/**
+ * API clients (contract section 2): created by an admin command, which prints
+ * the secret once; only its hash is stored.
+ */
+import { ConflictError, OAuthError, UnauthorizedError } from '../errors.js';
+import type { Store } from '../ports.js';
+import { constantTimeEqual, randomToken, sha256 } from './crypto.js';
+import type { Deps } from './deps.js';
+import { keys, type ClientRecord, type MfaPolicy } from './model.js';
+import { issueClientToken, verifyClientToken, type ClientTokenResponse } from './tokens.js';
+
+export const CLIENT_DEFAULTS = {
+  mfa_policy: 'factor_classes' as MfaPolicy,
+  session_idle_timeout_seconds: 24 * 3600,
+  session_absolute_lifetime_seconds: 14 * 24 * 3600,
+  bind_sessions_to_ip: true,
+  allow_direct_delivery: false,
+  reveal_unknown_users: false,
+  send_budget_per_hour: 1000,
+} as const;
+
+export type ClientSettings = Omit<ClientRecord, 'client_id' | 'name' | 'secret_hash' | 'created_at'>;
+
+export interface CreateClientInput extends Partial<ClientSettings> {
+  name: string;
+  client_id?: string;
+  /** Supply a secret (the local seed does); otherwise 256 random bits are generated. */
+  client_secret?: string;
+}
+
+/** Creates a client and returns it with its secret, which is never stored in clear. */
+export async function createClient(
+  store: Store,
+  now: number,
+  input: CreateClientInput,
+): Promise<{ client: ClientRecord; client_secret: string }> {
+  const { client_secret = randomToken(32), client_id = `c_${randomToken(12)}`, name, ...settings } = input;
+  const client: ClientRecord = {
+    ...CLIENT_DEFAULTS,
+    redirect_uris: [],
+    ...stripUndefined(settings),
+    client_id,
+    name,
+    secret_hash: sha256(client_secret),
+    created_at: now,
+  };
+  try {
+    await store.put(keys.client(client_id), client, { expectVersion: null });
+  } catch (error) {
+    if (error instanceof ConflictError) throw new Error(`client ${client_id} already exists`);
+    throw error;
+  }
+  return { client, client_secret };
+}
+
+/** Changes a client's settings (admin command). */
+export async function updateClient(store: Store, clientId: string, settings: Partial<ClientSettings>): Promise<ClientRecord> {
+  const record = await store.get<ClientRecord>(keys.client(clientId));
+  if (!record) throw new Error(`client ${clientId} not found`);
+  const client = { ...record.value, ...stripUndefined(settings) };
+  await store.put(keys.client(clientId), client, { expectVersion: record.version });
+  return client;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export async function getClient(deps: Pick<Deps, 'store'>, clientId: string): Promise<ClientRecord | undefined> {
+  return (await deps.store.get<ClientRecord>(keys.client(clientId)))?.value;
+}
+
+/** `POST /oidc/token` with `grant_type=client_credentials`. */
+export async function exchangeClientCredentials(
+  deps: Deps,
+  clientId: string,
+  clientSecret: string,
+): Promise<ClientTokenResponse> {
+  const client = await getClient(deps, clientId);
+  // Compare against a dummy hash for unknown clients so timing does not reveal which ids exist.
+  const ok = constantTimeEqual(client?.secret_hash ?? sha256(`unknown:${clientId}`), sha256(clientSecret));
+  if (!client || !ok) throw new OAuthError('invalid_client', 401, 'Client authentication failed');
+  return issueClientToken(deps, client);
+}
+
+/** Resolves the client behind a `Bearer` client access token. */
+export async function authenticateClientToken(deps: Deps, token: string): Promise<ClientRecord> {
+  const clientId = await verifyClientToken(deps, token);
+  const client = await getClient(deps, clientId);
+  if (!client) throw new UnauthorizedError('The client of this token no longer exists');
+  return client;
+}

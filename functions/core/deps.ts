@@ -1,0 +1,31 @@
+import type { Clock, Logger, Mailer, Signer, SmsSender, Store } from '../ports.js';
+
+/** Service-wide settings the core needs (per-client settings live on the client record). */
+export interface CoreSettings {
+  /** `iss` of every token, e.g. `http://127.0.0.1:3000` or the API URL. */
+  issuer: string;
+  /** Name substituted for `{app}` in SMS texts and shown in emails. */
+  appName: string;
+  /** Lifetime of access, ID and client tokens. */
+  tokenTtlSeconds: number;
+  /** scrypt cost parameters for new password hashes (existing hashes carry their own). */
+  scrypt: { N: number; r: number; p: number };
+}
+
+/** Everything the core depends on, wired once per cold start. */
+export interface Deps {
+  store: Store;
+  mailer: Mailer;
+  sms: SmsSender;
+  signer: Signer;
+  clock: Clock;
+  logger: Logger;
+  settings: CoreSettings;
+  /** Key for the keyed hashes of OTPs and link codes. */
+  hashKey: Uint8Array;
+}
+
+/** The audience of client access tokens: the API itself. */
+export function apiAudience(settings: CoreSettings): string {
+  return `${settings.issuer}/cis`;
+}

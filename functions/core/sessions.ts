@@ -1,0 +1,222 @@
+/**
+ * Sessions (contract sections 4 and 5): every authentication creates a session
+ * or adds to one, and answers with the token response. Expiry is decided from
+ * the stored timestamps on every read; the table's TTL only cleans up later.
+ *
+ * Write discipline: each change to a session is one conditional put on the
+ * version that was read, so concurrent authentications, refreshes and logouts
+ * are serialised by the store, never by locks.
+ */
+import { ConflictError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
+import type { StoredRecord } from '../ports.js';
+import { randomId, randomToken, sha256 } from './crypto.js';
+import type { Deps } from './deps.js';
+import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
+import { signSessionTokens, type TokenResponse } from './tokens.js';
+
+export interface ClientAttributes {
+  ip_address?: string;
+  user_agent?: string;
+}
+
+/** Refresh tokens kept per session; the oldest is dropped past this. */
+const MAX_LIVE_REFRESH_TOKENS = 20;
+/** Rotated refresh-token hashes remembered for reuse detection. */
+const MAX_RETIRED_REFRESH_TOKENS = 50;
+/** Conditional-write retries before a contended session gives up. */
+const MAX_WRITE_ATTEMPTS = 4;
+
+export function sessionExpiresAt(session: SessionRecord): number {
+  return Math.min(
+    session.last_active_at + session.idle_timeout_seconds * 1000,
+    session.created_at + session.absolute_lifetime_seconds * 1000,
+  );
+}
+
+/** Whether a session still works at `now`, judged from its timestamps and its user. */
+export function isSessionLive(session: SessionRecord, user: UserRecord | undefined, now: number): boolean {
+  if (session.ended_at !== undefined) return false;
+  if (now >= sessionExpiresAt(session)) return false;
+  if (!user || user.status !== 'Active') return false;
+  if (user.sessions_valid_after !== undefined && session.created_at < user.sessions_valid_after) return false;
+  return true;
+}
+
+/** TTL for the record: the table may delete it a day after it can no longer work. */
+function ttlOf(session: SessionRecord): number {
+  return Math.floor(sessionExpiresAt(session) / 1000) + 86_400;
+}
+
+export async function getUser(deps: Deps, userId: string): Promise<StoredRecord<UserRecord> | undefined> {
+  return deps.store.get<UserRecord>(keys.user(userId));
+}
+
+export interface LiveSession {
+  record: StoredRecord<SessionRecord>;
+  user: UserRecord;
+}
+
+/**
+ * Loads a live session of this client. A session that does not exist, belongs
+ * to another client, has expired or was ended is `session_not_found` alike.
+ */
+export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionId: string): Promise<LiveSession> {
+  const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
+  if (!record || record.value.client_id !== client.client_id) throw new SessionNotFoundError();
+  const user = await getUser(deps, record.value.user_id);
+  if (!isSessionLive(record.value, user?.value, deps.clock.now())) throw new SessionNotFoundError();
+  return { record, user: user!.value };
+}
+
+function checkSessionAccess(session: SessionRecord, userId: string, attributes: ClientAttributes | undefined): void {
+  if (session.user_id !== userId) throw new SessionUserMismatchError();
+  if (session.bound_ip !== undefined && attributes?.ip_address !== session.bound_ip) {
+    throw new SessionBindingMismatchError();
+  }
+}
+
+/**
+ * The outcome of checking a credential: `commit` consumes it (marks an OTP
+ * used, resets failure counters) and runs only once tokens are signed, so a
+ * failed signing never burns a code. `user` is the user as the commit will
+ * leave it (e.g. with a contact newly verified), for the ID token's claims.
+ */
+export interface CredentialCheck {
+  user: UserRecord;
+  commit(): Promise<void>;
+}
+
+export interface AuthenticateRequest {
+  client: ClientRecord;
+  /** The user the credential names; checked against the session's user. */
+  userId: string;
+  /** The method being added; `null` refreshes a live session's tokens without adding one. */
+  method: AuthMethod | null;
+  sessionId?: string;
+  clientAttributes?: ClientAttributes;
+}
+
+/**
+ * Runs one authentication: checks the target session (if any) before touching
+ * the credential, verifies the credential, signs the tokens, consumes the
+ * credential, then writes the session with one conditional put.
+ */
+export async function authenticate(
+  deps: Deps,
+  request: AuthenticateRequest,
+  verify: () => Promise<CredentialCheck>,
+): Promise<TokenResponse> {
+  const { client, sessionId, clientAttributes } = request;
+  let existing: StoredRecord<SessionRecord> | undefined;
+  if (sessionId !== undefined) {
+    existing = (await loadLiveSession(deps, client, sessionId)).record;
+    checkSessionAccess(existing.value, request.userId, clientAttributes);
+  }
+  const check = await verify();
+
+  for (let attempt = 1; ; attempt++) {
+    const now = deps.clock.now();
+    const base = existing?.value ?? newSession(client, request.userId, clientAttributes, now);
+    const refreshToken = `${base.session_id}.${randomToken(32)}`;
+    const next: SessionRecord = {
+      ...base,
+      authentications: request.method ? [...base.authentications, { method: request.method, at: now }] : base.authentications,
+      last_active_at: now,
+      refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
+    };
+    const tokens = await signSessionTokens(deps, client, check.user, next);
+    if (attempt === 1) await check.commit();
+    try {
+      await deps.store.put(keys.session(next.session_id), next, {
+        expectVersion: existing?.version ?? null,
+        expiresAt: ttlOf(next),
+      });
+      return { ...tokens, refresh_token: refreshToken, token_type: 'Bearer', session_id: next.session_id };
+    } catch (error) {
+      if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      // Someone else wrote the session meanwhile: re-read and re-check before retrying.
+      existing = (await loadLiveSession(deps, client, existing.value.session_id)).record;
+      checkSessionAccess(existing.value, request.userId, clientAttributes);
+    }
+  }
+}
+
+function newSession(
+  client: ClientRecord,
+  userId: string,
+  attributes: ClientAttributes | undefined,
+  now: number,
+): SessionRecord {
+  const session: SessionRecord = {
+    session_id: randomId(),
+    client_id: client.client_id,
+    user_id: userId,
+    authentications: [],
+    created_at: now,
+    last_active_at: now,
+    idle_timeout_seconds: client.session_idle_timeout_seconds,
+    absolute_lifetime_seconds: client.session_absolute_lifetime_seconds,
+    refresh_token_hashes: [],
+    retired_refresh_token_hashes: [],
+  };
+  if (client.bind_sessions_to_ip && attributes?.ip_address !== undefined) session.bound_ip = attributes.ip_address;
+  return session;
+}
+
+/** `POST /cis/v1/auth/session/authenticate`: fresh tokens for a live session, no new authentication. */
+export async function authenticateSession(
+  deps: Deps,
+  client: ClientRecord,
+  sessionId: string,
+  clientAttributes: ClientAttributes | undefined,
+): Promise<TokenResponse> {
+  const { record, user } = await loadLiveSession(deps, client, sessionId);
+  return authenticate(
+    deps,
+    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes },
+    async () => ({ user, commit: async () => {} }),
+  );
+}
+
+/**
+ * `POST /cis/v1/auth/session/logout`: ends the session and every refresh
+ * token in it at once. Logging out an already ended session of this client
+ * succeeds again (idempotent); an unknown or foreign one is session_not_found.
+ */
+export async function logoutSession(deps: Deps, client: ClientRecord, sessionId: string): Promise<void> {
+  await endSession(deps, sessionId, 'logout', (session) => {
+    if (session.client_id !== client.client_id) throw new SessionNotFoundError();
+  });
+}
+
+/** Ends a session with one conditional write, retrying if it changed meanwhile. */
+export async function endSession(
+  deps: Deps,
+  sessionId: string,
+  reason: NonNullable<SessionRecord['end_reason']>,
+  guard: (session: SessionRecord) => void = () => {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
+    if (!record) throw new SessionNotFoundError();
+    guard(record.value);
+    if (record.value.ended_at !== undefined) return;
+    const ended: SessionRecord = {
+      ...record.value,
+      ended_at: deps.clock.now(),
+      end_reason: reason,
+      retired_refresh_token_hashes: [...record.value.retired_refresh_token_hashes, ...record.value.refresh_token_hashes].slice(
+        -MAX_RETIRED_REFRESH_TOKENS,
+      ),
+      refresh_token_hashes: [],
+    };
+    try {
+      await deps.store.put(keys.session(sessionId), ended, { expectVersion: record.version, expiresAt: ttlOf(ended) });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+export { MAX_RETIRED_REFRESH_TOKENS, MAX_WRITE_ATTEMPTS, ttlOf as sessionTtl };

@@ -1,0 +1,140 @@
+/**
+ * JWTs signed through the Signer port (jose cannot sign with a KMS key), and
+ * verified with jose against the published public keys.
+ */
+import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import type { Signer } from '../ports.js';
+import { base64url, randomId } from './crypto.js';
+import { apiAudience, type Deps } from './deps.js';
+import type { ClientRecord, SessionRecord, UserRecord } from './model.js';
+import { toEpochSeconds } from './model.js';
+import { UnauthorizedError } from '../errors.js';
+import { amrOf } from './mfa.js';
+
+export type TokenType = 'JWT' | 'at+jwt';
+
+/** Builds `header.payload`, has the signer sign it, and returns the compact JWS. */
+export async function signJwt(signer: Signer, typ: TokenType, payload: Record<string, unknown>): Promise<string> {
+  const kid = await signer.currentKeyId();
+  const header = { alg: 'ES256', kid, typ };
+  const encode = (value: unknown) => base64url(Buffer.from(JSON.stringify(value), 'utf8'));
+  const signingInput = `${encode(header)}.${encode(payload)}`;
+  const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
+  if (signature.length !== 64) throw new Error(`signer returned ${signature.length} bytes, expected 64`);
+  return `${signingInput}.${base64url(signature)}`;
+}
+
+export interface ClientTokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+export const CLIENT_SCOPE = 'cis';
+
+export async function issueClientToken(deps: Deps, client: ClientRecord): Promise<ClientTokenResponse> {
+  const iat = toEpochSeconds(deps.clock.now());
+  const ttl = deps.settings.tokenTtlSeconds;
+  const access_token = await signJwt(deps.signer, 'at+jwt', {
+    iss: deps.settings.issuer,
+    sub: client.client_id,
+    aud: apiAudience(deps.settings),
+    client_id: client.client_id,
+    scope: CLIENT_SCOPE,
+    jti: randomId(),
+    iat,
+    exp: iat + ttl,
+  });
+  return { access_token, token_type: 'Bearer', expires_in: ttl, scope: CLIENT_SCOPE };
+}
+
+/** Verifies a client access token locally (no KMS call) and returns its client_id. */
+export async function verifyClientToken(deps: Deps, token: string): Promise<string> {
+  const keys = createLocalJWKSet({ keys: await deps.signer.publicKeys() });
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keys, {
+      algorithms: ['ES256'],
+      issuer: deps.settings.issuer,
+      audience: apiAudience(deps.settings),
+      typ: 'at+jwt',
+      currentDate: new Date(deps.clock.now()),
+      requiredClaims: ['exp', 'iat', 'sub', 'client_id'],
+    }));
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJoseFailure(error));
+    throw error;
+  }
+  // A user access token (aud = client_id, carries sid) must never pass as a client token.
+  if (payload.sid !== undefined || typeof payload.client_id !== 'string' || payload.sub !== payload.client_id) {
+    throw new UnauthorizedError('The bearer token is not a client access token');
+  }
+  return payload.client_id;
+}
+
+function describeJoseFailure(error: InstanceType<typeof joseErrors.JOSEError>): string {
+  if (error instanceof joseErrors.JWTExpired) return 'The client access token has expired; request a new one from /oidc/token';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
+    return 'The client access token is not signed by this service';
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return 'The client access token is not valid for this API';
+  return 'The client access token is malformed';
+}
+
+export interface TokenResponse {
+  access_token: string;
+  id_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  session_id?: string;
+}
+
+/**
+ * Signs the ID and access tokens of a session. The two signatures run
+ * concurrently (each is one KMS call in AWS).
+ */
+export async function signSessionTokens(
+  deps: Deps,
+  client: ClientRecord,
+  user: UserRecord,
+  session: SessionRecord,
+): Promise<{ access_token: string; id_token: string; expires_in: number }> {
+  const iat = toEpochSeconds(deps.clock.now());
+  const exp = iat + deps.settings.tokenTtlSeconds;
+  const authTime = Math.max(...session.authentications.map((a) => a.at));
+  const contactClaims: Record<string, unknown> = {};
+  if (user.email !== undefined) {
+    contactClaims.email = user.email;
+    contactClaims.email_verified = user.email_verified;
+  }
+  if (user.phone_number !== undefined) {
+    contactClaims.phone_number = user.phone_number;
+    contactClaims.phone_number_verified = user.phone_number_verified;
+  }
+  const [id_token, access_token] = await Promise.all([
+    signJwt(deps.signer, 'JWT', {
+      iss: deps.settings.issuer,
+      sub: user.user_id,
+      aud: client.client_id,
+      iat,
+      exp,
+      auth_time: toEpochSeconds(authTime),
+      sid: session.session_id,
+      amr: amrOf(session, client.mfa_policy),
+      ...contactClaims,
+    }),
+    signJwt(deps.signer, 'at+jwt', {
+      iss: deps.settings.issuer,
+      sub: user.user_id,
+      aud: client.client_id,
+      client_id: client.client_id,
+      sid: session.session_id,
+      jti: randomId(),
+      iat,
+      exp,
+    }),
+  ]);
+  return { access_token, id_token, expires_in: deps.settings.tokenTtlSeconds };
+}

@@ -1,0 +1,8 @@
+import type { z } from 'zod';
+import { authenticateSession } from '../core/sessions.js';
+import { endpoint, json } from '../http/endpoint.js';
+import type { SessionAuthenticateRequest } from '../http/schemas.js';
+
+export const handler = endpoint<z.output<typeof SessionAuthenticateRequest>>('auth-session', async ({ deps, client, body }) =>
+  json(200, await authenticateSession(deps, client, body.session_id, body.client_attributes)),
+);

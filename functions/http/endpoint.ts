@@ -1,0 +1,214 @@
+/**
+ * The HTTP edge of every endpoint: a middy handler with our middlewares —
+ * error mapping, request log, body parsing with the 16 KiB limit, schema
+ * validation from the route table, and client authentication. A handler module
+ * is `endpoint('route-name', fn)`, where `fn` makes one call into the core.
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { authenticateClientToken } from '../core/clients.js';
+import type { Deps } from '../core/deps.js';
+import type { ClientRecord } from '../core/model.js';
+import { DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
+import { routeNamed, type RouteDefinition } from '../routes.js';
+import { getDeps } from '../runtime.js';
+import { LIMITS } from './schemas.js';
+
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+/**
+ * What a handler receives. `B` and `P` are the parsed body and path parameters
+ * (`z.output<typeof Schema>` of the route's schemas); `client` is set on
+ * routes with `auth: 'client'`.
+ */
+export interface EndpointInput<B = undefined, P = undefined> {
+  deps: Deps;
+  event: APIGatewayProxyEventV2;
+  client: ClientRecord;
+  body: B;
+  params: P;
+}
+
+interface State {
+  deps?: Deps;
+  client?: ClientRecord;
+  body?: unknown;
+  params?: unknown;
+  started: number;
+}
+
+type Request = middy.Request<APIGatewayProxyEventV2, HttpResult, Error, Context>;
+
+/** Per-invocation state shared by the middlewares and the handler, keyed by the event object. */
+const states = new WeakMap<APIGatewayProxyEventV2, State>();
+function stateOf(request: Request): State {
+  let state = states.get(request.event);
+  if (!state) {
+    state = { started: Date.now() };
+    states.set(request.event, state);
+  }
+  return state;
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function noContent(): HttpResult {
+  return { statusCode: 204, headers: { 'Cache-Control': 'no-store' } };
+}
+
+/** Maps errors to the contract's body; unexpected ones become a generic 500, detail only in the log. */
+function errorMapping(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      const logger = stateOf(request).deps?.logger;
+      if (error instanceof OAuthError) {
+        request.response = json(error.status, { error: error.code, error_description: error.message }, error.headers);
+      } else if (error instanceof TwofoldError) {
+        request.response = json(error.status, { error_code: error.code, message: error.message }, error.headers);
+      } else if (error instanceof DependencyError) {
+        logger?.error('dependency failure', { route: route.name, dependency: error.dependency, cause: describe(error.cause) });
+        request.response = json(503, { error_code: 'service_unavailable', message: 'A dependency is unavailable; retry later' }, { 'Retry-After': '1' });
+      } else {
+        logger?.error('unhandled error', { route: route.name, error: describe(error) });
+        if (!logger) console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: route.name, error: describe(error) }));
+        request.response = json(500, { error_code: 'internal_error', message: 'Internal error' });
+      }
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** One log line per request: route, status, latency. Never bodies, tokens or query strings. */
+function requestLog(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  const log = (request: Request) => {
+    const state = stateOf(request);
+    state.deps?.logger.info('request', {
+      route: route.name,
+      status: request.response?.statusCode,
+      ms: Date.now() - state.started,
+      client_id: state.client?.client_id,
+      request_id: request.event.requestContext?.requestId,
+    });
+  };
+  return {
+    before: async (request) => {
+      stateOf(request).deps = await getDeps();
+    },
+    after: async (request) => log(request),
+    onError: async (request) => {
+      // errorMapping was registered first, so its onError runs last: compute the status it will give.
+      log({ ...request, response: request.response ?? { statusCode: statusOf(request.error) } });
+    },
+  };
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (raw.length > LIMITS.bodyBytes) throw new InvalidInputError(`The body is larger than ${LIMITS.bodyBytes} bytes`);
+  const text = raw.toString('utf8');
+  const type = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidInputError('The body is not valid JSON');
+  }
+}
+
+function decodeParams(params: Record<string, string | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params ?? {})) {
+    if (value === undefined) continue;
+    try {
+      out[key] = value.includes('%') ? decodeURIComponent(value) : value;
+    } catch {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Describes validation issues by field, without echoing the submitted values (they may be secrets). */
+function describeIssues(where: string, error: z.ZodError): string {
+  const parts = error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : where;
+    return `${path}: ${issue.message}`;
+  });
+  return `Invalid ${where}: ${parts.join('; ')}`;
+}
+
+function validation(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    before: async (request) => {
+      const state = stateOf(request);
+      if (route.params) {
+        const parsed = route.params.safeParse(decodeParams(request.event.pathParameters));
+        if (!parsed.success) throw new InvalidInputError(describeIssues('path', parsed.error));
+        state.params = parsed.data;
+      }
+      if (route.body) {
+        const body = readBody(request.event);
+        if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+          throw new InvalidInputError('The body must be a JSON object');
+        }
+        const parsed = route.body.safeParse(body);
+        if (!parsed.success) throw new InvalidInputError(describeIssues('body', parsed.error));
+        state.body = parsed.data;
+      }
+    },
+  };
+}
+
+function clientAuthentication(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    before: async (request) => {
+      const state = stateOf(request);
+      const authorization = header(request.event, 'authorization') ?? '';
+      const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization);
+      if (!match) throw new UnauthorizedError();
+      state.client = await authenticateClientToken(state.deps!, match[1]!);
+    },
+  };
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof TwofoldError) return error.status;
+  if (error instanceof DependencyError) return 503;
+  return 500;
+}
+
+/** Builds the Lambda handler of one route of the route table. */
+export function endpoint<B = undefined, P = undefined>(name: string, fn: (input: EndpointInput<B, P>) => Promise<HttpResult>) {
+  const route = routeNamed(name);
+  const handler = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+    .use(errorMapping(route))
+    .use(requestLog(route));
+  // Authenticate before validating, so an unauthenticated caller learns nothing about the schema.
+  if (route.auth === 'client') handler.use(clientAuthentication());
+  handler.use(validation(route));
+  return handler.handler(async (event) => {
+    const state = states.get(event)!;
+    return fn({ deps: state.deps!, event, client: state.client, body: state.body, params: state.params } as EndpointInput<B, P>);
+  });
+}

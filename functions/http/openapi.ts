@@ -1,0 +1,101 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the same zod
+ * schemas that validate requests. Served at GET /cis/openapi.json and written
+ * by `npm run openapi`.
+ */
+import { z } from 'zod';
+import { routes, type RouteDefinition } from '../routes.js';
+import { LIMITS } from './schemas.js';
+
+const COMPONENT = (id: string) => `#/components/schemas/${id}`;
+const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', uri: COMPONENT } as const;
+
+type JsonSchema = Record<string, unknown>;
+
+function schemaRef(schema: z.ZodType): JsonSchema {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (id) return { $ref: COMPONENT(id) };
+  const { $schema: _schema, $defs: _defs, ...inline } = z.toJSONSchema(schema, OPTIONS) as JsonSchema;
+  return inline;
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: COMPONENT('Error') } } },
+});
+
+function operation(route: RouteDefinition): JsonSchema {
+  const responses: Record<string, unknown> = {};
+  responses[String(route.success.status)] = route.success.schema
+    ? { description: route.success.description, content: { 'application/json': { schema: schemaRef(route.success.schema) } } }
+    : { description: route.success.description };
+
+  const errors = [...(route.errors ?? [])];
+  if (route.body || route.params) errors.push({ status: 400, code: 'system_invalid_input', when: `invalid JSON, wrong types, missing fields, strings over their limits or a body over ${LIMITS.bodyBytes} bytes` });
+  if (route.auth === 'client') errors.push({ status: 401, code: 'unauthorized', when: 'missing, malformed, expired, wrongly signed or foreign client access token' });
+  if (route.name !== 'openapi') errors.push({ status: 503, code: 'service_unavailable', when: 'a dependency failed; nothing was changed; see Retry-After' });
+  const byStatus = new Map<number, string[]>();
+  for (const e of errors) byStatus.set(e.status, [...(byStatus.get(e.status) ?? []), `\`${e.code}\`: ${e.when}`]);
+  for (const [status, lines] of byStatus) {
+    const oauth = route.auth === 'client_credentials' && status !== 503;
+    responses[String(status)] = oauth
+      ? { description: lines.join('\n\n'), content: { 'application/json': { schema: { $ref: COMPONENT('OAuthError') } } } }
+      : errorResponse(lines.join('\n\n'));
+  }
+
+  const op: JsonSchema = { operationId: route.name, summary: route.summary, tags: [route.tag], responses };
+  if (route.auth === 'client') op.security = [{ clientToken: [] }];
+  if (route.auth === 'none' || route.auth === 'client_credentials') op.security = [];
+  if (route.params) {
+    const params = z.toJSONSchema(route.params, OPTIONS) as { properties: Record<string, JsonSchema> };
+    op.parameters = Object.entries(params.properties).map(([name, schema]) => ({ name, in: 'path', required: true, schema }));
+  }
+  if (route.body) {
+    const content: Record<string, unknown> = { 'application/json': { schema: schemaRef(route.body) } };
+    if (route.auth === 'client_credentials') content['application/x-www-form-urlencoded'] = { schema: schemaRef(route.body) };
+    op.requestBody = { required: true, content };
+  }
+  return op;
+}
+
+export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonSchema {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, OPTIONS) as { schemas: Record<string, JsonSchema> };
+  const components: Record<string, JsonSchema> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _s, $id: _id, ...rest } = schema;
+    components[id] = rest;
+  }
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    paths[route.path] ??= {};
+    paths[route.path]![route.method.toLowerCase()] = operation(route);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Twofold',
+      version: '0.1.0',
+      description: [
+        "Self-hosted multi-factor authentication backend. The HTTP shape follows Transmit Security's backend-authentication API.",
+        '',
+        'Choices where the upstream contract is silent:',
+        '- Unknown optional fields are accepted and ignored; invalid input is always 400 `system_invalid_input`.',
+        '- Errors are `{error_code, message}`; the token endpoint answers in the OAuth form `{error, error_description}`.',
+        '- `amr` lists methods in the order pwd, eotp, eml, sms, otp, then `mfa`.',
+        '- A session bound to an IP refuses calls whose `client_attributes.ip_address` is missing or different.',
+        '- Logout of an already ended session of the same client answers 204 again (idempotent).',
+        '- `direct` OTP delivery needs a client that allows it (else 403 `forbidden`) and an email or phone_number identifier.',
+        '- Users are shared by all clients of a deployment; sessions belong to the client that created them.',
+      ].join('\n'),
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      schemas: components,
+      securitySchemes: {
+        clientToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Client access token from POST /oidc/token' },
+      },
+    },
+    security: [{ clientToken: [] }],
+    paths,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The interfaces the core depends on. Each outside service has one port with
+ * an AWS adapter (functions/adapters/aws) and a local one
+ * (functions/adapters/local). The core never imports an AWS SDK.
+ */
+import type { JWK } from 'jose';
+
+/** A record as stored, with the version used for optimistic concurrency. */
+export interface StoredRecord<T> {
+  value: T;
+  version: number;
+}
+
+export interface PutOptions {
+  /**
+   * `null`: the record must not exist yet. A number: the stored record must
+   * still have that version. A lost condition throws ConflictError.
+   */
+  expectVersion: number | null;
+  /** Epoch seconds after which the table's TTL may delete the record. */
+  expiresAt?: number;
+}
+
+/**
+ * A key-value store of versioned records. Every write is one conditional
+ * single-item write (no transactions): races are settled by the version
+ * condition. Reads are strongly consistent.
+ */
+export interface Store {
+  get<T>(key: string): Promise<StoredRecord<T> | undefined>;
+  /** Writes the record and returns its new version. */
+  put<T>(key: string, value: T, options: PutOptions): Promise<number>;
+  /** Deletes; with `expectVersion`, only if the record still has that version. */
+  delete(key: string, options?: { expectVersion?: number }): Promise<void>;
+  /** Atomically adds `by` to a counter record and returns the new total. */
+  increment(key: string, by: number, options?: { expiresAt?: number }): Promise<number>;
+}
+
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** The secret the message carries; the local outbox shows it, AWS adapters ignore it. */
+  code?: string;
+  link?: string;
+}
+
+export interface Mailer {
+  sendEmail(message: EmailMessage): Promise<void>;
+}
+
+export interface SmsMessage {
+  /** E.164 */
+  to: string;
+  text: string;
+  code?: string;
+}
+
+export interface SmsSender {
+  sendSms(message: SmsMessage): Promise<void>;
+}
+
+/** Signs JWS ES256 signing inputs with the service key. */
+export interface Signer {
+  /** The `kid` of the key that `sign` uses (RFC 7638 thumbprint). */
+  currentKeyId(): Promise<string>;
+  /** Returns the 64-byte JOSE `r||s` signature over the SHA-256 of `signingInput`. */
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+  /** Public keys to publish: the current one and any previous one still in use. */
+  publicKeys(): Promise<JWK[]>;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
