@@ -167,3 +167,16 @@ export class DependencyError extends Error {
     this.name = 'DependencyError';
   }
 }
+
+export class ContactMismatchError extends TwofoldError {
+  readonly code = 'contact_mismatch';
+  readonly status = 400;
+}
+
+export class InvalidRedirectUriError extends TwofoldError {
+  readonly code = 'invalid_redirect_uri';
+  readonly status = 400;
+  constructor(message = "redirect_uri is not one of this client's allowed redirect URIs") {
+    super(message);
+  }
+}

@@ -235,3 +235,51 @@ export const SessionAuthenticateRequest = z
   .meta({ id: 'SessionAuthenticateRequest' });
 
 export const LogoutRequest = z.object({ session_id: SessionId }).meta({ id: 'LogoutRequest' });
+
+export const VerificationSendEmailRequest = z.object({ email: Email }).meta({ id: 'EmailVerificationSendRequest' });
+export const VerificationVerifyEmailRequest = z
+  .object({ email: Email, passcode: z.string().trim().min(1).max(16) })
+  .meta({ id: 'EmailVerificationVerifyRequest' });
+export const VerificationSendPhoneRequest = z.object({ phone_number: PhoneNumber }).meta({ id: 'PhoneVerificationSendRequest' });
+export const VerificationVerifyPhoneRequest = z
+  .object({ phone_number: PhoneNumber, passcode: z.string().trim().min(1).max(16) })
+  .meta({ id: 'PhoneVerificationVerifyRequest' });
+
+export const LinkSendRequest = z
+  .object({
+    identifier_type: IdentifierType.optional().meta({ description: 'Default `email` when the legacy `email` field is used.' }),
+    identifier: z.string().trim().min(1).max(LIMITS.identifier).optional(),
+    email: Email.optional().meta({ description: 'Legacy form of identifier_type=email + identifier.' }),
+    redirect_uri: z.string().max(LIMITS.uri).meta({ description: "Must exactly match one of the client's allowed redirect URIs." }),
+    state: z.string().max(LIMITS.state).optional(),
+    email_expiration: z.number().int().min(1).max(60).optional().meta({ description: 'Minutes, default 15, max 60.' }),
+    channel: z.enum(['email', 'direct']).optional(),
+    email_content: EmailContent.optional(),
+    client_attributes: ClientAttributes.optional(),
+  })
+  .refine((v) => v.identifier !== undefined || v.email !== undefined, { message: 'identifier (or the legacy email) is required' })
+  .meta({ id: 'LinkSendRequest' });
+
+export const LinkSendResponse = z
+  .object({ message: z.string(), link: z.string().optional().meta({ description: 'Only with channel=direct.' }) })
+  .meta({ id: 'LinkSendResponse' });
+
+export const LinkAuthenticateRequest = z
+  .object({ code: z.string().min(1).max(256), session_id: SessionId.optional(), client_attributes: ClientAttributes.optional() })
+  .meta({ id: 'LinkAuthenticateRequest' });
+
+export const RefreshRequest = z.object({ refresh_token: z.string().min(1).max(512) }).meta({ id: 'RefreshRequest' });
+
+export const TotpRegistrationResponse = z
+  .object({ secret: z.string(), uri: z.string().meta({ description: 'otpauth:// URI for the authenticator app' }) })
+  .meta({ id: 'TotpRegistration' });
+
+export const TotpAuthenticateRequest = z
+  .object({
+    identifier_type: IdentifierType,
+    identifier: z.string().trim().min(1).max(LIMITS.identifier),
+    passcode: z.string().trim().min(1).max(16),
+    session_id: SessionId.optional(),
+    client_attributes: ClientAttributes.optional(),
+  })
+  .meta({ id: 'TotpAuthenticateRequest' });
