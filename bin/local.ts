@@ -6,6 +6,9 @@
 import { startLocalServer } from '../functions/adapters/local/server.js';
 import { jsonLogger, type LogLevel } from '../functions/adapters/logger.js';
 
+// The pinned SDK runs on Node 20; its notice about future releases needing Node 22 is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const port = Number(process.env.PORT ?? 3000);
 const clientId = process.env.TWOFOLD_CLIENT_ID ?? 'local-client';
 const clientSecret = process.env.TWOFOLD_CLIENT_SECRET ?? 'local-secret';

@@ -47,7 +47,8 @@ export interface UserRecord {
   phone_number_verified: boolean;
   phone_number_verified_at?: number;
   username?: string;
-  name?: string;
+  /** A display name, or the upstream name object. */
+  name?: string | { title?: string; first_name?: string; last_name?: string; middle_name?: string };
   status: 'Active' | 'Disabled';
   created_at: number;
   updated_at: number;
@@ -56,6 +57,9 @@ export interface UserRecord {
   password_failures: number;
   password_locked_until?: number;
   totp?: TotpRecord;
+  /** Times (ms) of TOTP failures in the current window, and the lock they may have set; kept across re-registration. */
+  totp_failed_at?: number[];
+  totp_locked_until?: number;
   /** Sessions created before this instant (ms) are ended (password replaced, logout-all). */
   sessions_valid_after?: number;
 }
@@ -83,6 +87,8 @@ export interface SessionRecord {
   refresh_token_hashes: string[];
   /** Hashes of rotated refresh tokens: presenting one ends the session. */
   retired_refresh_token_hashes: string[];
+  /** The latest rotation, to tell a concurrent double submit from reuse. */
+  last_rotation?: { hash: string; at: number };
 }
 
 /** A lookup record that claims a unique contact or username for a user. */

@@ -7,9 +7,9 @@
  * version that was read, so concurrent authentications, refreshes and logouts
  * are serialised by the store, never by locks.
  */
-import { ConflictError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
+import { ConflictError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
-import { randomId, randomToken, sha256 } from './crypto.js';
+import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
 import { signSessionTokens, type TokenResponse } from './tokens.js';
@@ -23,6 +23,8 @@ export interface ClientAttributes {
 const MAX_LIVE_REFRESH_TOKENS = 20;
 /** Rotated refresh-token hashes remembered for reuse detection. */
 const MAX_RETIRED_REFRESH_TOKENS = 50;
+/** A just-rotated token presented again within this window is a race, not reuse. */
+export const REFRESH_RACE_GRACE_MS = 10_000;
 /** Conditional-write retries before a contended session gives up. */
 const MAX_WRITE_ATTEMPTS = 4;
 
@@ -217,6 +219,67 @@ export async function endSession(
       if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
     }
   }
+}
+
+function includesHash(hashes: string[], hash: string): boolean {
+  // Every entry is compared, so the position of a match does not show in the timing.
+  return hashes.reduce((found, h) => constantTimeEqual(h, hash) || found, false);
+}
+
+/**
+ * `POST /cis/v1/auth/token/refresh`: rotates a refresh token. The presented
+ * token stops working and a new one is issued, with fresh ID and access
+ * tokens carrying the session's current `amr`.
+ *
+ * - A token that was already rotated (reuse) ends the whole session.
+ * - Two concurrent refreshes with one token: the conditional write lets
+ *   exactly one through; the others get `invalid_grant` and the session is
+ *   left alone — whether they read the token while it was current, or
+ *   presented the token that was rotated less than REFRESH_RACE_GRACE_MS ago
+ *   (a double submit). Presenting it again after that is reuse.
+ */
+export async function refreshSession(
+  deps: Deps,
+  client: ClientRecord,
+  refreshToken: string,
+): Promise<Omit<TokenResponse, 'session_id'>> {
+  const sessionId = refreshToken.split('.')[0] ?? '';
+  const presented = sha256(refreshToken);
+  let sawItLive = false;
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
+    if (!record || record.value.client_id !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
+    const session = record.value;
+    if (session.ended_at !== undefined) throw new InvalidGrantError('The session has ended');
+    if (!includesHash(session.refresh_token_hashes, presented)) {
+      if (includesHash(session.retired_refresh_token_hashes, presented)) {
+        const rotated = session.last_rotation;
+        const concurrent = rotated !== undefined && constantTimeEqual(rotated.hash, presented) && deps.clock.now() - rotated.at < REFRESH_RACE_GRACE_MS;
+        if (sawItLive || concurrent) throw new InvalidGrantError('The refresh token was rotated by a concurrent request');
+        await endSession(deps, sessionId, 'refresh_token_reuse');
+        deps.logger.warn('refresh token reuse: session ended', { session_id: sessionId, client_id: client.client_id });
+        throw new InvalidGrantError('The refresh token was already used; the session has been ended');
+      }
+      throw new InvalidGrantError('Unknown refresh token');
+    }
+    sawItLive = true;
+    const user = await getUser(deps, session.user_id);
+    const now = deps.clock.now();
+    if (!isSessionLive(session, user?.value, now)) throw new InvalidGrantError('The session has ended');
+    const next: SessionRecord = { ...session, last_active_at: now };
+    const newToken = `${sessionId}.${randomToken(32)}`;
+    next.refresh_token_hashes = [...session.refresh_token_hashes.filter((h) => h !== presented), sha256(newToken)];
+    next.retired_refresh_token_hashes = [...session.retired_refresh_token_hashes, presented].slice(-MAX_RETIRED_REFRESH_TOKENS);
+    next.last_rotation = { hash: presented, at: now };
+    const tokens = await signSessionTokens(deps, client, user!.value, next);
+    try {
+      await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next) });
+      return { ...tokens, refresh_token: newToken, token_type: 'Bearer' };
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+  throw new InvalidGrantError('The session is changing too fast; retry');
 }
 
 export { MAX_RETIRED_REFRESH_TOKENS, MAX_WRITE_ATTEMPTS, ttlOf as sessionTtl };
