@@ -88,7 +88,7 @@ export interface TokenResponse {
   refresh_token: string;
   token_type: 'Bearer';
   expires_in: number;
-  session_id?: string;
+  session_id: string;
 }
 
 /**

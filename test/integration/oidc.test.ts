@@ -57,7 +57,7 @@ describe('POST /oidc/token (client credentials)', () => {
   });
 
   it('answers 401 invalid_client in the OAuth form for a wrong secret or unknown client', async () => {
-    for (const fields of [
+    for (const fields of <Array<Record<string, string>>>[
       { grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong' },
       { grant_type: 'client_credentials', client_id: 'nobody', client_secret: secret },
       { grant_type: 'client_credentials', client_id: clientId },
