@@ -20,6 +20,8 @@ const redirectUris = (process.env.TWOFOLD_REDIRECT_URIS ?? 'http://localhost:300
 const server = await startLocalServer({
   port,
   host: process.env.HOST ?? '127.0.0.1',
+  // The embedded store listens next to the API, so `npm run client` can reach it.
+  dynamoPort: Number(process.env.LOCAL_DYNAMODB_PORT ?? port + 1),
   logger: jsonLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info'),
   seedClient: { client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris },
 });

@@ -28,16 +28,20 @@ export function dynamoClientFor(endpoint: string): DynamoDBClient {
 }
 
 /**
- * Starts dynalite on a free loopback port, unless `endpoint` (DYNAMODB_ENDPOINT)
+ * Starts dynalite on a loopback port (0: any free one), unless `endpoint` (DYNAMODB_ENDPOINT)
  * names another server, then makes sure `tableName` exists.
  */
-export async function startEmbeddedDynamoDb(tableName: string, endpoint = process.env.DYNAMODB_ENDPOINT): Promise<EmbeddedDynamoDb> {
+export async function startEmbeddedDynamoDb(
+  tableName: string,
+  endpoint = process.env.DYNAMODB_ENDPOINT,
+  port = 0,
+): Promise<EmbeddedDynamoDb> {
   let stop = async () => {};
   if (!endpoint) {
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     stop = () => new Promise<void>((resolve) => server.close(() => resolve()));

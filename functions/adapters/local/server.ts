@@ -19,6 +19,8 @@ import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { LocalSigner } from './local-signer.js';
 import { Outbox } from './outbox.js';
 
+export const LOCAL_TABLE_NAME = 'twofold-local';
+
 export const OWASP_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
 
 export interface LocalServerOptions {
@@ -29,6 +31,8 @@ export interface LocalServerOptions {
   tableName?: string;
   /** Another DynamoDB-compatible endpoint instead of the embedded one. */
   dynamoEndpoint?: string;
+  /** Port of the embedded DynamoDB (0: any free port), so `npm run client` can reach it. */
+  dynamoPort?: number;
   clock?: Clock;
   logger?: Logger;
   seedClient?: { client_id: string; client_secret: string; redirect_uris: string[] } | false;
@@ -167,10 +171,10 @@ const lambdaContext = { functionName: 'local', awsRequestId: 'local', getRemaini
 
 /** Starts the whole API locally: embedded store, local key, outbox, seeded client. */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const tableName = options.tableName ?? 'twofold-local';
+  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
   const logger = options.logger ?? jsonLogger('info');
   const clock = options.clock ?? { now: () => Date.now() };
-  const dynamo = await startEmbeddedDynamoDb(tableName, options.dynamoEndpoint ?? process.env.DYNAMODB_ENDPOINT);
+  const dynamo = await startEmbeddedDynamoDb(tableName, options.dynamoEndpoint ?? process.env.DYNAMODB_ENDPOINT, options.dynamoPort ?? 0);
   const outbox = new Outbox(clock);
   const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,57 @@
+/**
+ * The admin command, run as a user would (`tsx bin/client.ts`), against the
+ * embedded DynamoDB through DYNAMODB_ENDPOINT.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { DynamoDbStore, ensureTable } from '../../functions/adapters/aws/dynamodb-store.js';
+import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
+import { exchangeClientCredentials } from '../../functions/core/clients.js';
+import { keys, type ClientRecord } from '../../functions/core/model.js';
+import { createTestDeps } from '../support/harness.js';
+
+const run = promisify(execFile);
+
+async function client(table: string, ...args: string[]) {
+  return run('npx', ['tsx', 'bin/client.ts', ...args, '--table', table], {
+    env: { ...process.env, DYNAMODB_ENDPOINT: inject('dynamoEndpoint') },
+  });
+}
+
+describe('npm run client', () => {
+  it('creates a client, prints its secret once and stores only its hash', async () => {
+    const table = `cli-${randomUUID()}`;
+    const dynamo = dynamoClientFor(inject('dynamoEndpoint'));
+    await ensureTable(dynamo, table);
+    const { stdout } = await client(table, 'create', '--name', 'shop', '--redirect-uri', 'https://shop.example/cb', '--client-id', 'shop', '--mfa-policy', 'distinct_methods', '--ip-binding', 'off');
+    const secret = /client_secret: (\S+)/.exec(stdout)?.[1];
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const store = new DynamoDbStore(dynamo, table);
+    const stored = await store.get<ClientRecord>(keys.client('shop'));
+    expect(stored?.value).toMatchObject({ name: 'shop', redirect_uris: ['https://shop.example/cb'], mfa_policy: 'distinct_methods', bind_sessions_to_ip: false, reveal_unknown_users: false });
+    expect(JSON.stringify(stored)).not.toContain(secret);
+
+    // The printed secret works at the token endpoint's core.
+    const { deps } = await createTestDeps({ store });
+    const token = await exchangeClientCredentials(deps, 'shop', secret!);
+    expect(token.token_type).toBe('Bearer');
+
+    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600');
+    expect(updated.stdout).toContain('"allow_direct_delivery": true');
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ allow_direct_delivery: true, session_idle_timeout_seconds: 600, mfa_policy: 'distinct_methods' });
+
+    const shown = await client(table, 'show', 'shop');
+    expect(shown.stdout).not.toContain('secret_hash');
+    dynamo.destroy();
+  });
+
+  it('explains bad flags with exit code 2', async () => {
+    await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--mfa-policy', 'sometimes')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--mfa-policy takes factor_classes or distinct_methods'),
+    });
+  });
+});
