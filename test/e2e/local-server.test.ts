@@ -14,7 +14,7 @@ let server: LocalServer;
 let clientToken: string;
 
 beforeAll(async () => {
-  server = await startLocalServer({ port: 0, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `e2e-${Date.now()}`, logger: jsonLogger('silent') });
+  server = await startLocalServer({ port: 0, dynamoEndpoint: inject('dynamoEndpoint'), tableName: `e2e-${Date.now()}`, logger: jsonLogger(process.env.E2E_LOG ? 'info' : 'silent') });
   const res = await fetch(`${server.url}/oidc/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

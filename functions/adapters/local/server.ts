@@ -95,7 +95,9 @@ const handlers = new Map<string, Promise<Handler>>();
 function loadHandler(name: string): Promise<Handler> {
   let handler = handlers.get(name);
   if (!handler) {
-    handler = import(`../../handlers/${name}.js`).then((m: { handler: Handler }) => m.handler);
+    // The local server always runs from source (tsx, vitest), so the handler is the .ts file.
+    const file = new URL(`../../handlers/${name}.ts`, import.meta.url).href;
+    handler = import(/* @vite-ignore */ file).then((m: { handler: Handler }) => m.handler);
     handlers.set(name, handler);
   }
   return handler;
