@@ -1,16 +1,38 @@
 /**
  * Users (contract section 3). Users are shared by all clients of a
  * deployment; contacts and usernames are unique, claimed by lookup records
- * (`email#…`, `phone#…`, `username#…`) written with attribute_not_exists.
+ * (`email#…`, `phone#…`, `username#…`).
+ *
+ * Uniqueness without transactions: a claim is written with attribute_not_exists
+ * BEFORE the user record that holds the value, and released (conditional delete
+ * on its version) only AFTER the user record stopped holding it. A crash in
+ * between leaves a stale claim — its user is gone or holds another value — and
+ * such a claim may be taken over by a conditional put on its version once it
+ * is older than CLAIM_GRACE_MS (younger ones may belong to a call still in
+ * flight, whose user record is not written yet).
  */
-import { InvalidInputError } from '../errors.js';
+import { ConflictError, InvalidInputError, ServiceUnavailableError, UserAlreadyExistsError, UserNotFoundError } from '../errors.js';
+import type { StoredRecord } from '../ports.js';
+import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClaimRecord, type UserRecord } from './model.js';
+import { checkPasswordPolicy, hashPassword } from './passwords.js';
 
 export type IdentifierType = 'email' | 'phone_number' | 'user_id' | 'username';
 
+export interface UserView {
+  user_id: string;
+  email?: { value: string; email_verified: boolean; verified_at?: number };
+  phone_number?: { value: string; phone_number_verified: boolean; verified_at?: number };
+  username?: string;
+  name?: UserRecord['name'];
+  status: UserRecord['status'];
+  created_at: number;
+  updated_at: number;
+}
+
 /** The public view of a user: never a password hash, TOTP secret or counter. */
-export function toUserView(user: UserRecord) {
+export function toUserView(user: UserRecord): UserView {
   return {
     user_id: user.user_id,
     ...(user.email !== undefined && {
@@ -65,4 +87,286 @@ export async function findUser(deps: Pick<Deps, 'store'>, type: IdentifierType, 
     (type === 'phone_number' && user.value.phone_number === identifier.trim()) ||
     (type === 'username' && user.value.username !== undefined && normalizeUsername(user.value.username) === normalizeUsername(identifier));
   return holds ? user : undefined;
+}
+
+/** Conditional-write retries before a contended user record gives up. */
+const MAX_WRITE_ATTEMPTS = 5;
+/** A claim younger than this may belong to a call still in flight and is never taken over. */
+export const CLAIM_GRACE_MS = 5 * 60 * 1000;
+
+/**
+ * Reads the user, applies `change` (pure; may throw) and writes the result
+ * with a conditional put on the version read, re-reading and re-deciding on a
+ * lost race. Returns the record as written, or undefined when there is no
+ * such user. When `change` returns the very record it got, nothing is written.
+ */
+export async function modifyUser(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  userId: string,
+  change: (user: UserRecord, now: number) => UserRecord,
+  maxAttempts = MAX_WRITE_ATTEMPTS,
+): Promise<UserRecord | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) await backoff(attempt);
+    const record = await deps.store.get<UserRecord>(keys.user(userId));
+    if (!record) return undefined;
+    const next = change(record.value, deps.clock.now());
+    if (next === record.value) return next;
+    try {
+      await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
+      return next;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      if (attempt >= maxAttempts) throw new ServiceUnavailableError('The user is being changed by other requests; retry');
+    }
+  }
+}
+
+/** A short random pause before retrying a lost conditional write, so contenders spread out. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * Math.min(attempt, 8)));
+}
+
+// ---- unique claims -------------------------------------------------------
+
+type ClaimKind = 'email' | 'phone_number' | 'username';
+const CLAIM_KINDS: readonly ClaimKind[] = ['email', 'phone_number', 'username'];
+
+const claimKey: Record<ClaimKind, (value: string) => string> = {
+  email: keys.emailClaim,
+  phone_number: keys.phoneClaim,
+  username: keys.usernameClaim,
+};
+
+const claimLabel: Record<ClaimKind, string> = { email: 'email', phone_number: 'phone number', username: 'username' };
+
+/** The normalised value the user holds for a kind of claim. */
+function heldValue(user: UserRecord | undefined, kind: ClaimKind): string | undefined {
+  if (!user) return undefined;
+  if (kind === 'email') return user.email;
+  if (kind === 'phone_number') return user.phone_number;
+  return user.username === undefined ? undefined : normalizeUsername(user.username);
+}
+
+async function isClaimLive(deps: Pick<Deps, 'store'>, kind: ClaimKind, value: string, claim: ClaimRecord, now: number): Promise<boolean> {
+  if (now - claim.created_at < CLAIM_GRACE_MS) return true;
+  const holder = await deps.store.get<UserRecord>(keys.user(claim.user_id));
+  return heldValue(holder?.value, kind) === value;
+}
+
+/** Claims a unique value for `userId`, or throws 409 when a live claim of another user holds it. */
+async function takeClaim(deps: Pick<Deps, 'store' | 'clock'>, kind: ClaimKind, value: string, userId: string): Promise<void> {
+  const key = claimKey[kind](value);
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const now = deps.clock.now();
+    const claim: ClaimRecord = { user_id: userId, created_at: now };
+    try {
+      await deps.store.put(key, claim, { expectVersion: null });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+    const existing = await deps.store.get<ClaimRecord>(key);
+    if (!existing) continue; // released meanwhile
+    if (existing.value.user_id !== userId && (await isClaimLive(deps, kind, value, existing.value, now))) {
+      throw new UserAlreadyExistsError(`A user with this ${claimLabel[kind]} already exists`);
+    }
+    try {
+      // A stale claim (or a leftover of this very user): take it over on the version read.
+      await deps.store.put(key, claim, { expectVersion: existing.version });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+  throw new ServiceUnavailableError(`The ${claimLabel[kind]} is being claimed by other requests; retry`);
+}
+
+/**
+ * Releases a claim of `userId` unless that user (still) holds the value. A
+ * failure is only logged: a claim left behind is stale and can be taken over.
+ */
+async function releaseClaim(deps: Pick<Deps, 'store' | 'logger'>, kind: ClaimKind, value: string, userId: string): Promise<void> {
+  const key = claimKey[kind](value);
+  try {
+    const claim = await deps.store.get<ClaimRecord>(key);
+    if (!claim || claim.value.user_id !== userId) return;
+    const user = await deps.store.get<UserRecord>(keys.user(userId));
+    if (heldValue(user?.value, kind) === value) return;
+    await deps.store.delete(key, { expectVersion: claim.version });
+  } catch (error) {
+    if (error instanceof ConflictError) return; // someone took it over or it changed: not ours to delete
+    deps.logger.warn('claim release failed; left stale', { kind, user_id: userId, error: error instanceof Error ? error.name : String(error) });
+  }
+}
+
+async function releaseClaims(deps: Pick<Deps, 'store' | 'logger'>, claims: Array<[ClaimKind, string]>, userId: string): Promise<void> {
+  await Promise.all(claims.map(([kind, value]) => releaseClaim(deps, kind, value, userId)));
+}
+
+/** Takes the claims one by one; on the first failure releases those taken and rethrows. */
+async function takeClaims(deps: Deps, claims: Array<[ClaimKind, string]>, userId: string): Promise<Array<[ClaimKind, string]>> {
+  const taken: Array<[ClaimKind, string]> = [];
+  try {
+    for (const [kind, value] of claims) {
+      await takeClaim(deps, kind, value, userId);
+      taken.push([kind, value]);
+    }
+    return taken;
+  } catch (error) {
+    await releaseClaims(deps, taken, userId);
+    throw error;
+  }
+}
+
+// ---- lifecycle -----------------------------------------------------------
+
+export interface UserFields {
+  email?: string;
+  phone_number?: string;
+  username?: string;
+  name?: UserRecord['name'];
+}
+
+export interface CreateUserInput extends UserFields {
+  credentials?: { password: string; force_replace?: boolean };
+}
+
+/** `POST /cis/v1/users`. */
+export async function createUser(deps: Deps, input: CreateUserInput): Promise<UserView> {
+  if (input.email === undefined && input.phone_number === undefined) {
+    throw new InvalidInputError('at least one of email and phone_number is required');
+  }
+  // Policy and hashing first: a refused password must not hold claims even briefly.
+  const passwordHash =
+    input.credentials === undefined ? undefined : await hashPassword(await checkPasswordPolicy(input.credentials.password), deps.settings.scrypt);
+  const now = deps.clock.now();
+  const user: UserRecord = {
+    user_id: randomId(),
+    email_verified: false,
+    phone_number_verified: false,
+    status: 'Active',
+    created_at: now,
+    updated_at: now,
+    password_failures: 0,
+  };
+  if (input.email !== undefined) user.email = normalizeEmail(input.email);
+  if (input.phone_number !== undefined) user.phone_number = input.phone_number.trim();
+  if (input.username !== undefined) user.username = input.username.trim();
+  if (input.name !== undefined) user.name = input.name;
+  if (passwordHash !== undefined) user.password = { hash: passwordHash, updated_at: now };
+
+  const claims = CLAIM_KINDS.flatMap((kind): Array<[ClaimKind, string]> => {
+    const value = heldValue(user, kind);
+    return value === undefined ? [] : [[kind, value]];
+  });
+  const taken = await takeClaims(deps, claims, user.user_id);
+  try {
+    await deps.store.put(keys.user(user.user_id), user, { expectVersion: null });
+  } catch (error) {
+    await releaseClaims(deps, taken, user.user_id);
+    throw error;
+  }
+  return toUserView(user);
+}
+
+/** The get-user endpoints: the user's public view, or 404 `user_not_found`. */
+export async function getUserView(deps: Pick<Deps, 'store'>, type: IdentifierType, identifier: string): Promise<UserView> {
+  const user = await findUser(deps, type, identifier);
+  if (!user) throw new UserNotFoundError();
+  return toUserView(user.value);
+}
+
+/**
+ * `PUT /cis/v1/users/{user_id}`: changes contacts, username or name. A changed
+ * contact becomes unverified. New values are claimed first (409 if taken), the
+ * user is written on the version read, and only then are old values released.
+ */
+export async function updateUser(deps: Deps, userId: string, changes: UserFields): Promise<UserView> {
+  for (let attempt = 1; ; attempt++) {
+    const record: StoredRecord<UserRecord> | undefined = await deps.store.get<UserRecord>(keys.user(userId));
+    if (!record) throw new UserNotFoundError();
+    const current = record.value;
+    const next: UserRecord = { ...current, updated_at: deps.clock.now() };
+    if (changes.email !== undefined && normalizeEmail(changes.email) !== current.email) {
+      next.email = normalizeEmail(changes.email);
+      next.email_verified = false;
+      delete next.email_verified_at;
+    }
+    if (changes.phone_number !== undefined && changes.phone_number.trim() !== current.phone_number) {
+      next.phone_number = changes.phone_number.trim();
+      next.phone_number_verified = false;
+      delete next.phone_number_verified_at;
+    }
+    if (changes.username !== undefined) next.username = changes.username.trim();
+    if (changes.name !== undefined) next.name = changes.name;
+
+    const claimed: Array<[ClaimKind, string]> = [];
+    const released: Array<[ClaimKind, string]> = [];
+    for (const kind of CLAIM_KINDS) {
+      const before = heldValue(current, kind);
+      const after = heldValue(next, kind);
+      if (before === after) continue;
+      if (after !== undefined) claimed.push([kind, after]);
+      if (before !== undefined) released.push([kind, before]);
+    }
+
+    const taken = await takeClaims(deps, claimed, userId);
+    try {
+      await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
+    } catch (error) {
+      await releaseClaims(deps, taken, userId);
+      if (!(error instanceof ConflictError)) throw error;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The user is being changed by other requests; retry');
+      continue;
+    }
+    await releaseClaims(deps, released, userId);
+    return toUserView(next);
+  }
+}
+
+/**
+ * `DELETE /cis/v1/users/{user_id}`: deletes the user, then its claims. The
+ * user's sessions stop working at once, since a session is live only while
+ * its user exists (see isSessionLive).
+ */
+export async function deleteUser(deps: Deps, userId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const record = await deps.store.get<UserRecord>(keys.user(userId));
+    if (!record) throw new UserNotFoundError();
+    try {
+      await deps.store.delete(keys.user(userId), { expectVersion: record.version });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The user is being changed by other requests; retry');
+      continue;
+    }
+    const held = CLAIM_KINDS.flatMap((kind): Array<[ClaimKind, string]> => {
+      const value = heldValue(record.value, kind);
+      return value === undefined ? [] : [[kind, value]];
+    });
+    await releaseClaims(deps, held, userId);
+    return;
+  }
+}
+
+/**
+ * `POST /cis/v1/users/{user_id}/password`: sets or replaces the password.
+ * Replacing one ends every session of the user created before now, and a new
+ * password clears the failure counter and any lock.
+ */
+export async function setUserPassword(deps: Deps, userId: string, password: string): Promise<true> {
+  const hash = await hashPassword(await checkPasswordPolicy(password), deps.settings.scrypt);
+  const updated = await modifyUser(deps, userId, (user, now) => {
+    const { password_locked_until: _lock, ...rest } = user;
+    return {
+      ...rest,
+      password: { hash, updated_at: now },
+      password_failures: 0,
+      ...(user.password !== undefined && { sessions_valid_after: now }),
+      updated_at: now,
+    };
+  });
+  if (!updated) throw new UserNotFoundError();
+  return true;
 }
