@@ -202,6 +202,7 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Verified', schema: s.TrueResult },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 400, code: 'contact_mismatch', when: "the email is not the user's current one" },
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or unknown code' },
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
@@ -236,6 +237,7 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Verified', schema: s.TrueResult },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's current one" },
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or unknown code' },
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },

@@ -1,0 +1,60 @@
+/**
+ * Contact verification (contract section 3): send a code to the user's
+ * current email or phone, then check it to mark the contact verified. No
+ * session and no tokens.
+ *
+ * Codes live in the same per-user+channel OTP record as login codes (with
+ * purpose `verification`), so both share one failure window and lock, and a
+ * new send of either kind replaces the previous code. A verification code
+ * never logs in, and a login code never verifies through these endpoints
+ * (a successful OTP login verifies the contact by itself).
+ */
+import { ContactMismatchError, UserNotFoundError } from '../errors.js';
+import type { Deps } from './deps.js';
+import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
+import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issueCode, sendCode, type OtpChannel } from './otp.js';
+import { reserveSend } from './rate-limits.js';
+
+const LABEL: Record<OtpChannel, string> = { email: 'email address', sms: 'phone number' };
+
+function normalizeContact(channel: OtpChannel, contact: string): string {
+  return channel === 'email' ? normalizeEmail(contact) : contact.trim();
+}
+
+/** The active user whose current contact on `channel` is `contact`, or the error saying why not. */
+async function loadUserWithContact(deps: Deps, userId: string, channel: OtpChannel, contact: string): Promise<UserRecord> {
+  const user = (await deps.store.get<UserRecord>(keys.user(userId)))?.value;
+  if (!user || user.status !== 'Active') throw new UserNotFoundError();
+  if (contactOf(user, channel) !== normalizeContact(channel, contact)) {
+    throw new ContactMismatchError(`The ${LABEL[channel]} is not this user's current ${LABEL[channel]}`);
+  }
+  return user;
+}
+
+/** `POST /cis/v1/users/{user_id}/{email|phone}/verification/send` */
+export async function sendContactVerification(deps: Deps, client: ClientRecord, userId: string, channel: OtpChannel, contact: string): Promise<{ result: true }> {
+  const user = await loadUserWithContact(deps, userId, channel, contact);
+  await reserveSend(deps, client, contactOf(user, channel)!);
+  const issued = await issueCode(deps, { client, user, channel, purpose: 'verification', expiresInMinutes: DEFAULT_EXPIRY_MINUTES });
+  deps.logger.info('verification code issued', { user_id: user.user_id, channel, client_id: client.client_id });
+  const emailContent = { subject: `Verify your email address for ${deps.settings.appName}`, headerText: 'Verify your email address', bodyText: 'Enter this code to verify your email address:' };
+  await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
+    sendCode(deps, user, channel, issued.code, DEFAULT_EXPIRY_MINUTES, channel === 'email' ? { emailContent } : {}),
+  );
+  return { result: true };
+}
+
+/** `POST /cis/v1/users/{user_id}/{email|phone}/verification/verify` */
+export async function verifyContact(
+  deps: Deps,
+  client: ClientRecord,
+  userId: string,
+  channel: OtpChannel,
+  contact: string,
+  passcode: string,
+): Promise<{ result: true }> {
+  const user = await loadUserWithContact(deps, userId, channel, contact);
+  const check = await checkCode(deps, { client, user, channel, purpose: 'verification', passcode });
+  await check.commit();
+  return { result: true };
+}

@@ -1,0 +1,610 @@
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { keys, normalizeUsername, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
+import type { OtpRecord } from '../../functions/core/otp.js';
+import { DependencyError } from '../../functions/errors.js';
+import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
+import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
+import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+
+const EMAIL = 'ada@example.com';
+const PHONE = '+15551234567';
+
+let t: TestContext;
+let client: ClientRecord;
+let token: string;
+let user: UserRecord;
+
+/** Writes a user and its claim records straight into the store (independent of the users module). */
+async function putUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
+  const now = t.clock.now();
+  const record: UserRecord = {
+    user_id: `u_${randomUUID()}`,
+    email_verified: false,
+    phone_number_verified: false,
+    status: 'Active',
+    created_at: now,
+    updated_at: now,
+    password_failures: 0,
+    ...fields,
+  };
+  await t.deps.store.put(keys.user(record.user_id), record, { expectVersion: null });
+  const claim = { user_id: record.user_id, created_at: now };
+  if (record.email) await t.deps.store.put(keys.emailClaim(record.email), claim, { expectVersion: null });
+  if (record.phone_number) await t.deps.store.put(keys.phoneClaim(record.phone_number), claim, { expectVersion: null });
+  if (record.username) await t.deps.store.put(keys.usernameClaim(normalizeUsername(record.username)), claim, { expectVersion: null });
+  return record;
+}
+
+beforeEach(async () => {
+  t = await createTestDeps();
+  ({ client, token } = await createTestClient(t.deps));
+  user = await putUser({ email: EMAIL, phone_number: PHONE, username: 'ada' });
+});
+
+const send = (body: Record<string, unknown>, as = token) => invoke(otpSend, { token: as, body });
+const authenticate = (body: Record<string, unknown>, as = token) => invoke(otpAuthenticate, { token: as, body });
+
+const sendEmail = (extra: Record<string, unknown> = {}) => send({ channel: 'email', identifier_type: 'email', identifier: EMAIL, ...extra });
+const sendSms = (extra: Record<string, unknown> = {}) => send({ channel: 'sms', identifier_type: 'phone_number', identifier: PHONE, ...extra });
+const byEmail = (passcode: string, extra: Record<string, unknown> = {}) => authenticate({ passcode, identifier_type: 'email', identifier: EMAIL, ...extra });
+const byPhone = (passcode: string, extra: Record<string, unknown> = {}) => authenticate({ passcode, identifier_type: 'phone_number', identifier: PHONE, ...extra });
+
+function lastCode(to: string): string {
+  const code = t.outbox.last(to)?.code;
+  if (!code) throw new Error(`nothing was sent to ${to}`);
+  return code;
+}
+
+/** A six-digit code that differs from `code`. */
+function wrongCode(code: string): string {
+  return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+}
+
+async function otpRecord(userId: string, channel: 'email' | 'sms'): Promise<OtpRecord | undefined> {
+  return (await t.deps.store.get<OtpRecord>(keys.otp(userId, channel)))?.value;
+}
+
+async function storedUser(userId: string): Promise<UserRecord> {
+  return (await t.deps.store.get<UserRecord>(keys.user(userId)))!.value;
+}
+
+async function idTokenClaims(idToken: string, audience = client.client_id) {
+  const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
+  const { payload } = await jwtVerify(idToken, jwks, {
+    algorithms: ['ES256'],
+    issuer: t.deps.settings.issuer,
+    audience,
+    typ: 'JWT',
+    currentDate: new Date(t.clock.now()),
+  });
+  return payload;
+}
+
+describe('sending a code by email', () => {
+  it('mails a six-digit code to the user, and answers "OTP sent" only', async () => {
+    const res = await sendEmail();
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ message: 'OTP sent' });
+    const messages = t.outbox.list();
+    expect(messages).toHaveLength(1);
+    const [mail] = messages;
+    expect(mail).toMatchObject({ channel: 'email', to: EMAIL, subject: 'Your Twofold code' });
+    expect(mail!.code).toMatch(/^\d{6}$/);
+    expect(mail!.text).toContain(mail!.code);
+    expect(mail!.html).toContain(mail!.code);
+    expect(mail!.text).toContain('5 minutes');
+  });
+
+  it('escapes the caller’s email_content into the HTML, and keeps it plain in the text', async () => {
+    await sendEmail({ email_content: { subject: 'Sign in to Shop', bodyText: '<script>alert(1)</script> Your code:', primaryColor: 'red;}</style><script>' } });
+    const mail = t.outbox.last(EMAIL)!;
+    expect(mail.subject).toBe('Sign in to Shop');
+    expect(mail.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Your code:');
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.text).toContain('<script>alert(1)</script> Your code:');
+  });
+
+  it('finds the user by username or user_id and mails their address', async () => {
+    expect((await send({ channel: 'email', identifier_type: 'username', identifier: 'ADA' })).status).toBe(200);
+    t.clock.advanceSeconds(30);
+    expect((await send({ channel: 'email', identifier_type: 'user_id', identifier: user.user_id })).status).toBe(200);
+    expect(t.outbox.list().map((m) => [m.channel, m.to])).toEqual([
+      ['email', EMAIL],
+      ['email', EMAIL],
+    ]);
+  });
+
+  it('matches the email case-insensitively', async () => {
+    await send({ channel: 'email', identifier_type: 'email', identifier: '  Ada@Example.COM ' });
+    expect(t.outbox.last(EMAIL)?.code).toMatch(/^\d{6}$/);
+  });
+
+  it('stores only a keyed hash of the code', async () => {
+    await sendEmail();
+    const code = lastCode(EMAIL);
+    const stored = await t.deps.store.get<OtpRecord>(keys.otp(user.user_id, 'email'));
+    expect(JSON.stringify(stored)).not.toContain(code);
+    expect(stored!.value.code).toMatchObject({ attempts: 0, client_id: client.client_id, destination: EMAIL, purpose: 'login' });
+  });
+});
+
+describe('sending a code by SMS', () => {
+  it('texts the default message with the code to the user’s phone', async () => {
+    const res = await sendSms();
+    expect(res).toMatchObject({ status: 200, body: { message: 'OTP sent' } });
+    const [sms] = t.outbox.list();
+    expect(sms).toMatchObject({ channel: 'sms', to: PHONE });
+    expect(sms!.text).toBe(`${sms!.code} is your Twofold verification code`);
+  });
+
+  it('uses a custom message with {otp} and {app} substituted', async () => {
+    await sendSms({ custom_sms_input: { custom_message: 'Your {app} code: {otp}. Do not share it.' } });
+    const sms = t.outbox.last(PHONE)!;
+    expect(sms.text).toBe(`Your Twofold code: ${sms.code}. Do not share it.`);
+  });
+
+  it('refuses a custom message without {otp} or {app}, and sends nothing', async () => {
+    for (const custom_message of ['Your code is ready for {app}', 'Your code: {otp}']) {
+      const res = await sendSms({ custom_sms_input: { custom_message } });
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe('system_invalid_input');
+      expect(res.body.message).not.toContain(custom_message);
+    }
+    expect(t.outbox.list()).toEqual([]);
+  });
+
+  it('refuses a custom message over 140 characters after substitution', async () => {
+    const ok = '{otp} {app} ' + 'x'.repeat(140 - 6 - 1 - 7 - 1); // exactly 140 with a 6-digit code and "Twofold"
+    const long = ok + 'x';
+    const refused = await sendSms({ custom_sms_input: { custom_message: long } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error_code).toBe('system_invalid_input');
+    expect(t.outbox.list()).toEqual([]);
+    const accepted = await sendSms({ custom_sms_input: { custom_message: ok } });
+    expect(accepted.status).toBe(200);
+    expect(t.outbox.last(PHONE)!.text).toHaveLength(140);
+  });
+
+  it('refuses a custom message even for an unknown user (validation comes first)', async () => {
+    const res = await send({ channel: 'sms', identifier_type: 'phone_number', identifier: '+15550000000', custom_sms_input: { custom_message: 'no placeholders' } });
+    expect(res.body.error_code).toBe('system_invalid_input');
+  });
+});
+
+describe('direct delivery', () => {
+  it('is forbidden unless the client allows it', async () => {
+    const res = await send({ channel: 'direct', identifier_type: 'email', identifier: EMAIL });
+    expect(res.status).toBe(403);
+    expect(res.body.error_code).toBe('forbidden');
+    expect(await otpRecord(user.user_id, 'email')).toBeUndefined();
+  });
+
+  it('returns the code, sends nothing, and the code logs in by email (amr eotp)', async () => {
+    const direct = await createTestClient(t.deps, { allow_direct_delivery: true });
+    const res = await send({ channel: 'direct', identifier_type: 'email', identifier: EMAIL }, direct.token);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ message: 'OTP sent', code: expect.stringMatching(/^\d{6}$/) });
+    expect(t.outbox.list()).toEqual([]);
+    const login = await authenticate({ passcode: res.body.code, identifier_type: 'email', identifier: EMAIL }, direct.token);
+    expect(login.status).toBe(200);
+    expect((await idTokenClaims(login.body.id_token, direct.client.client_id)).amr).toEqual(['eotp']);
+  });
+
+  it('with a phone number identifier, the code is an SMS code (amr sms)', async () => {
+    const direct = await createTestClient(t.deps, { allow_direct_delivery: true });
+    const res = await send({ channel: 'direct', identifier_type: 'phone_number', identifier: PHONE }, direct.token);
+    expect(t.outbox.list()).toEqual([]);
+    const login = await authenticate({ passcode: res.body.code, identifier_type: 'phone_number', identifier: PHONE }, direct.token);
+    expect(login.status).toBe(200);
+    expect((await idTokenClaims(login.body.id_token, direct.client.client_id)).amr).toEqual(['sms']);
+  });
+
+  it('needs an email or phone number identifier', async () => {
+    const direct = await createTestClient(t.deps, { allow_direct_delivery: true });
+    const res = await send({ channel: 'direct', identifier_type: 'username', identifier: 'ada' }, direct.token);
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe('system_invalid_input');
+    expect(res.body.message).toMatch(/identifier_type/);
+  });
+
+  it('for an unknown user returns a code too, which works nowhere', async () => {
+    const direct = await createTestClient(t.deps, { allow_direct_delivery: true });
+    const res = await send({ channel: 'direct', identifier_type: 'email', identifier: 'nobody@example.com' }, direct.token);
+    expect(res.body).toEqual({ message: 'OTP sent', code: expect.stringMatching(/^\d{6}$/) });
+    const login = await authenticate({ passcode: res.body.code, identifier_type: 'email', identifier: 'nobody@example.com' }, direct.token);
+    expect(login.body.error_code).toBe('auth_invalid_credentials');
+  });
+});
+
+describe('unknown users', () => {
+  it('get the same answer as a known user, and nothing is sent or stored', async () => {
+    const known = await sendEmail({ generate_request_id: true });
+    const unknown = await send({ channel: 'email', identifier_type: 'email', identifier: 'nobody@example.com', generate_request_id: true });
+    expect(unknown.status).toBe(known.status);
+    expect(Object.keys(unknown.body).sort()).toEqual(Object.keys(known.body).sort());
+    expect(unknown.body).toEqual({ message: 'OTP sent', request_id: expect.any(String) });
+    expect(t.outbox.list('nobody@example.com')).toEqual([]);
+    expect(t.outbox.list()).toHaveLength(1);
+  });
+
+  it('a user without a phone number is answered like an unknown user for SMS', async () => {
+    const emailOnly = await putUser({ email: 'grace@example.com' });
+    const res = await send({ channel: 'sms', identifier_type: 'email', identifier: 'grace@example.com' });
+    expect(res).toMatchObject({ status: 200, body: { message: 'OTP sent' } });
+    expect(t.outbox.list()).toEqual([]);
+    expect(await otpRecord(emailOnly.user_id, 'sms')).toBeUndefined();
+  });
+
+  it('a disabled user is answered like an unknown user', async () => {
+    await putUser({ email: 'off@example.com', status: 'Disabled' });
+    const res = await send({ channel: 'email', identifier_type: 'email', identifier: 'off@example.com' });
+    expect(res).toMatchObject({ status: 200, body: { message: 'OTP sent' } });
+    expect(t.outbox.list()).toEqual([]);
+  });
+
+  it('are rate limited like known users', async () => {
+    const unknown = { channel: 'email', identifier_type: 'email', identifier: 'nobody@example.com' };
+    expect((await send(unknown)).status).toBe(200);
+    const again = await send(unknown);
+    expect(again.status).toBe(429);
+    expect(again.body.error_code).toBe('rate_limited');
+  });
+
+  it('get 404 user_not_found when the client reveals unknown users', async () => {
+    const revealing = await createTestClient(t.deps, { reveal_unknown_users: true });
+    const res = await send({ channel: 'email', identifier_type: 'email', identifier: 'nobody@example.com' }, revealing.token);
+    expect(res.status).toBe(404);
+    expect(res.body.error_code).toBe('user_not_found');
+    const known = await send({ channel: 'email', identifier_type: 'email', identifier: EMAIL }, revealing.token);
+    expect(known.status).toBe(200);
+  });
+
+  it('authenticating as an unknown user is auth_invalid_credentials', async () => {
+    const res = await authenticate({ passcode: '123456', identifier_type: 'email', identifier: 'nobody@example.com' });
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe('auth_invalid_credentials');
+  });
+});
+
+describe('send limits', () => {
+  it('a second send within 30 s is refused with Retry-After, then allowed 30 s later', async () => {
+    await sendEmail();
+    t.clock.advanceSeconds(10);
+    const refused = await sendEmail();
+    expect(refused.status).toBe(429);
+    expect(refused.body.error_code).toBe('rate_limited');
+    expect(refused.headers['Retry-After']).toBe('20');
+    expect(t.outbox.list()).toHaveLength(1);
+    t.clock.advanceSeconds(20);
+    expect((await sendEmail()).status).toBe(200);
+    expect(t.outbox.list()).toHaveLength(2);
+  });
+
+  it('the sixth send within 15 minutes is refused', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect((await sendEmail()).status).toBe(200);
+      t.clock.advanceSeconds(30);
+    }
+    const sixth = await sendEmail();
+    expect(sixth.status).toBe(429);
+    expect(sixth.body.error_code).toBe('rate_limited');
+    expect(Number(sixth.headers['Retry-After'])).toBeGreaterThan(0);
+    expect(t.outbox.list()).toHaveLength(5);
+  });
+
+  it('a refused send leaves the previous code working', async () => {
+    await sendEmail();
+    const first = lastCode(EMAIL);
+    expect((await sendEmail()).status).toBe(429);
+    expect((await byEmail(first)).status).toBe(200);
+  });
+});
+
+describe('authenticating with a code', () => {
+  it('an email code logs in: ID token amr ["eotp"], the email becomes verified', async () => {
+    await sendEmail();
+    const res = await byEmail(lastCode(EMAIL));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, session_id: expect.any(String) });
+    const claims = await idTokenClaims(res.body.id_token);
+    expect(claims).toMatchObject({ sub: user.user_id, amr: ['eotp'], email: EMAIL, email_verified: true, phone_number_verified: false });
+    const stored = await storedUser(user.user_id);
+    expect(stored).toMatchObject({ email_verified: true, email_verified_at: t.clock.now(), phone_number_verified: false });
+  });
+
+  it('an SMS code logs in: ID token amr ["sms"], the phone number becomes verified', async () => {
+    await sendSms();
+    const res = await byPhone(lastCode(PHONE));
+    expect(res.status).toBe(200);
+    const claims = await idTokenClaims(res.body.id_token);
+    expect(claims).toMatchObject({ amr: ['sms'], phone_number: PHONE, phone_number_verified: true, email_verified: false });
+    expect(await storedUser(user.user_id)).toMatchObject({ phone_number_verified: true, phone_number_verified_at: t.clock.now(), email_verified: false });
+  });
+
+  it('a wrong code is auth_invalid_credentials', async () => {
+    await sendEmail();
+    const res = await byEmail(wrongCode(lastCode(EMAIL)));
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe('auth_invalid_credentials');
+    expect((await otpRecord(user.user_id, 'email'))!.code!.attempts).toBe(1);
+  });
+
+  it('without any code sent, any passcode is auth_invalid_credentials', async () => {
+    const res = await byEmail('123456');
+    expect(res.body.error_code).toBe('auth_invalid_credentials');
+  });
+
+  it('a code works once', async () => {
+    await sendEmail();
+    const code = lastCode(EMAIL);
+    expect((await byEmail(code)).status).toBe(200);
+    const again = await byEmail(code);
+    expect(again.status).toBe(400);
+    expect(again.body.error_code).toBe('auth_invalid_credentials');
+  });
+
+  it('of two concurrent logins with the right code, exactly one succeeds', async () => {
+    await sendSms();
+    const code = lastCode(PHONE);
+    const results = await Promise.all([byPhone(code), byPhone(code), byPhone(code)]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 400, 400]);
+    for (const r of results.filter((r) => r.status === 400)) expect(r.body.error_code).toBe('auth_invalid_credentials');
+    expect((await otpRecord(user.user_id, 'sms'))!.code!.used_at).toBe(t.clock.now());
+  });
+
+  it('a code expires after 5 minutes by default', async () => {
+    await sendEmail();
+    t.clock.advance(5 * 60_000 - 1000);
+    expect((await byEmail(lastCode(EMAIL))).status).toBe(200);
+
+    await sendEmail();
+    t.clock.advance(5 * 60_000);
+    const expired = await byEmail(lastCode(EMAIL));
+    expect(expired.status).toBe(400);
+    expect(expired.body.error_code).toBe('auth_otp_passcode_expired');
+  });
+
+  it('expires_in sets the lifetime in minutes, at most 10', async () => {
+    await sendSms({ expires_in: 10 });
+    expect(t.outbox.last(PHONE)).toBeDefined();
+    t.clock.advance(10 * 60_000 - 1000);
+    expect((await byPhone(lastCode(PHONE))).status).toBe(200);
+
+    await sendSms({ expires_in: 2 });
+    t.clock.advance(2 * 60_000);
+    expect((await byPhone(lastCode(PHONE))).body.error_code).toBe('auth_otp_passcode_expired');
+
+    const tooLong = await sendSms({ expires_in: 11 });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error_code).toBe('system_invalid_input');
+  });
+
+  it('the email mentions the lifetime asked for', async () => {
+    await sendEmail({ expires_in: 7 });
+    expect(t.outbox.last(EMAIL)!.text).toContain('7 minutes');
+  });
+
+  it('a resend replaces the code: the old one is refused, the new one works', async () => {
+    await sendEmail();
+    const old = lastCode(EMAIL);
+    const stored = (await otpRecord(user.user_id, 'email'))!;
+    t.clock.advanceSeconds(30);
+    await sendEmail();
+    const fresh = lastCode(EMAIL);
+    expect(stored.code!.id).not.toBe((await otpRecord(user.user_id, 'email'))!.code!.id);
+    // The two codes are equal once in a million sends; then only the new one is left to try.
+    if (fresh !== old) expect((await byEmail(old)).body.error_code).toBe('auth_invalid_credentials');
+    expect((await byEmail(fresh)).status).toBe(200);
+  });
+
+  it('five wrong tries lock the code, even for the right code; a new code works', async () => {
+    await sendEmail();
+    const code = lastCode(EMAIL);
+    const answers: string[] = [];
+    for (let i = 0; i < 5; i++) answers.push((await byEmail(wrongCode(code))).body.error_code);
+    expect(answers).toEqual(['auth_invalid_credentials', 'auth_invalid_credentials', 'auth_invalid_credentials', 'auth_invalid_credentials', 'auth_locked']);
+    const right = await byEmail(code);
+    expect(right.status).toBe(403);
+    expect(right.body.error_code).toBe('auth_locked');
+
+    t.clock.advanceSeconds(30);
+    await sendEmail();
+    expect((await byEmail(lastCode(EMAIL))).status).toBe(200);
+  });
+
+  it('ten failures in 15 minutes lock the channel for 15 minutes, across resends', async () => {
+    const failOn = async (n: number) => {
+      const code = lastCode(PHONE);
+      const answers: Array<{ status: number; code: string; retry?: string }> = [];
+      for (let i = 0; i < n; i++) {
+        const res = await byPhone(wrongCode(code));
+        answers.push({ status: res.status, code: res.body.error_code, retry: res.headers['Retry-After'] });
+      }
+      return answers;
+    };
+    await sendSms();
+    await failOn(4);
+    t.clock.advanceSeconds(30);
+    await sendSms();
+    await failOn(4);
+    t.clock.advanceSeconds(30);
+    await sendSms();
+    const last = await failOn(2);
+    expect(last[0]).toMatchObject({ status: 400, code: 'auth_invalid_credentials' });
+    expect(last[1]).toEqual({ status: 403, code: 'auth_locked', retry: '900' });
+
+    // A resend does not lift the lock: even the right new code is refused.
+    t.clock.advanceSeconds(60);
+    expect((await sendSms()).status).toBe(200);
+    const locked = await byPhone(lastCode(PHONE));
+    expect(locked.status).toBe(403);
+    expect(locked.body.error_code).toBe('auth_locked');
+    expect(locked.headers['Retry-After']).toBe('840');
+
+    // The email channel is not locked.
+    await sendEmail();
+    expect((await byEmail(lastCode(EMAIL))).status).toBe(200);
+
+    // After the lock, a new code works.
+    t.clock.advance(15 * 60_000);
+    await sendSms();
+    expect((await byPhone(lastCode(PHONE))).status).toBe(200);
+  });
+
+  it('a code sent for one client does not work for another, and the other client’s tries do not count', async () => {
+    const other = await createTestClient(t.deps);
+    await sendEmail();
+    const code = lastCode(EMAIL);
+    for (const passcode of [wrongCode(code), code]) {
+      const elsewhere = await authenticate({ passcode, identifier_type: 'email', identifier: EMAIL }, other.token);
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.body.error_code).toBe('auth_invalid_credentials');
+    }
+    expect(await otpRecord(user.user_id, 'email')).toMatchObject({ failures: [], code: { attempts: 0 } });
+    expect((await byEmail(code)).status).toBe(200);
+  });
+
+  it('a code no longer works once the contact it went to has changed', async () => {
+    await send({ channel: 'email', identifier_type: 'user_id', identifier: user.user_id });
+    const code = lastCode(EMAIL);
+    const current = await t.deps.store.get<UserRecord>(keys.user(user.user_id));
+    await t.deps.store.put(keys.user(user.user_id), { ...current!.value, email: 'new@example.com' }, { expectVersion: current!.version });
+    const res = await authenticate({ passcode: code, identifier_type: 'user_id', identifier: user.user_id });
+    expect(res.body.error_code).toBe('auth_invalid_credentials');
+  });
+});
+
+describe('request ids', () => {
+  it('generate_request_id returns an id that authenticate must match', async () => {
+    const sent = await sendSms({ generate_request_id: true });
+    expect(sent.body).toEqual({ message: 'OTP sent', request_id: expect.any(String) });
+    expect((await otpRecord(user.user_id, 'sms'))!.code!.request_id).toBe(sent.body.request_id);
+    const code = lastCode(PHONE);
+    const mismatch = await byPhone(code, { request_id: 'not-the-request' });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.error_code).toBe('auth_invalid_credentials');
+    expect((await byPhone(code, { request_id: sent.body.request_id })).status).toBe(200);
+  });
+
+  it('with a user_id, the request_id picks the channel of the code', async () => {
+    const bySms = await sendSms({ generate_request_id: true });
+    const smsCode = lastCode(PHONE);
+    await sendEmail();
+    const res = await authenticate({ passcode: smsCode, identifier_type: 'user_id', identifier: user.user_id, request_id: bySms.body.request_id });
+    expect(res.status).toBe(200);
+    expect((await idTokenClaims(res.body.id_token)).amr).toEqual(['sms']);
+  });
+
+  it('with a username and no request_id, the most recently sent code is used', async () => {
+    await sendSms();
+    t.clock.advanceSeconds(5);
+    await sendEmail();
+    const res = await authenticate({ passcode: lastCode(EMAIL), identifier_type: 'username', identifier: 'ada' });
+    expect(res.status).toBe(200);
+    expect((await idTokenClaims(res.body.id_token)).amr).toEqual(['eotp']);
+  });
+});
+
+describe('delivery failures', () => {
+  it('a failed email is 503 with Retry-After, and no usable code is left stored', async () => {
+    t.outbox.failing = true;
+    const res = await sendEmail();
+    expect(res.status).toBe(503);
+    expect(res.body.error_code).toBe('service_unavailable');
+    expect(res.headers['Retry-After']).toBeDefined();
+    const stored = await otpRecord(user.user_id, 'email');
+    expect(stored).toBeDefined();
+    expect(stored!.code).toBeUndefined();
+  });
+
+  it('a code that reached the provider before it failed cannot be used', async () => {
+    let leaked: string | undefined;
+    t.deps.sms = {
+      sendSms: async (message) => {
+        leaked = message.code;
+        throw new DependencyError('sms');
+      },
+    };
+    const res = await sendSms();
+    expect(res.status).toBe(503);
+    expect(leaked).toMatch(/^\d{6}$/);
+    const login = await byPhone(leaked!);
+    expect(login.status).toBe(400);
+    expect(login.body.error_code).toBe('auth_invalid_credentials');
+  });
+
+  it('the failure window survives a failed delivery', async () => {
+    await sendSms();
+    await byPhone(wrongCode(lastCode(PHONE)));
+    t.outbox.failing = true;
+    t.clock.advanceSeconds(30);
+    expect((await sendSms()).status).toBe(503);
+    expect((await otpRecord(user.user_id, 'sms'))!.failures).toHaveLength(1);
+  });
+});
+
+describe('sessions and MFA', () => {
+  it('an email OTP then an SMS OTP in the same session gives amr eotp, sms and mfa', async () => {
+    await sendEmail();
+    const first = await byEmail(lastCode(EMAIL));
+    expect((await idTokenClaims(first.body.id_token)).amr).toEqual(['eotp']);
+    await sendSms();
+    const second = await byPhone(lastCode(PHONE), { session_id: first.body.session_id });
+    expect(second.status).toBe(200);
+    expect(second.body.session_id).toBe(first.body.session_id);
+    const claims = await idTokenClaims(second.body.id_token);
+    expect(claims).toMatchObject({ sid: first.body.session_id, amr: ['eotp', 'sms', 'mfa'], email_verified: true, phone_number_verified: true });
+  });
+
+  it('a second email OTP in the same session is still a single factor', async () => {
+    await sendEmail();
+    const first = await byEmail(lastCode(EMAIL));
+    t.clock.advanceSeconds(30);
+    await sendEmail();
+    const second = await byEmail(lastCode(EMAIL), { session_id: first.body.session_id });
+    expect(second.status).toBe(200);
+    expect((await idTokenClaims(second.body.id_token)).amr).toEqual(['eotp']);
+    const session = (await t.deps.store.get<SessionRecord>(keys.session(first.body.session_id)))!.value;
+    expect(session.authentications.map((a) => a.method)).toEqual(['eotp', 'eotp']);
+  });
+
+  it('adding to a session that does not exist is session_not_found, and the code stays unused', async () => {
+    await sendEmail();
+    const code = lastCode(EMAIL);
+    const res = await byEmail(code, { session_id: 'no-such-session' });
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe('session_not_found');
+    expect((await byEmail(code)).status).toBe(200);
+  });
+
+  it('adding another user’s OTP to a session is session_user_mismatch, and the code stays unused', async () => {
+    const grace = await putUser({ email: 'grace@example.com' });
+    await sendEmail();
+    const ada = await byEmail(lastCode(EMAIL));
+    await send({ channel: 'email', identifier_type: 'email', identifier: 'grace@example.com' });
+    const code = lastCode('grace@example.com');
+    const res = await authenticate({ passcode: code, identifier_type: 'email', identifier: 'grace@example.com', session_id: ada.body.session_id });
+    expect(res.status).toBe(403);
+    expect(res.body.error_code).toBe('session_user_mismatch');
+    expect((await otpRecord(grace.user_id, 'email'))!.code!.used_at).toBeUndefined();
+  });
+});
+
+describe('secrets', () => {
+  it('codes never appear in logs', async () => {
+    await sendEmail();
+    const emailCode = lastCode(EMAIL);
+    await byEmail(wrongCode(emailCode));
+    await byEmail(emailCode);
+    await sendSms();
+    await byPhone(lastCode(PHONE));
+    const log = t.logLines.join('\n');
+    expect(t.logLines.length).toBeGreaterThan(0);
+    // Standalone occurrences only: a UUID or timestamp in a log line may contain six digits by chance.
+    const standalone = (code: string) => new RegExp(`(?<![0-9A-Za-z_-])${code}(?![0-9A-Za-z_-])`);
+    for (const code of [emailCode, lastCode(PHONE), wrongCode(emailCode)]) expect(log).not.toMatch(standalone(code));
+  });
+});
