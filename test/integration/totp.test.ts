@@ -1,0 +1,252 @@
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Deps } from '../../functions/core/deps.js';
+import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
+import { issueClientToken } from '../../functions/core/tokens.js';
+import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
+import { toUserView } from '../../functions/core/users.js';
+import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
+import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
+import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-authenticate.js';
+import { handler as totpRegister } from '../../functions/handlers/users-totp-register.js';
+import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+
+const REDIRECT = 'https://app.example/callback';
+
+let t: TestContext;
+let client: ClientRecord;
+let token: string;
+let ada: UserRecord;
+
+/** Writes a user and the claims that make it findable, as the users module would. */
+async function putUser(deps: Deps, fields: Partial<UserRecord> & { user_id: string }): Promise<UserRecord> {
+  const now = deps.clock.now();
+  const user: UserRecord = { email_verified: false, phone_number_verified: false, status: 'Active', created_at: now, updated_at: now, password_failures: 0, ...fields };
+  await deps.store.put(keys.user(user.user_id), user, { expectVersion: null });
+  if (user.email) await deps.store.put(keys.emailClaim(user.email), { user_id: user.user_id, created_at: now }, { expectVersion: null });
+  return user;
+}
+
+async function register(userId = ada.user_id, as = token) {
+  return invoke(totpRegister, { token: as, params: { user_id: userId } });
+}
+
+/** The code an authenticator app would show now (by the test clock), `offset` steps away. */
+function codeNow(secret: string, offset = 0): string {
+  return totpCodeForStep(secret, totpStep(t.clock.now()) + offset);
+}
+
+async function authenticateTotp(passcode: string, extra: Record<string, unknown> = {}, as = token) {
+  return invoke(totpAuthenticate, { token: as, body: { identifier_type: 'email', identifier: 'ada@example.com', passcode, ...extra } });
+}
+
+async function storedAda(): Promise<UserRecord> {
+  return (await t.store.get<UserRecord>(keys.user(ada.user_id)))!.value;
+}
+
+async function verifyIdToken(idToken: string) {
+  const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
+  const { payload } = await jwtVerify(idToken, jwks, {
+    algorithms: ['ES256'],
+    issuer: t.deps.settings.issuer,
+    audience: client.client_id,
+    typ: 'JWT',
+    currentDate: new Date(t.clock.now()),
+  });
+  return payload;
+}
+
+/** A wrong code for now: one that matches no step of the window. */
+function wrongCode(secret: string): string {
+  const window = new Set([-1, 0, 1].map((o) => codeNow(secret, o)));
+  for (let n = 0; ; n++) {
+    const candidate = String(n).padStart(6, '0');
+    if (!window.has(candidate)) return candidate;
+  }
+}
+
+/**
+ * Widens the race window: signing (a KMS call in AWS) takes 50 ms, so every
+ * concurrent call has checked the credential before the first one commits.
+ */
+function slowSigning(): void {
+  const sign = t.deps.signer.sign.bind(t.deps.signer);
+  t.deps.signer.sign = async (input) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return sign(input);
+  };
+}
+
+beforeEach(async () => {
+  t = await createTestDeps();
+  ({ client, token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT] }));
+  ada = await putUser(t.deps, { user_id: 'u-ada', email: 'ada@example.com' });
+});
+
+describe('registering an authenticator', () => {
+  it('returns a base32 secret of 160 bits and an otpauth URI naming the app and the account', async () => {
+    const res = await register();
+    expect(res.status).toBe(200);
+    expect(res.body.secret).toMatch(/^[A-Z2-7]{32}$/);
+    const uri = new URL(res.body.uri);
+    expect(res.body.uri.startsWith('otpauth://totp/')).toBe(true);
+    expect(decodeURIComponent(uri.pathname.slice(1))).toBe(`${t.deps.settings.appName}:ada@example.com`);
+    expect(uri.searchParams.get('secret')).toBe(res.body.secret);
+    expect(uri.searchParams.get('issuer')).toBe(t.deps.settings.appName);
+    expect((await storedAda()).totp).toEqual({ secret: res.body.secret, created_at: t.clock.now() });
+  });
+
+  it('the secret never appears in the user view', async () => {
+    const { body } = await register();
+    expect(JSON.stringify(toUserView(await storedAda()))).not.toContain(body.secret);
+  });
+
+  it('is 404 user_not_found for an unknown user', async () => {
+    const res = await register('nobody');
+    expect(res).toMatchObject({ status: 404, body: { error_code: 'user_not_found' } });
+  });
+
+  it('names the account by user id when the user has no email, phone or username', async () => {
+    await putUser(t.deps, { user_id: 'u-bare', phone_number: undefined });
+    const res = await register('u-bare');
+    expect(decodeURIComponent(new URL(res.body.uri).pathname.slice(1))).toBe(`${t.deps.settings.appName}:u-bare`);
+  });
+
+  it('registering again replaces the secret and forgets the last used step', async () => {
+    const first = (await register()).body.secret;
+    const firstCode = codeNow(first);
+    expect((await authenticateTotp(firstCode)).status).toBe(200);
+    const second = (await register()).body.secret;
+    expect(second).not.toBe(first);
+    expect((await storedAda()).totp?.last_used_step).toBeUndefined();
+    if (firstCode !== codeNow(second)) expect((await authenticateTotp(firstCode)).body.error_code).toBe('auth_invalid_credentials');
+    expect((await authenticateTotp(codeNow(second))).status).toBe(200);
+  });
+});
+
+describe('authenticating with TOTP', () => {
+  let secret: string;
+  beforeEach(async () => {
+    secret = (await register()).body.secret;
+  });
+
+  it('accepts the current code: token response with amr otp', async () => {
+    const res = await authenticateTotp(codeNow(secret));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+    const payload = await verifyIdToken(res.body.id_token);
+    expect(payload).toMatchObject({ sub: ada.user_id, amr: ['otp'], sid: res.body.session_id });
+    expect((await storedAda()).totp?.last_used_step).toBe(totpStep(t.clock.now()));
+  });
+
+  it('uses the injected clock, not the wall clock', async () => {
+    t.clock.current = Date.UTC(2001, 8, 9, 1, 46, 40);
+    const fresh = (await issueClientToken(t.deps, client)).access_token;
+    expect((await authenticateTotp(codeNow(secret), {}, fresh)).status).toBe(200);
+  });
+
+  it('finds the user by user_id too', async () => {
+    const res = await authenticateTotp(codeNow(secret), { identifier_type: 'user_id', identifier: ada.user_id });
+    expect(res.status).toBe(200);
+  });
+
+  it('a code is accepted once per time step: a replay is auth_invalid_credentials', async () => {
+    const code = codeNow(secret);
+    expect((await authenticateTotp(code)).status).toBe(200);
+    t.clock.advanceSeconds(5);
+    const replay = await authenticateTotp(code);
+    expect(replay).toMatchObject({ status: 400, body: { error_code: 'auth_invalid_credentials' } });
+  });
+
+  it('accepts the previous and the next step (clock drift), each once', async () => {
+    expect((await authenticateTotp(codeNow(secret, -1))).status).toBe(200);
+    expect((await authenticateTotp(codeNow(secret, 1))).status).toBe(200);
+    // The next step is now used, so the current one is a replay too.
+    expect((await authenticateTotp(codeNow(secret, 0))).body.error_code).toBe('auth_invalid_credentials');
+  });
+
+  it('refuses codes two steps away', async () => {
+    for (const offset of [-2, 2]) {
+      const res = await authenticateTotp(codeNow(secret, offset));
+      expect(res).toMatchObject({ status: 400, body: { error_code: 'auth_invalid_credentials' } });
+    }
+    expect((await storedAda()).totp_failed_at).toHaveLength(2);
+  });
+
+  it('a wrong code, an unknown user and a user without an authenticator are the same auth_invalid_credentials', async () => {
+    await putUser(t.deps, { user_id: 'u-bob', email: 'bob@example.com' });
+    const answers = [
+      await authenticateTotp(wrongCode(secret)),
+      await authenticateTotp(codeNow(secret), { identifier: 'nobody@example.com' }),
+      await authenticateTotp(codeNow(secret), { identifier: 'bob@example.com' }),
+    ];
+    for (const res of answers) expect(res).toMatchObject({ status: 400, body: { error_code: 'auth_invalid_credentials', message: 'Invalid credentials' } });
+  });
+
+  it('of two concurrent uses of one code exactly one wins', async () => {
+    const code = codeNow(secret);
+    slowSigning();
+    const results = await Promise.all([authenticateTotp(code), authenticateTotp(code), authenticateTotp(code)]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of results.filter((r) => r.status !== 200)) expect(r.body.error_code).toBe('auth_invalid_credentials');
+    expect((await storedAda()).totp?.last_used_step).toBe(totpStep(t.clock.now()));
+  });
+
+  it('10 failures within 15 minutes lock TOTP for 15 minutes, then it works again', async () => {
+    for (let i = 1; i <= 9; i++) {
+      const res = await authenticateTotp(wrongCode(secret));
+      expect(res.body.error_code).toBe('auth_invalid_credentials');
+      t.clock.advanceSeconds(10);
+    }
+    const tenth = await authenticateTotp(wrongCode(secret));
+    expect(tenth).toMatchObject({ status: 403, body: { error_code: 'auth_locked' } });
+    expect(tenth.headers['Retry-After']).toBe('900');
+
+    t.clock.advanceSeconds(60);
+    const locked = await authenticateTotp(codeNow(secret));
+    expect(locked).toMatchObject({ status: 403, body: { error_code: 'auth_locked' } });
+    expect(locked.headers['Retry-After']).toBe('840');
+    expect((await storedAda()).totp?.last_used_step).toBeUndefined();
+
+    t.clock.advanceSeconds(840);
+    const unlocked = await authenticateTotp(codeNow(secret));
+    expect(unlocked.status).toBe(200);
+    const after = await storedAda();
+    expect(after.totp_failed_at).toEqual([]);
+    expect(after.totp_locked_until).toBeUndefined();
+  });
+
+  it('failures spread over more than 15 minutes do not lock', async () => {
+    for (let i = 0; i < 12; i++) {
+      expect((await authenticateTotp(wrongCode(secret))).body.error_code).toBe('auth_invalid_credentials');
+      t.clock.advanceSeconds(100);
+    }
+    const fresh = (await issueClientToken(t.deps, client)).access_token;
+    expect((await authenticateTotp(codeNow(secret), {}, fresh)).status).toBe(200);
+  });
+
+  it('a call with an unknown session_id fails without using the step', async () => {
+    const code = codeNow(secret);
+    expect((await authenticateTotp(code, { session_id: 'no-such-session' })).body.error_code).toBe('session_not_found');
+    expect((await authenticateTotp(code)).status).toBe(200);
+  });
+});
+
+describe('MFA across methods', () => {
+  it('a magic link then TOTP in the same session satisfies MFA: amr eml, otp, mfa', async () => {
+    const secret = (await register()).body.secret;
+    expect((await invoke(linkSend, { token, body: { identifier_type: 'email', identifier: 'ada@example.com', redirect_uri: REDIRECT } })).status).toBe(200);
+    const code = new URL(t.outbox.last('ada@example.com')!.link!).searchParams.get('code')!;
+    const first = await invoke(linkAuthenticate, { token, body: { code } });
+    expect(first.status).toBe(200);
+    expect((await verifyIdToken(first.body.id_token)).amr).toEqual(['eml']);
+
+    t.clock.advanceSeconds(20);
+    const second = await authenticateTotp(codeNow(secret), { session_id: first.body.session_id });
+    expect(second.status).toBe(200);
+    expect(second.body.session_id).toBe(first.body.session_id);
+    const payload = await verifyIdToken(second.body.id_token);
+    expect(payload.amr).toEqual(['eml', 'otp', 'mfa']);
+    expect(payload.email_verified).toBe(true);
+  });
+});
