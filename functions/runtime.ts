@@ -13,15 +13,16 @@ export function installDeps(deps: Deps | Promise<Deps>): void {
   current = Promise.resolve(deps);
 }
 
-/** Registers how to build the dependencies on first use (the Lambda entry does this). */
+/** Registers how to build the dependencies on first use, instead of the AWS wiring. */
 export function setDepsFactory(build: () => Promise<Deps>): void {
   factory = build;
 }
 
 export function getDeps(): Promise<Deps> {
   if (!current) {
-    if (!factory) throw new Error('no dependencies wired: call installDeps() or setDepsFactory() first');
-    current = factory();
+    // Nothing installed (a Lambda cold start): wire AWS. Loaded lazily so local runs never load it.
+    const build = factory ?? (() => import('./adapters/aws/wiring.js').then((aws) => aws.buildAwsDeps()));
+    current = build();
     // A failed cold-start wiring (e.g. a dependency was down) is retried on the next request.
     current.catch(() => {
       current = undefined;

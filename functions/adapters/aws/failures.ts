@@ -1,0 +1,18 @@
+import { DependencyError } from '../../errors.js';
+
+/**
+ * Wraps an AWS SDK failure as DependencyError (503). The cause keeps the error
+ * name, HTTP status and request id for the log, but not the SDK's message:
+ * SES and SNS messages can quote recipients, and nothing a caller sent (codes,
+ * links, addresses) belongs in a log line.
+ */
+export function dependencyFailure(dependency: string, error: unknown): DependencyError {
+  const e = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number; requestId?: string } };
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const details = [e.$metadata?.httpStatusCode && `HTTP ${e.$metadata.httpStatusCode}`, e.$metadata?.requestId && `request ${e.$metadata.requestId}`]
+    .filter(Boolean)
+    .join(', ');
+  const cause = new Error(details ? `${dependency} ${name} (${details})` : `${dependency} ${name}`);
+  cause.name = name;
+  return new DependencyError(dependency, { cause });
+}

@@ -1,0 +1,98 @@
+/**
+ * The Lambda configuration, read from the environment once per cold start and
+ * validated with one schema. A bad deployment fails naming every missing or
+ * invalid key at once (never echoing the values), instead of one key per try.
+ */
+import { z } from 'zod';
+import type { CoreSettings } from './core/deps.js';
+import type { LogLevel } from './adapters/logger.js';
+
+/** Unset and empty are the same thing for an optional variable (CloudFormation cannot omit one conditionally). */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const required = (what: string) => z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).trim().min(1, `must be ${what}`);
+
+const EnvSchema = z.object({
+  TABLE_NAME: required('a DynamoDB table name'),
+  ISSUER: required('an http(s) URL')
+    .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
+    // `aud` of client tokens is `${issuer}/cis`: a trailing slash would double it.
+    .transform((url) => url.replace(/\/+$/, '')),
+  KMS_KEY_ID: required('a KMS key id, ARN or alias'),
+  KMS_PREVIOUS_KEY_IDS: optional(
+    z.string().transform((list) =>
+      list
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  ),
+  HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+  SES_FROM_ADDRESS: required('an email address').pipe(z.string().regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, 'must be an email address')),
+  SES_CONFIGURATION_SET: optional(z.string().trim().min(1)),
+  // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
+  SMS_SENDER_ID: optional(z.string().regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, 'must be 1 to 11 letters or digits, with a letter')),
+  APP_NAME: optional(z.string().trim().min(1).max(64)).transform((v) => v ?? 'Twofold'),
+  LOG_LEVEL: optional(z.enum(['info', 'warn', 'error', 'silent'], { error: 'must be info, warn, error or silent' })).transform(
+    (v): LogLevel => v ?? 'info',
+  ),
+});
+
+export interface Config {
+  tableName: string;
+  kms: { keyId: string; previousKeyIds: readonly string[] };
+  hashKeySecretArn: string;
+  ses: { fromAddress: string; configurationSet?: string };
+  sms: { senderId?: string };
+  logLevel: LogLevel;
+  settings: CoreSettings;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** OWASP Password Storage Cheat Sheet scrypt parameters. */
+export const SCRYPT_PARAMETERS = { N: 2 ** 17, r: 8, p: 1 } as const;
+export const TOKEN_TTL_SECONDS = 3600;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates `env`; throws ConfigError listing every problem. Pure: tests call it directly. */
+export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`));
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    tableName: e.TABLE_NAME,
+    kms: { keyId: e.KMS_KEY_ID, previousKeyIds: (e.KMS_PREVIOUS_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID) },
+    hashKeySecretArn: e.HASH_KEY_SECRET_ARN,
+    ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },
+    sms: e.SMS_SENDER_ID ? { senderId: e.SMS_SENDER_ID } : {},
+    logLevel: e.LOG_LEVEL,
+    settings: {
+      issuer: e.ISSUER,
+      appName: e.APP_NAME,
+      tokenTtlSeconds: TOKEN_TTL_SECONDS,
+      scrypt: { ...SCRYPT_PARAMETERS },
+    },
+  });
+}
+
+let loaded: Readonly<Config> | undefined;
+
+/** The process configuration, parsed from `process.env` on first use. */
+export function loadConfig(): Readonly<Config> {
+  loaded ??= parseConfig(process.env);
+  return loaded;
+}

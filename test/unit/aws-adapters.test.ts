@@ -1,0 +1,415 @@
+/**
+ * The AWS adapters against aws-sdk-client-mock: the exact commands they send,
+ * and how failures surface (DependencyError -> 503, nothing secret in the
+ * error). The fake KMS really signs (ECDSA over the digest it receives), so a
+ * JWT signed through the KMS signer is verified by jose.
+ */
+import { createECDH, createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamoDbStore } from '../../functions/adapters/aws/dynamodb-store.js';
+import { KmsSigner } from '../../functions/adapters/aws/kms-signer.js';
+import { SesMailer } from '../../functions/adapters/aws/ses-mailer.js';
+import { SnsSmsSender } from '../../functions/adapters/aws/sns-sms.js';
+import { buildAwsDeps } from '../../functions/adapters/aws/wiring.js';
+import { jsonLogger } from '../../functions/adapters/logger.js';
+import { ConfigError, parseConfig } from '../../functions/config.js';
+import { signJwt } from '../../functions/core/tokens.js';
+import { DependencyError } from '../../functions/errors.js';
+import { getDeps } from '../../functions/runtime.js';
+
+const kms = mockClient(KMSClient);
+const ses = mockClient(SESClient);
+const sns = mockClient(SNSClient);
+const secrets = mockClient(SecretsManagerClient);
+
+beforeEach(() => {
+  kms.reset();
+  ses.reset();
+  sns.reset();
+  secrets.reset();
+});
+
+/** What the SDK throws for a service-side failure. */
+function awsError(name: string, message: string, status = 500): Error {
+  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, requestId: 'req-123' } });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Everything an error would put in a log line: its message and its cause's. */
+function loggable(error: unknown): string {
+  const e = error as Error;
+  return `${e.name} ${e.message} ${e.cause instanceof Error ? `${e.cause.name} ${e.cause.message}` : String(e.cause)}`;
+}
+
+// ---------------------------------------------------------------------------
+// A fake KMS key: ECDSA P-256 over a digest it is given, as KMS does for
+// MessageType DIGEST. node:crypto always hashes, so the signature is computed
+// here: (x1, _) = k*G via ECDH, r = x1 mod n, s = k^-1 (e + r*d) mod n.
+// ---------------------------------------------------------------------------
+const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const big = (bytes: Uint8Array) => BigInt(`0x${Buffer.from(bytes).toString('hex') || '0'}`);
+const mod = (a: bigint) => ((a % N) + N) % N;
+function inverse(a: bigint): bigint {
+  let [result, base, exponent] = [1n, mod(a), N - 2n];
+  while (exponent > 0n) {
+    if (exponent & 1n) result = (result * base) % N;
+    base = (base * base) % N;
+    exponent >>= 1n;
+  }
+  return result;
+}
+function derInteger(value: bigint): Buffer {
+  const hex = value.toString(16);
+  let bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+  if (bytes[0]! & 0x80) bytes = Buffer.concat([Buffer.of(0), bytes]);
+  return Buffer.concat([Buffer.of(0x02, bytes.length), bytes]);
+}
+
+class FakeKmsKey {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  private readonly d: bigint;
+
+  constructor(readonly keyId: string) {
+    ({ privateKey: this.privateKey, publicKey: this.publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    this.d = big(Buffer.from(this.privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+  }
+
+  get spki(): Uint8Array {
+    return new Uint8Array(this.publicKey.export({ format: 'der', type: 'spki' }));
+  }
+
+  get jwk(): JWK {
+    const { kty, crv, x, y } = this.publicKey.export({ format: 'jwk' });
+    return { kty: kty!, crv: crv!, x: x!, y: y! };
+  }
+
+  signDigest(digest: Uint8Array): Uint8Array {
+    for (;;) {
+      const k = mod(big(randomBytes(40)));
+      if (k === 0n) continue;
+      const ecdh = createECDH('prime256v1');
+      ecdh.setPrivateKey(Buffer.from(k.toString(16).padStart(64, '0'), 'hex'));
+      const r = mod(big(ecdh.getPublicKey().subarray(1, 33)));
+      const s = mod(inverse(k) * (big(digest) + r * this.d));
+      if (r === 0n || s === 0n) continue;
+      const body = Buffer.concat([derInteger(r), derInteger(s)]);
+      return new Uint8Array(Buffer.concat([Buffer.of(0x30, body.length), body]));
+    }
+  }
+}
+
+const CURRENT = new FakeKmsKey('arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111');
+const PREVIOUS = new FakeKmsKey('arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000');
+const FAKE_KEYS = new Map([CURRENT, PREVIOUS].map((key) => [key.keyId, key]));
+
+function serveFakeKms(): void {
+  kms.on(GetPublicKeyCommand).callsFake(({ KeyId }: { KeyId: string }) => {
+    const key = FAKE_KEYS.get(KeyId);
+    if (!key) throw awsError('NotFoundException', `Key '${KeyId}' does not exist`, 400);
+    return { KeyId, PublicKey: key.spki, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'] };
+  });
+  kms.on(SignCommand).callsFake(({ KeyId, Message, MessageType }: { KeyId: string; Message: Uint8Array; MessageType: string }) => {
+    const key = FAKE_KEYS.get(KeyId);
+    if (!key || MessageType !== 'DIGEST' || Message.length !== 32) throw awsError('ValidationException', 'bad Sign request', 400);
+    return { KeyId, Signature: key.signDigest(Message), SigningAlgorithm: 'ECDSA_SHA_256' };
+  });
+}
+
+const signerWith = (previousKeyIds: string[] = []) => new KmsSigner(new KMSClient({ region: 'us-east-1' }), { keyId: CURRENT.keyId, previousKeyIds });
+
+describe('KMS signer', () => {
+  it('has KMS sign the SHA-256 digest of the JWS input with ES256, and jose verifies the token', async () => {
+    serveFakeKms();
+    const signer = signerWith();
+    const token = await signJwt(signer, 'JWT', { iss: 'https://twofold.test', sub: 'user-1', aud: 'client-1', iat: 1_700_000_000, exp: 4_000_000_000 });
+
+    const signingInput = token.slice(0, token.lastIndexOf('.'));
+    const calls = kms.commandCalls(SignCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toEqual({
+      KeyId: CURRENT.keyId,
+      Message: createHash('sha256').update(signingInput).digest(),
+      MessageType: 'DIGEST',
+      SigningAlgorithm: 'ECDSA_SHA_256',
+    });
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: await signer.publicKeys() }), { algorithms: ['ES256'], issuer: 'https://twofold.test' });
+    expect(payload.sub).toBe('user-1');
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', kid: await calculateJwkThumbprint(CURRENT.jwk, 'sha256'), typ: 'JWT' });
+  });
+
+  it('returns 64-byte r||s signatures however short the DER integers are', async () => {
+    serveFakeKms();
+    const signer = signerWith();
+    for (let i = 0; i < 20; i++) expect(await signer.sign(randomBytes(50))).toHaveLength(64);
+  });
+
+  it('publishes the current and previous public keys under their RFC 7638 thumbprints, and signs only with the current one', async () => {
+    serveFakeKms();
+    const signer = signerWith([PREVIOUS.keyId]);
+    const keys = await signer.publicKeys();
+    expect(keys).toEqual([
+      { ...CURRENT.jwk, kid: await calculateJwkThumbprint(CURRENT.jwk, 'sha256'), alg: 'ES256', use: 'sig' },
+      { ...PREVIOUS.jwk, kid: await calculateJwkThumbprint(PREVIOUS.jwk, 'sha256'), alg: 'ES256', use: 'sig' },
+    ]);
+    expect(await signer.currentKeyId()).toBe(keys[0]!.kid);
+
+    await Promise.all([signer.sign(Buffer.from('a')), signer.sign(Buffer.from('b'))]);
+    expect(kms.commandCalls(SignCommand).map((call) => call.args[0].input.KeyId)).toEqual([CURRENT.keyId, CURRENT.keyId]);
+  });
+
+  it('fetches each public key once per cold start, however many tokens it signs or verifies', async () => {
+    serveFakeKms();
+    const signer = signerWith([PREVIOUS.keyId]);
+    await Promise.all([signer.publicKeys(), signer.currentKeyId(), signer.publicKeys()]);
+    await signJwt(signer, 'at+jwt', { sub: 'c' });
+    await signer.publicKeys();
+    expect(kms.commandCalls(GetPublicKeyCommand).map((call) => call.args[0].input)).toEqual([{ KeyId: CURRENT.keyId }, { KeyId: PREVIOUS.keyId }]);
+  });
+
+  it('answers a KMS outage while fetching the public key with DependencyError, and tries again on the next call', async () => {
+    kms.on(GetPublicKeyCommand).rejectsOnce(awsError('KMSInternalException', 'internal error'));
+    const signer = signerWith();
+    const error = await rejection(signer.publicKeys());
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe('kms');
+
+    serveFakeKms();
+    expect(await signer.publicKeys()).toHaveLength(1);
+  });
+
+  it('answers a failed Sign with DependencyError(kms), without the signing input in the error', async () => {
+    serveFakeKms();
+    kms.on(SignCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
+    const error = await rejection(signerWith().sign(Buffer.from('header.payload-with-secret-claims')));
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe('kms');
+    expect(loggable(error)).toContain('ThrottlingException');
+    expect(loggable(error)).not.toContain('payload-with-secret-claims');
+  });
+
+  it('refuses a key that cannot make ES256 signatures', async () => {
+    kms.on(GetPublicKeyCommand).resolves({ KeyId: CURRENT.keyId, PublicKey: CURRENT.spki, KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+    const error = await rejection(signerWith().publicKeys());
+    expect(error).not.toBeInstanceOf(DependencyError);
+    expect((error as Error).message).toMatch(/ECC_NIST_P256/);
+  });
+});
+
+describe('SES mailer', () => {
+  const message = {
+    to: 'ada@example.com',
+    subject: 'Your Twofold code',
+    text: 'Your code is 123456',
+    html: '<p>Your code is <b>123456</b></p>',
+    code: '123456',
+  };
+
+  it('sends one email with HTML and text bodies from the configured sender', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
+    await new SesMailer(new SESClient({ region: 'us-east-1' }), { fromAddress: 'no-reply@twofold.example' }).sendEmail(message);
+    expect(ses.commandCalls(SendEmailCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Source: 'no-reply@twofold.example',
+        Destination: { ToAddresses: ['ada@example.com'] },
+        Message: {
+          Subject: { Data: 'Your Twofold code', Charset: 'UTF-8' },
+          Body: {
+            Html: { Data: '<p>Your code is <b>123456</b></p>', Charset: 'UTF-8' },
+            Text: { Data: 'Your code is 123456', Charset: 'UTF-8' },
+          },
+        },
+      },
+    ]);
+  });
+
+  it('names the configuration set when one is configured', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
+    await new SesMailer(new SESClient({ region: 'us-east-1' }), { fromAddress: 'no-reply@twofold.example', configurationSet: 'twofold-events' }).sendEmail(message);
+    expect(ses.commandCalls(SendEmailCommand)[0]!.args[0].input.ConfigurationSetName).toBe('twofold-events');
+  });
+
+  it('answers a rejected send with DependencyError(ses) that carries neither the code nor the recipient', async () => {
+    ses.on(SendEmailCommand).rejects(awsError('MessageRejected', 'Email address is not verified: ada@example.com', 400));
+    const error = await rejection(new SesMailer(new SESClient({ region: 'us-east-1' }), { fromAddress: 'no-reply@twofold.example' }).sendEmail(message));
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe('ses');
+    expect(loggable(error)).toContain('MessageRejected');
+    expect(loggable(error)).not.toContain('123456');
+    expect(loggable(error)).not.toContain('ada@example.com');
+  });
+});
+
+describe('SNS SMS sender', () => {
+  const message = { to: '+15551234567', text: 'Twofold code: 654321', code: '654321' };
+
+  it('publishes a Transactional SMS straight to the phone number', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 's-1' });
+    await new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).sendSms(message);
+    expect(sns.commandCalls(PublishCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        PhoneNumber: '+15551234567',
+        Message: 'Twofold code: 654321',
+        MessageAttributes: { 'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' } },
+      },
+    ]);
+  });
+
+  it('adds the sender ID when one is configured', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 's-1' });
+    await new SnsSmsSender(new SNSClient({ region: 'us-east-1' }), { senderId: 'Twofold' }).sendSms(message);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.MessageAttributes).toEqual({
+      'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
+      'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: 'Twofold' },
+    });
+  });
+
+  it('answers a failed publish with DependencyError(sns) that carries neither the text nor the number', async () => {
+    sns.on(PublishCommand).rejects(awsError('ThrottledException', 'Rate exceeded for +15551234567: Twofold code: 654321', 400));
+    const error = await rejection(new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).sendSms(message));
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe('sns');
+    expect(loggable(error)).not.toContain('654321');
+    expect(loggable(error)).not.toContain('+15551234567');
+  });
+});
+
+const ENV = {
+  TABLE_NAME: 'twofold-sessions',
+  ISSUER: 'https://abc123.execute-api.us-east-1.amazonaws.com',
+  KMS_KEY_ID: CURRENT.keyId,
+  KMS_PREVIOUS_KEY_IDS: PREVIOUS.keyId,
+  HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
+  SES_FROM_ADDRESS: 'no-reply@twofold.example',
+  SMS_SENDER_ID: 'Twofold',
+  LOG_LEVEL: 'silent',
+};
+const SECRET = 'k'.repeat(20) + 'Q3xv9LmZp2Rt8WyBn4Hc6JdKf0Gs1Ae5Ui7Oq';
+
+describe('AWS wiring', () => {
+  it('reads the hash key from Secrets Manager once and wires every adapter from the configuration', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
+    const config = parseConfig(ENV);
+    const deps = await buildAwsDeps(config);
+    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: ENV.HASH_KEY_SECRET_ARN }]);
+    expect(Buffer.from(deps.hashKey).toString('utf8')).toBe(SECRET);
+    expect(deps.store).toBeInstanceOf(DynamoDbStore);
+    expect(deps.signer).toBeInstanceOf(KmsSigner);
+    expect(deps.mailer).toBeInstanceOf(SesMailer);
+    expect(deps.sms).toBeInstanceOf(SnsSmsSender);
+    expect(deps.settings).toEqual({ issuer: ENV.ISSUER, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 17, r: 8, p: 1 } });
+
+    serveFakeKms();
+    expect(await deps.signer.publicKeys()).toHaveLength(2);
+  });
+
+  it('uses a binary secret as it is', async () => {
+    const bytes = randomBytes(32);
+    secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array(bytes) });
+    expect(Buffer.from((await buildAwsDeps(parseConfig(ENV))).hashKey)).toEqual(bytes);
+  });
+
+  it('answers a Secrets Manager outage at cold start with DependencyError and logs it (the request has no logger yet)', async () => {
+    secrets.on(GetSecretValueCommand).rejects(awsError('InternalServiceError', 'boom'));
+    const lines: string[] = [];
+    const error = await rejection(buildAwsDeps(parseConfig(ENV), jsonLogger('info', (line) => lines.push(line))));
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe('secretsmanager');
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([{ level: 'error', msg: 'cold start wiring failed', dependency: 'secretsmanager' }]);
+  });
+
+  it('refuses a hash key shorter than 32 bytes', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'short' });
+    expect(((await rejection(buildAwsDeps(parseConfig(ENV)))) as Error).message).toMatch(/at least 32/);
+  });
+
+  describe('in a Lambda, where nothing installed dependencies', () => {
+    beforeEach(() => {
+      for (const [key, value] of Object.entries(ENV)) vi.stubEnv(key, value);
+    });
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('getDeps() wires AWS on first use, retries a failed cold start, then keeps the wiring', async () => {
+      secrets.on(GetSecretValueCommand).rejectsOnce(awsError('InternalServiceError', 'boom')).resolves({ SecretString: SECRET });
+      expect(await rejection(getDeps())).toBeInstanceOf(DependencyError);
+
+      const [first, second] = await Promise.all([getDeps(), getDeps()]);
+      expect(first).toBe(second);
+      expect(await getDeps()).toBe(first);
+      expect(first.store).toBeInstanceOf(DynamoDbStore);
+      expect(first.settings.issuer).toBe(ENV.ISSUER);
+      expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    });
+  });
+});
+
+describe('configuration', () => {
+  it('reports every missing key in one error', () => {
+    const error = (() => {
+      try {
+        parseConfig({});
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toEqual([
+      'TABLE_NAME is missing',
+      'ISSUER is missing',
+      'KMS_KEY_ID is missing',
+      'HASH_KEY_SECRET_ARN is missing',
+      'SES_FROM_ADDRESS is missing',
+    ]);
+  });
+
+  it('reports invalid values by name without echoing them', () => {
+    const bad = { ...ENV, ISSUER: 'ftp://files.example', SES_FROM_ADDRESS: 'not-an-address', SMS_SENDER_ID: '1234567', LOG_LEVEL: 'trace' };
+    expect(() => parseConfig(bad)).toThrow(ConfigError);
+    try {
+      parseConfig(bad);
+    } catch (e) {
+      const error = e as ConfigError;
+      expect(error.problems.map((p) => p.split(' ')[0])).toEqual(['ISSUER', 'SES_FROM_ADDRESS', 'SMS_SENDER_ID', 'LOG_LEVEL']);
+      for (const value of ['ftp://files.example', 'not-an-address', '1234567', 'trace']) expect(error.message).not.toContain(value);
+    }
+  });
+
+  it('fills the defaults, treats empty optional variables as unset and returns a frozen object', () => {
+    const config = parseConfig({
+      ...ENV,
+      ISSUER: 'https://abc123.execute-api.us-east-1.amazonaws.com/',
+      KMS_PREVIOUS_KEY_IDS: ` ${PREVIOUS.keyId} ,, ${CURRENT.keyId}`,
+      SMS_SENDER_ID: '',
+      SES_CONFIGURATION_SET: '',
+      LOG_LEVEL: undefined,
+    });
+    expect(config).toEqual({
+      tableName: 'twofold-sessions',
+      kms: { keyId: CURRENT.keyId, previousKeyIds: [PREVIOUS.keyId] },
+      hashKeySecretArn: ENV.HASH_KEY_SECRET_ARN,
+      ses: { fromAddress: 'no-reply@twofold.example' },
+      sms: {},
+      logLevel: 'info',
+      settings: { issuer: 'https://abc123.execute-api.us-east-1.amazonaws.com', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.settings.scrypt)).toBe(true);
+    expect(Object.isFrozen(config.kms.previousKeyIds)).toBe(true);
+  });
+});
