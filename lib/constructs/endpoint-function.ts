@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { RouteDefinition } from '../../functions/routes.js';
+
+/** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+export interface EndpointFunctionProps {
+  readonly route: RouteDefinition;
+  /** The repository root: holds package-lock.json and functions/handlers/. */
+  readonly projectRoot: string;
+  readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
+  /** @default 1024 (scrypt at N=2^17 needs 128 MiB, and Lambda CPU grows with memory) */
+  readonly memorySize?: number;
+  /** @default 10 seconds (under API Gateway's 30 s integration limit) */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The Lambda function of one route: functions/handlers/<name>.ts bundled by
+ * the local esbuild (never Docker) as minified ESM for Node 22 on arm64, with
+ * its own role and its own log group (so retention is set without a custom
+ * resource, and the role can write to that group only).
+ */
+export class EndpointFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly logGroup: LogGroup;
+  readonly role: Role;
+  readonly route: RouteDefinition;
+
+  constructor(scope: Construct, id: string, props: EndpointFunctionProps) {
+    super(scope, id);
+    this.route = props.route;
+    const entry = join(props.projectRoot, 'functions', 'handlers', `${props.route.name}.ts`);
+    if (!existsSync(entry)) throw new Error(`route ${props.route.name} has no handler module at ${entry}`);
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Twofold ${props.route.method} ${props.route.path}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      description: `Twofold ${props.route.method} ${props.route.path}`,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: props.environment,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: false,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        // Bundle the SDK clients we tested against instead of the runtime's copy.
+        bundleAwsSDK: true,
+        tsconfig: join(props.projectRoot, 'tsconfig.json'),
+        metafile: false,
+      },
+    });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The whole service on AWS: one Lambda per route of the route table behind an
+ * HTTP API, the sessions table, the ES256 KMS key, the hash-key secret, SES
+ * and SNS delivery, alarms. Every grant is derived from the route's declared
+ * capabilities. Takes props only: bin/twofold.ts reads context and env.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
+import { OperationalAlarms } from './constructs/alarms.js';
+import { TwofoldApi } from './constructs/api.js';
+import { EndpointFunction } from './constructs/endpoint-function.js';
+import { HashKeySecret } from './constructs/hash-key-secret.js';
+import { SessionsTable } from './constructs/sessions-table.js';
+import { SigningKey } from './constructs/signing-key.js';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface TwofoldStackProps extends StackProps {
+  /** Verified SES identity that sends passcodes and links (`no-reply@example.com`). */
+  readonly senderEmail: string;
+  /** SES configuration set for delivery events. */
+  readonly sesConfigurationSet?: string;
+  /**
+   * More SES identities the mailer may use, e.g. verified recipients while the
+   * account is in the SES sandbox.
+   */
+  readonly extraEmailIdentities?: readonly string[];
+  /** Alphanumeric SMS sender ID (1-11 characters), where countries support it. */
+  readonly smsSenderId?: string;
+  /** `iss` of every token. @default the HTTP API URL */
+  readonly issuer?: string;
+  /** CORS origins; none by default. */
+  readonly allowedOrigins?: readonly string[];
+  /** Bump to rotate the signing key (see docs/deploy.md). @default 1 */
+  readonly signingKeyGeneration?: number;
+  /** ARNs of earlier signing keys still listed in the JWKS. */
+  readonly previousKeyArns?: readonly string[];
+  /** @default 'Twofold' */
+  readonly appName?: string;
+  /** @default 'info' */
+  readonly logLevel?: 'info' | 'warn' | 'error' | 'silent';
+  /** @default one month */
+  readonly logRetention?: RetentionDays;
+  /** @default 50 requests/s, bursts of 100 */
+  readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** SNS topic ARN that alarms notify. */
+  readonly alarmTopicArn?: string;
+  /** @default the route table of functions/routes.ts */
+  readonly routes?: readonly RouteDefinition[];
+  /** @default the repository root */
+  readonly projectRoot?: string;
+}
+
+const EMAIL = /^[^\s@<>]+@([^\s@<>]+)$/;
+
+export class TwofoldStack extends Stack {
+  readonly sessions: SessionsTable;
+  readonly signingKey: SigningKey;
+  readonly hashKey: HashKeySecret;
+  readonly api: TwofoldApi;
+  readonly alarms: OperationalAlarms;
+  /** One per route, in route-table order. */
+  readonly endpoints: EndpointFunction[] = [];
+  readonly issuer: string;
+
+  constructor(scope: Construct, id: string, props: TwofoldStackProps) {
+    super(scope, id, props);
+    const senderDomain = EMAIL.exec(props.senderEmail)?.[1];
+    if (!senderDomain) throw new Error(`senderEmail must be a plain email address, got "${props.senderEmail}"`);
+    if (props.smsSenderId !== undefined && !/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/.test(props.smsSenderId)) {
+      throw new Error('smsSenderId must be 1 to 11 letters or digits, with at least one letter');
+    }
+    if (props.issuer !== undefined && !/^https?:\/\/[^\s/]+/.test(props.issuer)) throw new Error(`issuer must be an http(s) URL, got "${props.issuer}"`);
+    const routes = props.routes ?? routeTable;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    this.sessions = new SessionsTable(this, 'Sessions');
+    this.signingKey = new SigningKey(this, 'Signing', {
+      generation: props.signingKeyGeneration,
+      previousKeyArns: props.previousKeyArns,
+    });
+    this.hashKey = new HashKeySecret(this, 'HashKey');
+    this.api = new TwofoldApi(this, 'Api', {
+      throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
+      accessLogRetention: logRetention,
+      allowedOrigins: props.allowedOrigins,
+      apiName: this.stackName,
+    });
+    // The API's own URL unless overridden; `aud` of client tokens is `${issuer}/cis`, so no trailing slash.
+    this.issuer = props.issuer?.replace(/\/+$/, '') ?? this.api.url;
+
+    const environment: Record<string, string> = {
+      TABLE_NAME: this.sessions.table.tableName,
+      ISSUER: this.issuer,
+      KMS_KEY_ID: this.signingKey.key.keyArn,
+      HASH_KEY_SECRET_ARN: this.hashKey.secret.secretArn,
+      SES_FROM_ADDRESS: props.senderEmail,
+      APP_NAME: props.appName ?? 'Twofold',
+      LOG_LEVEL: props.logLevel ?? 'info',
+    };
+    if (this.signingKey.previousKeyArns.length) environment.KMS_PREVIOUS_KEY_IDS = this.signingKey.previousKeyArns.join(',');
+    if (props.sesConfigurationSet) environment.SES_CONFIGURATION_SET = props.sesConfigurationSet;
+    if (props.smsSenderId) environment.SMS_SENDER_ID = props.smsSenderId;
+
+    const sesResources = [
+      ...new Set([props.senderEmail, senderDomain, ...(props.extraEmailIdentities ?? [])]),
+    ].map((identity) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }));
+    if (props.sesConfigurationSet) {
+      sesResources.push(this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.sesConfigurationSet }));
+    }
+
+    for (const route of routes) {
+      const endpoint = new EndpointFunction(this, `Endpoint-${route.name}`, {
+        route,
+        projectRoot: props.projectRoot ?? PROJECT_ROOT,
+        environment,
+        logRetention,
+      });
+      this.endpoints.push(endpoint);
+      this.api.addRoute(route, endpoint.fn);
+      this.grantCapabilities(endpoint, route, sesResources, props.senderEmail);
+    }
+
+    this.alarms = new OperationalAlarms(this, 'Alarms', {
+      api: this.api.httpApi,
+      functions: this.endpoints.map((e) => e.fn),
+      kmsLogGroups: this.endpoints.map((e) => e.logGroup),
+      alarmTopicArn: props.alarmTopicArn,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API' });
+    new CfnOutput(this, 'Issuer', { value: this.issuer, description: 'iss of every token' });
+    new CfnOutput(this, 'TableName', { value: this.sessions.table.tableName, description: 'TABLE_NAME for `npm run client`' });
+    new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
+    new CfnOutput(this, 'HashKeySecretArn', { value: this.hashKey.secret.secretArn });
+
+    this.suppressReviewedFindings();
+  }
+
+  /**
+   * Least privilege from the route table: every function reads and writes the
+   * table, reads the hash key and the public keys (each verifies client tokens
+   * or publishes the JWKS); only `sign` routes may kms:Sign, only `email`
+   * routes may send from the sender identity, only `sms` routes may publish SMS.
+   */
+  private grantCapabilities(endpoint: EndpointFunction, route: RouteDefinition, sesResources: string[], senderEmail: string): void {
+    const capabilities = new Set(route.capabilities ?? []);
+    this.sessions.grantStore(endpoint.role);
+    this.hashKey.grantRead(endpoint.role);
+    this.signingKey.grantPublicKeys(endpoint.role);
+    if (capabilities.has('sign')) this.signingKey.grantSign(endpoint.role);
+    if (capabilities.has('email')) {
+      Grant.addToPrincipal({
+        grantee: endpoint.role,
+        actions: ['ses:SendEmail'],
+        resourceArns: sesResources,
+        conditions: { StringEquals: { 'ses:FromAddress': senderEmail } },
+      });
+    }
+    if (capabilities.has('sms')) {
+      Grant.addToPrincipal({ grantee: endpoint.role, actions: ['sns:Publish'], resourceArns: ['*'] });
+      Validations.of(endpoint.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Publishing an SMS straight to a phone number has no resource ARN: IAM only accepts "*" for sns:Publish to a PhoneNumber. Only functions whose route declares the sms capability get it.',
+      });
+    }
+  }
+
+  /**
+   * cdk-nag findings reviewed and accepted, each with its reason (cdk-nag v3
+   * reads CDK's own acknowledgements; they apply to the construct and its children).
+   */
+  private suppressReviewedFindings(): void {
+    Validations.of(this.api.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'Authorization happens in each function: /cis/v1 routes verify the client access token (ES256 JWT: signature, issuer, audience, typ) in the endpoint middleware; /oidc/token authenticates client credentials; JWKS, discovery and OpenAPI are public by contract.',
+    });
+    for (const endpoint of this.endpoints) {
+      Validations.of(endpoint.fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'Pinned to nodejs22.x, the runtime the bundles target (esbuild target node22) and the code is tested on; a newer runtime is a deliberate upgrade, not an automatic one.',
+      });
+    }
+  }
+}
