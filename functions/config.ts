@@ -3,7 +3,7 @@
  * validated with one schema. A bad deployment fails naming every missing or
  * invalid key at once (never echoing the values), instead of one key per try.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CoreSettings } from './core/deps.js';
 import type { LogLevel } from './adapters/logger.js';
 

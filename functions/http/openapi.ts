@@ -3,7 +3,7 @@
  * schemas that validate requests. Served at GET /cis/openapi.json and written
  * by `npm run openapi`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { routes, type RouteDefinition } from '../routes.js';
 import { LIMITS } from './schemas.js';
 

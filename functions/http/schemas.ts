@@ -7,7 +7,7 @@
  * Twofold does not support (`resource`, `claims`, `org_id`, `device_id`, ...)
  * are accepted and ignored.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 // ---- shared pieces -------------------------------------------------------
 

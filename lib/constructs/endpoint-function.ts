@@ -11,6 +11,17 @@ import type { RouteDefinition } from '../../functions/routes.js';
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
+/**
+ * Constants defined per route at bundle time: esbuild drops the SES / SNS
+ * client from functions that never send (see functions/adapters/aws/wiring.ts).
+ */
+export function bundleDefines(route: RouteDefinition): Record<string, string> {
+  return {
+    'process.env.TWOFOLD_SENDS_EMAIL': JSON.stringify(String(route.capabilities?.includes('email') ?? false)),
+    'process.env.TWOFOLD_SENDS_SMS': JSON.stringify(String(route.capabilities?.includes('sms') ?? false)),
+  };
+}
+
 export interface EndpointFunctionProps {
   readonly route: RouteDefinition;
   /** The repository root: holds package-lock.json and functions/handlers/. */
@@ -73,6 +84,7 @@ export class EndpointFunction extends Construct {
         bundleAwsSDK: true,
         tsconfig: join(props.projectRoot, 'tsconfig.json'),
         metafile: false,
+        define: bundleDefines(props.route),
       },
     });
   }

@@ -81,6 +81,19 @@ describe('the Twofold stack', () => {
     }
   });
 
+  it('bundles the SES client only into email routes and the SNS client only into SMS routes', () => {
+    const sizes: Record<string, number> = {};
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const route = routeOfFunction(fn);
+      const bundle = readFileSync(join(app.outdir, String(fn.Metadata!['aws:asset:path']), 'index.mjs'), 'utf8');
+      sizes[route.name] = bundle.length;
+      expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(route.capabilities?.includes('email') ?? false);
+      expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(route.capabilities?.includes('sms') ?? false);
+    }
+    // Guard against a dependency slipping into every bundle (`npm run bundle-sizes` reports them all).
+    expect(sizes['oidc-jwks']).toBeLessThan(900_000);
+  });
+
   it('routes exactly the route table through the HTTP API, each to its own function, and nothing local', () => {
     const routeKeys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
     expect(routeKeys.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());

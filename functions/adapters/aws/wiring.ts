@@ -7,17 +7,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESClient } from '@aws-sdk/client-ses';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { loadConfig, type Config } from '../../config.js';
 import type { Deps } from '../../core/deps.js';
-import type { Logger } from '../../ports.js';
+import type { Logger, Mailer, SmsSender } from '../../ports.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { dependencyFailure } from './failures.js';
 import { KmsSigner } from './kms-signer.js';
-import { SesMailer } from './ses-mailer.js';
-import { SnsSmsSender } from './sns-sms.js';
 
 /** HMAC-SHA-256 keys shorter than the hash output would weaken it. */
 export const MIN_HASH_KEY_BYTES = 32;
@@ -47,6 +43,41 @@ export async function readHashKey(secrets: SecretsManagerClient, secretId: strin
   return key;
 }
 
+/**
+ * A delivery port for functions whose route sends nothing of that kind. The
+ * route table decides; IAM would refuse the call anyway.
+ */
+function noDelivery(kind: string): Mailer & SmsSender {
+  const refuse = async () => {
+    throw new Error(`this function's route has no ${kind} capability`);
+  };
+  return { sendEmail: refuse, sendSms: refuse };
+}
+
+/**
+ * SES and SNS clients are loaded only by functions whose route sends email or
+ * SMS: the CDK bundling defines TWOFOLD_SENDS_EMAIL / TWOFOLD_SENDS_SMS per
+ * route, so esbuild drops the unused client from the bundle altogether.
+ * Unbundled (tests), both are loaded.
+ */
+async function buildMailer(config: Readonly<Config>): Promise<Mailer> {
+  if (process.env.TWOFOLD_SENDS_EMAIL === 'false') {
+    return noDelivery('email');
+  } else {
+    const [{ SESClient }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-ses'), import('./ses-mailer.js')]);
+    return new SesMailer(new SESClient(clientOptions), config.ses);
+  }
+}
+
+async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
+  if (process.env.TWOFOLD_SENDS_SMS === 'false') {
+    return noDelivery('sms');
+  } else {
+    const [{ SNSClient }, { SnsSmsSender }] = await Promise.all([import('@aws-sdk/client-sns'), import('./sns-sms.js')]);
+    return new SnsSmsSender(new SNSClient(clientOptions), config.sms);
+  }
+}
+
 export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel)): Promise<Deps> {
   const secrets = new SecretsManagerClient(clientOptions);
   let hashKey: Uint8Array;
@@ -65,8 +96,8 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
   return {
     store: new DynamoDbStore(new DynamoDBClient(clientOptions), config.tableName),
     signer: new KmsSigner(new KMSClient(clientOptions), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds }),
-    mailer: new SesMailer(new SESClient(clientOptions), config.ses),
-    sms: new SnsSmsSender(new SNSClient(clientOptions), config.sms),
+    mailer: await buildMailer(config),
+    sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },
     logger,
     settings: config.settings,
