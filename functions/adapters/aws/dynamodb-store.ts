@@ -8,8 +8,9 @@
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, DependencyError } from '../../errors.js';
+import { ConflictError } from '../../errors.js';
 import type { PutOptions, Store, StoredRecord } from '../../ports.js';
+import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
 
@@ -81,27 +82,29 @@ export class DynamoDbStore implements Store {
   }
 }
 
-/** AWS error names that mean "the dependency is unhealthy", not "the request is wrong". */
+/** Client-fault error names that still mean "the dependency is unhealthy", not "the request is wrong". */
 const TRANSIENT = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
   'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
   'LimitExceededException',
-  'TimeoutError',
 ]);
 
-/** Translates storage failures into domain-level errors at the adapter edge. */
+/**
+ * Translates storage failures into domain-level errors at the adapter edge:
+ * a lost condition is a ConflictError; throttling, server faults and network
+ * failures (refused, reset, timed out: errors with no `$fault`) are a
+ * DependencyError (503). A client fault such as ValidationException is our
+ * bug and stays a plain error (500, detail in the log).
+ */
 async function call<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    const e = error as { name?: string; $fault?: string; $metadata?: unknown };
+    const e = error as { name?: string; $fault?: string };
     if (e.name === 'ConditionalCheckFailedException') throw new ConflictError();
-    if (e.name && TRANSIENT.has(e.name)) throw new DependencyError('dynamodb', { cause: error });
-    if (e.$fault === 'server' || e.$metadata === undefined) throw new DependencyError('dynamodb', { cause: error });
-    throw error;
+    if (e.$fault === 'client' && !(e.name && TRANSIENT.has(e.name))) throw error;
+    throw dependencyFailure('dynamodb', error);
   }
 }
 
