@@ -32,7 +32,8 @@ export interface PasswordRecord {
 }
 
 export interface TotpRecord {
-  secret: string;
+  /** The seed, encrypted under a key derived from the service hash key (sealSecret, purpose 'totp'). */
+  sealed_secret: string;
   created_at: number;
   /** The last accepted time step; a code is accepted once per step. */
   last_used_step?: number;

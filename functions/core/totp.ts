@@ -12,7 +12,7 @@
 import { generateSecret, generateSync, generateURI } from 'otplib';
 import { ConflictError, InvalidCredentialsError, LockedError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
-import { constantTimeEqual } from './crypto.js';
+import { constantTimeEqual, openSecret, sealSecret } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
@@ -29,6 +29,8 @@ export const TOTP_MAX_FAILURES = 10;
 export const TOTP_FAILURE_WINDOW_MS = 15 * 60_000;
 export const TOTP_LOCK_MS = 15 * 60_000;
 const MAX_WRITE_ATTEMPTS = 4;
+/** TOTP seeds cannot be hashed (codes are computed from them), so they are stored encrypted. */
+const TOTP_SEAL_PURPOSE = 'totp';
 
 // ---- pure step logic -------------------------------------------------------
 
@@ -108,7 +110,7 @@ export async function registerTotp(deps: Deps, userId: string): Promise<TotpRegi
     const record = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
     const now = deps.clock.now();
-    const user: UserRecord = { ...record.value, totp: { secret, created_at: now }, updated_at: now };
+    const user: UserRecord = { ...record.value, totp: { sealed_secret: sealSecret(deps.hashKey, TOTP_SEAL_PURPOSE, secret), created_at: now }, updated_at: now };
     try {
       await deps.store.put(keys.user(userId), user, { expectVersion: record.version });
       return { secret, uri: totpUri(deps.settings.appName, totpAccountName(user), secret) };
@@ -158,7 +160,7 @@ async function checkTotp(deps: Deps, userId: string, passcode: string): Promise<
     const locked = totpLockRemaining(user, now);
     if (locked > 0) throw lockedError(locked);
 
-    const match = matchTotpCode(user.totp.secret, passcode, now, user.totp.last_used_step);
+    const match = matchTotpCode(openSecret(deps.hashKey, TOTP_SEAL_PURPOSE, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
     if (match.outcome === 'accepted') {
       return { user, commit: () => consumeStep(deps, record, match.step) };
     }
@@ -185,7 +187,7 @@ async function consumeStep(deps: Deps, read: StoredRecord<UserRecord>, step: num
   let record: StoredRecord<UserRecord> | undefined = read;
   for (let attempt = 1; ; attempt++) {
     const user: UserRecord | undefined = record?.value;
-    if (!record || !user || user.status !== 'Active' || user.totp?.secret !== totp!.secret) throw new InvalidCredentialsError();
+    if (!record || !user || user.status !== 'Active' || user.totp?.sealed_secret !== totp!.sealed_secret) throw new InvalidCredentialsError();
     if (user.totp.last_used_step !== undefined && step <= user.totp.last_used_step) throw new InvalidCredentialsError();
     const now = deps.clock.now();
     const locked = totpLockRemaining(user, now);

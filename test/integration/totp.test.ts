@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { openSecret } from '../../functions/core/crypto.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
@@ -93,7 +95,12 @@ describe('registering an authenticator', () => {
     expect(decodeURIComponent(uri.pathname.slice(1))).toBe(`${t.deps.settings.appName}:ada@example.com`);
     expect(uri.searchParams.get('secret')).toBe(res.body.secret);
     expect(uri.searchParams.get('issuer')).toBe(t.deps.settings.appName);
-    expect((await storedAda()).totp).toEqual({ secret: res.body.secret, created_at: t.clock.now() });
+    const stored = (await storedAda()).totp!;
+    expect(stored.created_at).toBe(t.clock.now());
+    // Stored encrypted, never in clear; it opens only with the service key.
+    expect(JSON.stringify(stored)).not.toContain(res.body.secret);
+    expect(openSecret(t.deps.hashKey, 'totp', stored.sealed_secret)).toBe(res.body.secret);
+    expect(() => openSecret(randomBytes(32), 'totp', stored.sealed_secret)).toThrow();
   });
 
   it('the secret never appears in the user view', async () => {
