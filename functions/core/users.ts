@@ -232,6 +232,19 @@ export interface CreateUserInput extends UserFields {
   credentials?: { password: string; force_replace?: boolean };
 }
 
+/** A user with no contacts, credentials or history yet. */
+export function newUserRecord(userId: string, now: number): UserRecord {
+  return {
+    user_id: userId,
+    email_verified: false,
+    phone_number_verified: false,
+    status: 'Active',
+    created_at: now,
+    updated_at: now,
+    password_failures: 0,
+  };
+}
+
 /** `POST /cis/v1/users`. */
 export async function createUser(deps: Deps, input: CreateUserInput): Promise<UserView> {
   if (input.email === undefined && input.phone_number === undefined) {
@@ -241,15 +254,7 @@ export async function createUser(deps: Deps, input: CreateUserInput): Promise<Us
   const passwordHash =
     input.credentials === undefined ? undefined : await hashPassword(await checkPasswordPolicy(input.credentials.password), deps.settings.scrypt);
   const now = deps.clock.now();
-  const user: UserRecord = {
-    user_id: randomId(),
-    email_verified: false,
-    phone_number_verified: false,
-    status: 'Active',
-    created_at: now,
-    updated_at: now,
-    password_failures: 0,
-  };
+  const user = newUserRecord(randomId(), now);
   if (input.email !== undefined) user.email = normalizeEmail(input.email);
   if (input.phone_number !== undefined) user.phone_number = input.phone_number.trim();
   if (input.username !== undefined) user.username = input.username.trim();

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
-import type { ClientRecord, UserRecord } from '../../functions/core/model.js';
+import type { UserRecord } from '../../functions/core/model.js';
 import { DependencyError } from '../../functions/errors.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
@@ -19,7 +19,6 @@ import { createTestClient, createTestDeps, invoke, type TestContext } from '../s
 import { seedUser } from '../support/seed.js';
 
 let t: TestContext;
-let client: ClientRecord;
 let token: string;
 let user: UserRecord;
 let kmsDown: boolean;
@@ -51,7 +50,7 @@ function recordingStore(inner: Store): Store {
 
 beforeEach(async () => {
   t = await createTestDeps();
-  ({ client, token } = await createTestClient(t.deps));
+  ({ token } = await createTestClient(t.deps));
   user = await seedUser(t.deps, { phone_number: '+15551234567', email: 'ada@example.com' });
   kmsDown = false;
   writtenKeys.length = 0;

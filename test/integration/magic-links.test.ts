@@ -1,7 +1,6 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../functions/core/crypto.js';
-import type { Deps } from '../../functions/core/deps.js';
 import type { MagicLinkRecord } from '../../functions/core/magic-links.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
@@ -10,6 +9,7 @@ import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import type { EmailMessage } from '../../functions/ports.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { seedUser } from '../support/seed.js';
 
 const REDIRECT = 'https://app.example/callback';
 
@@ -18,15 +18,6 @@ let client: ClientRecord;
 let token: string;
 let ada: UserRecord;
 
-/** Writes a user and the claims that make it findable, as the users module would. */
-async function putUser(deps: Deps, fields: Partial<UserRecord> & { user_id: string }): Promise<UserRecord> {
-  const now = deps.clock.now();
-  const user: UserRecord = { email_verified: false, phone_number_verified: false, status: 'Active', created_at: now, updated_at: now, password_failures: 0, ...fields };
-  await deps.store.put(keys.user(user.user_id), user, { expectVersion: null });
-  if (user.email) await deps.store.put(keys.emailClaim(user.email), { user_id: user.user_id, created_at: now }, { expectVersion: null });
-  if (user.username) await deps.store.put(keys.usernameClaim(user.username), { user_id: user.user_id, created_at: now }, { expectVersion: null });
-  return user;
-}
 
 async function send(body: Record<string, unknown>, as = token) {
   return invoke(linkSend, { token: as, body: { identifier_type: 'email', identifier: 'ada@example.com', redirect_uri: REDIRECT, ...body } });
@@ -74,7 +65,7 @@ function slowSigning(): void {
 beforeEach(async () => {
   t = await createTestDeps();
   ({ client, token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT, 'https://app.example/cb?tenant=acme&x=a%20b'] }));
-  ada = await putUser(t.deps, { user_id: 'u-ada', email: 'ada@example.com', username: 'ada' });
+  ada = await seedUser(t.deps, { user_id: 'u-ada', email: 'ada@example.com', username: 'ada' });
 });
 
 describe('sending a magic link', () => {
@@ -329,7 +320,7 @@ describe('authenticating with a magic link', () => {
   });
 
   it("a link of another user cannot join Ada's session", async () => {
-    await putUser(t.deps, { user_id: 'u-bob', email: 'bob@example.com' });
+    await seedUser(t.deps, { user_id: 'u-bob', email: 'bob@example.com' });
     const first = await authenticateCode(await sendAndReadCode());
     await send({ identifier: 'bob@example.com' });
     const bobCode = codeOf(t.outbox.last('bob@example.com')!.link!);

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keys, normalizeUsername, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
+import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
 import type { OtpRecord } from '../../functions/core/otp.js';
 import { DependencyError } from '../../functions/errors.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { seedUser } from '../support/seed.js';
 
 const EMAIL = 'ada@example.com';
 const PHONE = '+15551234567';
@@ -16,26 +16,7 @@ let client: ClientRecord;
 let token: string;
 let user: UserRecord;
 
-/** Writes a user and its claim records straight into the store (independent of the users module). */
-async function putUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
-  const now = t.clock.now();
-  const record: UserRecord = {
-    user_id: `u_${randomUUID()}`,
-    email_verified: false,
-    phone_number_verified: false,
-    status: 'Active',
-    created_at: now,
-    updated_at: now,
-    password_failures: 0,
-    ...fields,
-  };
-  await t.deps.store.put(keys.user(record.user_id), record, { expectVersion: null });
-  const claim = { user_id: record.user_id, created_at: now };
-  if (record.email) await t.deps.store.put(keys.emailClaim(record.email), claim, { expectVersion: null });
-  if (record.phone_number) await t.deps.store.put(keys.phoneClaim(record.phone_number), claim, { expectVersion: null });
-  if (record.username) await t.deps.store.put(keys.usernameClaim(normalizeUsername(record.username)), claim, { expectVersion: null });
-  return record;
-}
+const putUser = (fields: Partial<UserRecord> = {}) => seedUser(t.deps, fields);
 
 beforeEach(async () => {
   t = await createTestDeps();

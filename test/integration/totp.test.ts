@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openSecret } from '../../functions/core/crypto.js';
-import type { Deps } from '../../functions/core/deps.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
 import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
@@ -12,6 +11,7 @@ import { handler as linkSend } from '../../functions/handlers/auth-link-send.js'
 import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-authenticate.js';
 import { handler as totpRegister } from '../../functions/handlers/users-totp-register.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { seedUser } from '../support/seed.js';
 
 const REDIRECT = 'https://app.example/callback';
 
@@ -20,14 +20,6 @@ let client: ClientRecord;
 let token: string;
 let ada: UserRecord;
 
-/** Writes a user and the claims that make it findable, as the users module would. */
-async function putUser(deps: Deps, fields: Partial<UserRecord> & { user_id: string }): Promise<UserRecord> {
-  const now = deps.clock.now();
-  const user: UserRecord = { email_verified: false, phone_number_verified: false, status: 'Active', created_at: now, updated_at: now, password_failures: 0, ...fields };
-  await deps.store.put(keys.user(user.user_id), user, { expectVersion: null });
-  if (user.email) await deps.store.put(keys.emailClaim(user.email), { user_id: user.user_id, created_at: now }, { expectVersion: null });
-  return user;
-}
 
 async function register(userId = ada.user_id, as = token) {
   return invoke(totpRegister, { token: as, params: { user_id: userId } });
@@ -82,7 +74,7 @@ function slowSigning(): void {
 beforeEach(async () => {
   t = await createTestDeps();
   ({ client, token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT] }));
-  ada = await putUser(t.deps, { user_id: 'u-ada', email: 'ada@example.com' });
+  ada = await seedUser(t.deps, { user_id: 'u-ada', email: 'ada@example.com' });
 });
 
 describe('registering an authenticator', () => {
@@ -114,7 +106,7 @@ describe('registering an authenticator', () => {
   });
 
   it('names the account by user id when the user has no email, phone or username', async () => {
-    await putUser(t.deps, { user_id: 'u-bare', phone_number: undefined });
+    await seedUser(t.deps, { user_id: 'u-bare', phone_number: undefined });
     const res = await register('u-bare');
     expect(decodeURIComponent(new URL(res.body.uri).pathname.slice(1))).toBe(`${t.deps.settings.appName}:u-bare`);
   });
@@ -181,7 +173,7 @@ describe('authenticating with TOTP', () => {
   });
 
   it('a wrong code, an unknown user and a user without an authenticator are the same auth_invalid_credentials', async () => {
-    await putUser(t.deps, { user_id: 'u-bob', email: 'bob@example.com' });
+    await seedUser(t.deps, { user_id: 'u-bob', email: 'bob@example.com' });
     const answers = [
       await authenticateTotp(wrongCode(secret)),
       await authenticateTotp(codeNow(secret), { identifier: 'nobody@example.com' }),

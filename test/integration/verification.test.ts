@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
+import { keys, type UserRecord } from '../../functions/core/model.js';
 import type { OtpRecord } from '../../functions/core/otp.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
@@ -9,38 +8,20 @@ import { handler as emailVerify } from '../../functions/handlers/users-email-ver
 import { handler as phoneSend } from '../../functions/handlers/users-phone-verification-send.js';
 import { handler as phoneVerify } from '../../functions/handlers/users-phone-verification-verify.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { seedUser } from '../support/seed.js';
 
 const EMAIL = 'ada@example.com';
 const PHONE = '+15551234567';
 
 let t: TestContext;
-let client: ClientRecord;
 let token: string;
 let user: UserRecord;
 
-/** Writes a user and its claim records straight into the store (independent of the users module). */
-async function putUser(fields: Partial<UserRecord> = {}): Promise<UserRecord> {
-  const now = t.clock.now();
-  const record: UserRecord = {
-    user_id: `u_${randomUUID()}`,
-    email_verified: false,
-    phone_number_verified: false,
-    status: 'Active',
-    created_at: now,
-    updated_at: now,
-    password_failures: 0,
-    ...fields,
-  };
-  await t.deps.store.put(keys.user(record.user_id), record, { expectVersion: null });
-  const claim = { user_id: record.user_id, created_at: now };
-  if (record.email) await t.deps.store.put(keys.emailClaim(record.email), claim, { expectVersion: null });
-  if (record.phone_number) await t.deps.store.put(keys.phoneClaim(record.phone_number), claim, { expectVersion: null });
-  return record;
-}
+const putUser = (fields: Partial<UserRecord> = {}) => seedUser(t.deps, fields);
 
 beforeEach(async () => {
   t = await createTestDeps();
-  ({ client, token } = await createTestClient(t.deps));
+  ({ token } = await createTestClient(t.deps));
   user = await putUser({ email: EMAIL, phone_number: PHONE });
 });
 

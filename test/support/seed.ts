@@ -5,25 +5,23 @@
  */
 import { randomId } from '../../functions/core/crypto.js';
 import type { Deps } from '../../functions/core/deps.js';
-import { keys, normalizeEmail, type AuthMethod, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
+import { keys, normalizeEmail, normalizeUsername, type AuthMethod, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
+import { newUserRecord } from '../../functions/core/users.js';
 import { authenticate, type ClientAttributes } from '../../functions/core/sessions.js';
 
+/**
+ * Writes a user and the claim records that make it findable by email, phone
+ * number and username, as the users module would, without going through it.
+ */
 export async function seedUser(deps: Deps, fields: Partial<UserRecord> = {}): Promise<UserRecord> {
   const now = deps.clock.now();
-  const user: UserRecord = {
-    user_id: randomId(),
-    email_verified: false,
-    phone_number_verified: false,
-    status: 'Active',
-    created_at: now,
-    updated_at: now,
-    password_failures: 0,
-    ...fields,
-  };
+  const user: UserRecord = { ...newUserRecord(randomId(), now), ...fields };
   if (user.email) user.email = normalizeEmail(user.email);
   await deps.store.put(keys.user(user.user_id), user, { expectVersion: null });
-  if (user.email) await deps.store.put(keys.emailClaim(user.email), { user_id: user.user_id, created_at: now }, { expectVersion: null });
-  if (user.phone_number) await deps.store.put(keys.phoneClaim(user.phone_number), { user_id: user.user_id, created_at: now }, { expectVersion: null });
+  const claim = { user_id: user.user_id, created_at: now };
+  if (user.email) await deps.store.put(keys.emailClaim(user.email), claim, { expectVersion: null });
+  if (user.phone_number) await deps.store.put(keys.phoneClaim(user.phone_number), claim, { expectVersion: null });
+  if (user.username) await deps.store.put(keys.usernameClaim(normalizeUsername(user.username)), claim, { expectVersion: null });
   return user;
 }
 

@@ -10,6 +10,7 @@ import {
   verifyPassword,
 } from '../../functions/core/passwords.js';
 import type { UserRecord } from '../../functions/core/model.js';
+import { newUserRecord } from '../../functions/core/users.js';
 import { InvalidInputError, LockedError } from '../../functions/errors.js';
 import { TEST_SCRYPT } from '../support/harness.js';
 
@@ -152,15 +153,7 @@ describe('password hashing', () => {
 
 describe('password lockout bookkeeping', () => {
   const now = Date.UTC(2026, 0, 15, 12);
-  const user: UserRecord = {
-    user_id: 'u1',
-    email_verified: false,
-    phone_number_verified: false,
-    status: 'Active',
-    created_at: now,
-    updated_at: now,
-    password_failures: 0,
-  };
+  const user: UserRecord = newUserRecord('u1', now);
 
   it('the tenth consecutive attempt sets a 15-minute lock', () => {
     let u = user;
