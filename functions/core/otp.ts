@@ -135,15 +135,7 @@ export function activeLock(record: OtpRecord | undefined, now: number): number |
   return record?.locked_until !== undefined && record.locked_until > now ? record.locked_until : undefined;
 }
 
-export interface NewCode {
-  id: string;
-  hash: string;
-  purpose: OtpPurpose;
-  client_id: string;
-  destination: string;
-  request_id?: string;
-  expiresInMinutes: number;
-}
+export type NewCode = Pick<OtpCode, 'id' | 'hash' | 'purpose' | 'client_id' | 'destination' | 'request_id'> & { expiresInMinutes: number };
 
 /** The record with `code` replacing any previous one; the failure window and lock carry over. */
 export function withNewCode(record: OtpRecord | undefined, userId: string, channel: OtpChannel, code: NewCode, now: number): OtpRecord {

@@ -1,4 +1,3 @@
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../functions/core/crypto.js';
 import type { MagicLinkRecord } from '../../functions/core/magic-links.js';
@@ -8,7 +7,7 @@ import { DependencyError } from '../../functions/errors.js';
 import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import type { EmailMessage } from '../../functions/ports.js';
-import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { createTestClient, createTestDeps, idTokenClaims, invoke, slowSigning, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
 
 const REDIRECT = 'https://app.example/callback';
@@ -38,29 +37,8 @@ function codeOf(link: string): string {
   return new URL(link).searchParams.get('code')!;
 }
 
-async function verifyIdToken(idToken: string) {
-  const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
-  const { payload } = await jwtVerify(idToken, jwks, {
-    algorithms: ['ES256'],
-    issuer: t.deps.settings.issuer,
-    audience: client.client_id,
-    typ: 'JWT',
-    currentDate: new Date(t.clock.now()),
-  });
-  return payload;
-}
+const verifyIdToken = (idToken: string) => idTokenClaims(t.deps, idToken, client.client_id);
 
-/**
- * Widens the race window: signing (a KMS call in AWS) takes 50 ms, so every
- * concurrent call has checked the credential before the first one commits.
- */
-function slowSigning(): void {
-  const sign = t.deps.signer.sign.bind(t.deps.signer);
-  t.deps.signer.sign = async (input) => {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return sign(input);
-  };
-}
 
 beforeEach(async () => {
   t = await createTestDeps();
@@ -264,7 +242,7 @@ describe('authenticating with a magic link', () => {
 
   it('of two concurrent uses of one code exactly one wins', async () => {
     const code = await sendAndReadCode();
-    slowSigning();
+    slowSigning(t.deps);
     const results = await Promise.all([authenticateCode(code), authenticateCode(code), authenticateCode(code)]);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of results.filter((r) => r.status !== 200)) expect(r.body.error_code).toBe('invalid_magic_link_code');

@@ -1,11 +1,10 @@
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
 import type { OtpRecord } from '../../functions/core/otp.js';
 import { DependencyError } from '../../functions/errors.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
-import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { createTestClient, createTestDeps, idTokenClaims, invoke, lastCode, otherCode, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
 
 const EMAIL = 'ada@example.com';
@@ -32,16 +31,7 @@ const sendSms = (extra: Record<string, unknown> = {}) => send({ channel: 'sms', 
 const byEmail = (passcode: string, extra: Record<string, unknown> = {}) => authenticate({ passcode, identifier_type: 'email', identifier: EMAIL, ...extra });
 const byPhone = (passcode: string, extra: Record<string, unknown> = {}) => authenticate({ passcode, identifier_type: 'phone_number', identifier: PHONE, ...extra });
 
-function lastCode(to: string): string {
-  const code = t.outbox.last(to)?.code;
-  if (!code) throw new Error(`nothing was sent to ${to}`);
-  return code;
-}
 
-/** A six-digit code that differs from `code`. */
-function wrongCode(code: string): string {
-  return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-}
 
 async function otpRecord(userId: string, channel: 'email' | 'sms'): Promise<OtpRecord | undefined> {
   return (await t.deps.store.get<OtpRecord>(keys.otp(userId, channel)))?.value;
@@ -51,17 +41,7 @@ async function storedUser(userId: string): Promise<UserRecord> {
   return (await t.deps.store.get<UserRecord>(keys.user(userId)))!.value;
 }
 
-async function idTokenClaims(idToken: string, audience = client.client_id) {
-  const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
-  const { payload } = await jwtVerify(idToken, jwks, {
-    algorithms: ['ES256'],
-    issuer: t.deps.settings.issuer,
-    audience,
-    typ: 'JWT',
-    currentDate: new Date(t.clock.now()),
-  });
-  return payload;
-}
+const claimsOf = (idToken: string, audience = client.client_id) => idTokenClaims(t.deps, idToken, audience);
 
 describe('sending a code by email', () => {
   it('mails a six-digit code to the user, and answers "OTP sent" only', async () => {
@@ -104,7 +84,7 @@ describe('sending a code by email', () => {
 
   it('stores only a keyed hash of the code', async () => {
     await sendEmail();
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     const stored = await t.deps.store.get<OtpRecord>(keys.otp(user.user_id, 'email'));
     expect(JSON.stringify(stored)).not.toContain(code);
     expect(stored!.value.code).toMatchObject({ attempts: 0, client_id: client.client_id, destination: EMAIL, purpose: 'login' });
@@ -170,7 +150,7 @@ describe('direct delivery', () => {
     expect(t.outbox.list()).toEqual([]);
     const login = await authenticate({ passcode: res.body.code, identifier_type: 'email', identifier: EMAIL }, direct.token);
     expect(login.status).toBe(200);
-    expect((await idTokenClaims(login.body.id_token, direct.client.client_id)).amr).toEqual(['eotp']);
+    expect((await claimsOf(login.body.id_token, direct.client.client_id)).amr).toEqual(['eotp']);
   });
 
   it('with a phone number identifier, the code is an SMS code (amr sms)', async () => {
@@ -179,7 +159,7 @@ describe('direct delivery', () => {
     expect(t.outbox.list()).toEqual([]);
     const login = await authenticate({ passcode: res.body.code, identifier_type: 'phone_number', identifier: PHONE }, direct.token);
     expect(login.status).toBe(200);
-    expect((await idTokenClaims(login.body.id_token, direct.client.client_id)).amr).toEqual(['sms']);
+    expect((await claimsOf(login.body.id_token, direct.client.client_id)).amr).toEqual(['sms']);
   });
 
   it('needs an email or phone number identifier', async () => {
@@ -277,7 +257,7 @@ describe('send limits', () => {
 
   it('a refused send leaves the previous code working', async () => {
     await sendEmail();
-    const first = lastCode(EMAIL);
+    const first = lastCode(t.outbox, EMAIL);
     expect((await sendEmail()).status).toBe(429);
     expect((await byEmail(first)).status).toBe(200);
   });
@@ -286,10 +266,10 @@ describe('send limits', () => {
 describe('authenticating with a code', () => {
   it('an email code logs in: ID token amr ["eotp"], the email becomes verified', async () => {
     await sendEmail();
-    const res = await byEmail(lastCode(EMAIL));
+    const res = await byEmail(lastCode(t.outbox, EMAIL));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, session_id: expect.any(String) });
-    const claims = await idTokenClaims(res.body.id_token);
+    const claims = await claimsOf(res.body.id_token);
     expect(claims).toMatchObject({ sub: user.user_id, amr: ['eotp'], email: EMAIL, email_verified: true, phone_number_verified: false });
     const stored = await storedUser(user.user_id);
     expect(stored).toMatchObject({ email_verified: true, email_verified_at: t.clock.now(), phone_number_verified: false });
@@ -297,16 +277,16 @@ describe('authenticating with a code', () => {
 
   it('an SMS code logs in: ID token amr ["sms"], the phone number becomes verified', async () => {
     await sendSms();
-    const res = await byPhone(lastCode(PHONE));
+    const res = await byPhone(lastCode(t.outbox, PHONE));
     expect(res.status).toBe(200);
-    const claims = await idTokenClaims(res.body.id_token);
+    const claims = await claimsOf(res.body.id_token);
     expect(claims).toMatchObject({ amr: ['sms'], phone_number: PHONE, phone_number_verified: true, email_verified: false });
     expect(await storedUser(user.user_id)).toMatchObject({ phone_number_verified: true, phone_number_verified_at: t.clock.now(), email_verified: false });
   });
 
   it('a wrong code is auth_invalid_credentials', async () => {
     await sendEmail();
-    const res = await byEmail(wrongCode(lastCode(EMAIL)));
+    const res = await byEmail(otherCode(lastCode(t.outbox, EMAIL)));
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('auth_invalid_credentials');
     expect((await otpRecord(user.user_id, 'email'))!.code!.attempts).toBe(1);
@@ -319,7 +299,7 @@ describe('authenticating with a code', () => {
 
   it('a code works once', async () => {
     await sendEmail();
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     expect((await byEmail(code)).status).toBe(200);
     const again = await byEmail(code);
     expect(again.status).toBe(400);
@@ -328,7 +308,7 @@ describe('authenticating with a code', () => {
 
   it('of two concurrent logins with the right code, exactly one succeeds', async () => {
     await sendSms();
-    const code = lastCode(PHONE);
+    const code = lastCode(t.outbox, PHONE);
     const results = await Promise.all([byPhone(code), byPhone(code), byPhone(code)]);
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 400, 400]);
@@ -339,11 +319,11 @@ describe('authenticating with a code', () => {
   it('a code expires after 5 minutes by default', async () => {
     await sendEmail();
     t.clock.advance(5 * 60_000 - 1000);
-    expect((await byEmail(lastCode(EMAIL))).status).toBe(200);
+    expect((await byEmail(lastCode(t.outbox, EMAIL))).status).toBe(200);
 
     await sendEmail();
     t.clock.advance(5 * 60_000);
-    const expired = await byEmail(lastCode(EMAIL));
+    const expired = await byEmail(lastCode(t.outbox, EMAIL));
     expect(expired.status).toBe(400);
     expect(expired.body.error_code).toBe('auth_otp_passcode_expired');
   });
@@ -352,11 +332,11 @@ describe('authenticating with a code', () => {
     await sendSms({ expires_in: 10 });
     expect(t.outbox.last(PHONE)).toBeDefined();
     t.clock.advance(10 * 60_000 - 1000);
-    expect((await byPhone(lastCode(PHONE))).status).toBe(200);
+    expect((await byPhone(lastCode(t.outbox, PHONE))).status).toBe(200);
 
     await sendSms({ expires_in: 2 });
     t.clock.advance(2 * 60_000);
-    expect((await byPhone(lastCode(PHONE))).body.error_code).toBe('auth_otp_passcode_expired');
+    expect((await byPhone(lastCode(t.outbox, PHONE))).body.error_code).toBe('auth_otp_passcode_expired');
 
     const tooLong = await sendSms({ expires_in: 11 });
     expect(tooLong.status).toBe(400);
@@ -370,11 +350,11 @@ describe('authenticating with a code', () => {
 
   it('a resend replaces the code: the old one is refused, the new one works', async () => {
     await sendEmail();
-    const old = lastCode(EMAIL);
+    const old = lastCode(t.outbox, EMAIL);
     const stored = (await otpRecord(user.user_id, 'email'))!;
     t.clock.advanceSeconds(30);
     await sendEmail();
-    const fresh = lastCode(EMAIL);
+    const fresh = lastCode(t.outbox, EMAIL);
     expect(stored.code!.id).not.toBe((await otpRecord(user.user_id, 'email'))!.code!.id);
     // The two codes are equal once in a million sends; then only the new one is left to try.
     if (fresh !== old) expect((await byEmail(old)).body.error_code).toBe('auth_invalid_credentials');
@@ -383,9 +363,9 @@ describe('authenticating with a code', () => {
 
   it('five wrong tries lock the code, even for the right code; a new code works', async () => {
     await sendEmail();
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     const answers: string[] = [];
-    for (let i = 0; i < 5; i++) answers.push((await byEmail(wrongCode(code))).body.error_code);
+    for (let i = 0; i < 5; i++) answers.push((await byEmail(otherCode(code))).body.error_code);
     expect(answers).toEqual(['auth_invalid_credentials', 'auth_invalid_credentials', 'auth_invalid_credentials', 'auth_invalid_credentials', 'auth_locked']);
     const right = await byEmail(code);
     expect(right.status).toBe(403);
@@ -393,15 +373,15 @@ describe('authenticating with a code', () => {
 
     t.clock.advanceSeconds(30);
     await sendEmail();
-    expect((await byEmail(lastCode(EMAIL))).status).toBe(200);
+    expect((await byEmail(lastCode(t.outbox, EMAIL))).status).toBe(200);
   });
 
   it('ten failures in 15 minutes lock the channel for 15 minutes, across resends', async () => {
     const failOn = async (n: number) => {
-      const code = lastCode(PHONE);
+      const code = lastCode(t.outbox, PHONE);
       const answers: Array<{ status: number; code: string; retry?: string }> = [];
       for (let i = 0; i < n; i++) {
-        const res = await byPhone(wrongCode(code));
+        const res = await byPhone(otherCode(code));
         answers.push({ status: res.status, code: res.body.error_code, retry: res.headers['Retry-After'] });
       }
       return answers;
@@ -420,26 +400,26 @@ describe('authenticating with a code', () => {
     // A resend does not lift the lock: even the right new code is refused.
     t.clock.advanceSeconds(60);
     expect((await sendSms()).status).toBe(200);
-    const locked = await byPhone(lastCode(PHONE));
+    const locked = await byPhone(lastCode(t.outbox, PHONE));
     expect(locked.status).toBe(403);
     expect(locked.body.error_code).toBe('auth_locked');
     expect(locked.headers['Retry-After']).toBe('840');
 
     // The email channel is not locked.
     await sendEmail();
-    expect((await byEmail(lastCode(EMAIL))).status).toBe(200);
+    expect((await byEmail(lastCode(t.outbox, EMAIL))).status).toBe(200);
 
     // After the lock, a new code works.
     t.clock.advance(15 * 60_000);
     await sendSms();
-    expect((await byPhone(lastCode(PHONE))).status).toBe(200);
+    expect((await byPhone(lastCode(t.outbox, PHONE))).status).toBe(200);
   });
 
   it('a code sent for one client does not work for another, and the other client’s tries do not count', async () => {
     const other = await createTestClient(t.deps);
     await sendEmail();
-    const code = lastCode(EMAIL);
-    for (const passcode of [wrongCode(code), code]) {
+    const code = lastCode(t.outbox, EMAIL);
+    for (const passcode of [otherCode(code), code]) {
       const elsewhere = await authenticate({ passcode, identifier_type: 'email', identifier: EMAIL }, other.token);
       expect(elsewhere.status).toBe(400);
       expect(elsewhere.body.error_code).toBe('auth_invalid_credentials');
@@ -450,7 +430,7 @@ describe('authenticating with a code', () => {
 
   it('a code no longer works once the contact it went to has changed', async () => {
     await send({ channel: 'email', identifier_type: 'user_id', identifier: user.user_id });
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     const current = await t.deps.store.get<UserRecord>(keys.user(user.user_id));
     await t.deps.store.put(keys.user(user.user_id), { ...current!.value, email: 'new@example.com' }, { expectVersion: current!.version });
     const res = await authenticate({ passcode: code, identifier_type: 'user_id', identifier: user.user_id });
@@ -463,7 +443,7 @@ describe('request ids', () => {
     const sent = await sendSms({ generate_request_id: true });
     expect(sent.body).toEqual({ message: 'OTP sent', request_id: expect.any(String) });
     expect((await otpRecord(user.user_id, 'sms'))!.code!.request_id).toBe(sent.body.request_id);
-    const code = lastCode(PHONE);
+    const code = lastCode(t.outbox, PHONE);
     const mismatch = await byPhone(code, { request_id: 'not-the-request' });
     expect(mismatch.status).toBe(400);
     expect(mismatch.body.error_code).toBe('auth_invalid_credentials');
@@ -472,20 +452,20 @@ describe('request ids', () => {
 
   it('with a user_id, the request_id picks the channel of the code', async () => {
     const bySms = await sendSms({ generate_request_id: true });
-    const smsCode = lastCode(PHONE);
+    const smsCode = lastCode(t.outbox, PHONE);
     await sendEmail();
     const res = await authenticate({ passcode: smsCode, identifier_type: 'user_id', identifier: user.user_id, request_id: bySms.body.request_id });
     expect(res.status).toBe(200);
-    expect((await idTokenClaims(res.body.id_token)).amr).toEqual(['sms']);
+    expect((await claimsOf(res.body.id_token)).amr).toEqual(['sms']);
   });
 
   it('with a username and no request_id, the most recently sent code is used', async () => {
     await sendSms();
     t.clock.advanceSeconds(5);
     await sendEmail();
-    const res = await authenticate({ passcode: lastCode(EMAIL), identifier_type: 'username', identifier: 'ada' });
+    const res = await authenticate({ passcode: lastCode(t.outbox, EMAIL), identifier_type: 'username', identifier: 'ada' });
     expect(res.status).toBe(200);
-    expect((await idTokenClaims(res.body.id_token)).amr).toEqual(['eotp']);
+    expect((await claimsOf(res.body.id_token)).amr).toEqual(['eotp']);
   });
 });
 
@@ -519,7 +499,7 @@ describe('delivery failures', () => {
 
   it('the failure window survives a failed delivery', async () => {
     await sendSms();
-    await byPhone(wrongCode(lastCode(PHONE)));
+    await byPhone(otherCode(lastCode(t.outbox, PHONE)));
     t.outbox.failing = true;
     t.clock.advanceSeconds(30);
     expect((await sendSms()).status).toBe(503);
@@ -530,31 +510,31 @@ describe('delivery failures', () => {
 describe('sessions and MFA', () => {
   it('an email OTP then an SMS OTP in the same session gives amr eotp, sms and mfa', async () => {
     await sendEmail();
-    const first = await byEmail(lastCode(EMAIL));
-    expect((await idTokenClaims(first.body.id_token)).amr).toEqual(['eotp']);
+    const first = await byEmail(lastCode(t.outbox, EMAIL));
+    expect((await claimsOf(first.body.id_token)).amr).toEqual(['eotp']);
     await sendSms();
-    const second = await byPhone(lastCode(PHONE), { session_id: first.body.session_id });
+    const second = await byPhone(lastCode(t.outbox, PHONE), { session_id: first.body.session_id });
     expect(second.status).toBe(200);
     expect(second.body.session_id).toBe(first.body.session_id);
-    const claims = await idTokenClaims(second.body.id_token);
+    const claims = await claimsOf(second.body.id_token);
     expect(claims).toMatchObject({ sid: first.body.session_id, amr: ['eotp', 'sms', 'mfa'], email_verified: true, phone_number_verified: true });
   });
 
   it('a second email OTP in the same session is still a single factor', async () => {
     await sendEmail();
-    const first = await byEmail(lastCode(EMAIL));
+    const first = await byEmail(lastCode(t.outbox, EMAIL));
     t.clock.advanceSeconds(30);
     await sendEmail();
-    const second = await byEmail(lastCode(EMAIL), { session_id: first.body.session_id });
+    const second = await byEmail(lastCode(t.outbox, EMAIL), { session_id: first.body.session_id });
     expect(second.status).toBe(200);
-    expect((await idTokenClaims(second.body.id_token)).amr).toEqual(['eotp']);
+    expect((await claimsOf(second.body.id_token)).amr).toEqual(['eotp']);
     const session = (await t.deps.store.get<SessionRecord>(keys.session(first.body.session_id)))!.value;
     expect(session.authentications.map((a) => a.method)).toEqual(['eotp', 'eotp']);
   });
 
   it('adding to a session that does not exist is session_not_found, and the code stays unused', async () => {
     await sendEmail();
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     const res = await byEmail(code, { session_id: 'no-such-session' });
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('session_not_found');
@@ -564,9 +544,9 @@ describe('sessions and MFA', () => {
   it('adding another user’s OTP to a session is session_user_mismatch, and the code stays unused', async () => {
     const grace = await putUser({ email: 'grace@example.com' });
     await sendEmail();
-    const ada = await byEmail(lastCode(EMAIL));
+    const ada = await byEmail(lastCode(t.outbox, EMAIL));
     await send({ channel: 'email', identifier_type: 'email', identifier: 'grace@example.com' });
-    const code = lastCode('grace@example.com');
+    const code = lastCode(t.outbox, 'grace@example.com');
     const res = await authenticate({ passcode: code, identifier_type: 'email', identifier: 'grace@example.com', session_id: ada.body.session_id });
     expect(res.status).toBe(403);
     expect(res.body.error_code).toBe('session_user_mismatch');
@@ -577,15 +557,15 @@ describe('sessions and MFA', () => {
 describe('secrets', () => {
   it('codes never appear in logs', async () => {
     await sendEmail();
-    const emailCode = lastCode(EMAIL);
-    await byEmail(wrongCode(emailCode));
+    const emailCode = lastCode(t.outbox, EMAIL);
+    await byEmail(otherCode(emailCode));
     await byEmail(emailCode);
     await sendSms();
-    await byPhone(lastCode(PHONE));
+    await byPhone(lastCode(t.outbox, PHONE));
     const log = t.logLines.join('\n');
     expect(t.logLines.length).toBeGreaterThan(0);
     // Standalone occurrences only: a UUID or timestamp in a log line may contain six digits by chance.
     const standalone = (code: string) => new RegExp(`(?<![0-9A-Za-z_-])${code}(?![0-9A-Za-z_-])`);
-    for (const code of [emailCode, lastCode(PHONE), wrongCode(emailCode)]) expect(log).not.toMatch(standalone(code));
+    for (const code of [emailCode, lastCode(t.outbox, PHONE), otherCode(emailCode)]) expect(log).not.toMatch(standalone(code));
   });
 });

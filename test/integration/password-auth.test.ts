@@ -1,11 +1,11 @@
-import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClientRecord, SessionRecord, UserRecord } from '../../functions/core/model.js';
 import { keys } from '../../functions/core/model.js';
 import { handler as authPassword } from '../../functions/handlers/auth-password.js';
 import { handler as sessionAuthenticate } from '../../functions/handlers/auth-session.js';
 import { handler as createUser } from '../../functions/handlers/users-create.js';
-import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { createTestClient, createTestDeps, idTokenClaims, invoke, type TestContext } from '../support/harness.js';
 import { seedAuthentication } from '../support/seed.js';
 
 const PASSWORD = 'correct horse battery';
@@ -49,14 +49,7 @@ describe('password authentication', () => {
     });
     const claims = decodeJwt(res.body.id_token);
     expect(claims).toMatchObject({ sub: ada.user_id, aud: client.client_id, sid: res.body.session_id, amr: ['pwd'] });
-    const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
-    const { payload } = await jwtVerify(res.body.id_token, jwks, {
-      algorithms: ['ES256'],
-      issuer: t.deps.settings.issuer,
-      audience: client.client_id,
-      typ: 'JWT',
-      currentDate: new Date(t.clock.now()),
-    });
+    const payload = await idTokenClaims(t.deps, res.body.id_token, client.client_id);
     expect(payload.amr).toEqual(['pwd']);
     expect(payload.email).toBe('ada@example.com');
     expect(JSON.stringify(res.body)).not.toContain('scrypt');

@@ -6,7 +6,7 @@ import { handler as refresh } from '../../functions/handlers/auth-token-refresh.
 import type { ClientRecord, SessionRecord, UserRecord } from '../../functions/core/model.js';
 import { keys } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
-import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { createTestClient, createTestDeps, invoke, verifyIdToken as verifyIdTokenWith, type TestContext } from '../support/harness.js';
 import { seedAuthentication, seedUser } from '../support/seed.js';
 
 let t: TestContext;
@@ -25,17 +25,7 @@ async function freshToken(): Promise<string> {
   return (await issueClientToken(t.deps, client)).access_token;
 }
 
-async function verifyIdToken(idToken: string) {
-  const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
-  const { payload, protectedHeader } = await jwtVerify(idToken, jwks, {
-    algorithms: ['ES256'],
-    issuer: t.deps.settings.issuer,
-    audience: client.client_id,
-    typ: 'JWT',
-    currentDate: new Date(t.clock.now()),
-  });
-  return { payload, protectedHeader };
-}
+const verifyIdToken = (idToken: string) => verifyIdTokenWith(t.deps, idToken, client.client_id);
 
 describe('session tokens', () => {
   it('an ID token carries the contract claims and the session amr', async () => {

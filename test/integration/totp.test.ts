@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openSecret } from '../../functions/core/crypto.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
@@ -10,7 +9,7 @@ import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-authenticate.js';
 import { handler as totpRegister } from '../../functions/handlers/users-totp-register.js';
-import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { createTestClient, createTestDeps, idTokenClaims, invoke, slowSigning, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
 
 const REDIRECT = 'https://app.example/callback';
@@ -38,17 +37,7 @@ async function storedAda(): Promise<UserRecord> {
   return (await t.store.get<UserRecord>(keys.user(ada.user_id)))!.value;
 }
 
-async function verifyIdToken(idToken: string) {
-  const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
-  const { payload } = await jwtVerify(idToken, jwks, {
-    algorithms: ['ES256'],
-    issuer: t.deps.settings.issuer,
-    audience: client.client_id,
-    typ: 'JWT',
-    currentDate: new Date(t.clock.now()),
-  });
-  return payload;
-}
+const verifyIdToken = (idToken: string) => idTokenClaims(t.deps, idToken, client.client_id);
 
 /** A wrong code for now: one that matches no step of the window. */
 function wrongCode(secret: string): string {
@@ -59,17 +48,6 @@ function wrongCode(secret: string): string {
   }
 }
 
-/**
- * Widens the race window: signing (a KMS call in AWS) takes 50 ms, so every
- * concurrent call has checked the credential before the first one commits.
- */
-function slowSigning(): void {
-  const sign = t.deps.signer.sign.bind(t.deps.signer);
-  t.deps.signer.sign = async (input) => {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return sign(input);
-  };
-}
 
 beforeEach(async () => {
   t = await createTestDeps();
@@ -184,7 +162,7 @@ describe('authenticating with TOTP', () => {
 
   it('of two concurrent uses of one code exactly one wins', async () => {
     const code = codeNow(secret);
-    slowSigning();
+    slowSigning(t.deps);
     const results = await Promise.all([authenticateTotp(code), authenticateTotp(code), authenticateTotp(code)]);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of results.filter((r) => r.status !== 200)) expect(r.body.error_code).toBe('auth_invalid_credentials');

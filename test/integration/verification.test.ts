@@ -7,7 +7,7 @@ import { handler as emailSend } from '../../functions/handlers/users-email-verif
 import { handler as emailVerify } from '../../functions/handlers/users-email-verification-verify.js';
 import { handler as phoneSend } from '../../functions/handlers/users-phone-verification-send.js';
 import { handler as phoneVerify } from '../../functions/handlers/users-phone-verification-verify.js';
-import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
+import { createTestClient, createTestDeps, invoke, lastCode, otherCode, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
 
 const EMAIL = 'ada@example.com';
@@ -31,15 +31,7 @@ const verifyEmail = (passcode: string, email = EMAIL, as = token) => invoke(emai
 const sendPhoneCode = (phone_number = PHONE) => invoke(phoneSend, { token, params: params(), body: { phone_number } });
 const verifyPhone = (passcode: string, phone_number = PHONE) => invoke(phoneVerify, { token, params: params(), body: { phone_number, passcode } });
 
-function lastCode(to: string): string {
-  const code = t.outbox.last(to)?.code;
-  if (!code) throw new Error(`nothing was sent to ${to}`);
-  return code;
-}
 
-function wrongCode(code: string): string {
-  return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-}
 
 async function storedUser(): Promise<UserRecord> {
   return (await t.deps.store.get<UserRecord>(keys.user(user.user_id)))!.value;
@@ -65,7 +57,7 @@ describe('email verification', () => {
 
   it('matches the email case-insensitively', async () => {
     expect((await sendEmailCode('ADA@Example.com')).status).toBe(200);
-    expect((await verifyEmail(lastCode(EMAIL), ' Ada@example.COM')).status).toBe(200);
+    expect((await verifyEmail(lastCode(t.outbox, EMAIL), ' Ada@example.COM')).status).toBe(200);
   });
 
   it('refuses an email that is not the user’s current one (contact_mismatch), and sends nothing', async () => {
@@ -76,7 +68,7 @@ describe('email verification', () => {
     expect(t.outbox.list()).toEqual([]);
 
     await sendEmailCode();
-    const verify = await verifyEmail(lastCode(EMAIL), 'other@example.com');
+    const verify = await verifyEmail(lastCode(t.outbox, EMAIL), 'other@example.com');
     expect(verify.status).toBe(400);
     expect(verify.body.error_code).toBe('contact_mismatch');
     expect((await storedUser()).email_verified).toBe(false);
@@ -109,7 +101,7 @@ describe('email verification', () => {
 
   it('a wrong code is auth_invalid_credentials and leaves the email unverified', async () => {
     await sendEmailCode();
-    const res = await verifyEmail(wrongCode(lastCode(EMAIL)));
+    const res = await verifyEmail(otherCode(lastCode(t.outbox, EMAIL)));
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('auth_invalid_credentials');
     expect((await storedUser()).email_verified).toBe(false);
@@ -118,23 +110,23 @@ describe('email verification', () => {
   it('an expired code is auth_otp_passcode_expired', async () => {
     await sendEmailCode();
     t.clock.advance(5 * 60_000);
-    const res = await verifyEmail(lastCode(EMAIL));
+    const res = await verifyEmail(lastCode(t.outbox, EMAIL));
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('auth_otp_passcode_expired');
   });
 
   it('a code verifies once', async () => {
     await sendEmailCode();
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     expect((await verifyEmail(code)).status).toBe(200);
     expect((await verifyEmail(code)).body.error_code).toBe('auth_invalid_credentials');
   });
 
   it('five wrong tries lock the code, even for the right code', async () => {
     await sendEmailCode();
-    const code = lastCode(EMAIL);
+    const code = lastCode(t.outbox, EMAIL);
     const answers: string[] = [];
-    for (let i = 0; i < 5; i++) answers.push((await verifyEmail(wrongCode(code))).body.error_code);
+    for (let i = 0; i < 5; i++) answers.push((await verifyEmail(otherCode(code))).body.error_code);
     expect(answers.at(-1)).toBe('auth_locked');
     const right = await verifyEmail(code);
     expect(right.status).toBe(403);
@@ -144,9 +136,9 @@ describe('email verification', () => {
   it('a code sent for one client does not verify for another', async () => {
     const other = await createTestClient(t.deps);
     await sendEmailCode();
-    const res = await verifyEmail(lastCode(EMAIL), EMAIL, other.token);
+    const res = await verifyEmail(lastCode(t.outbox, EMAIL), EMAIL, other.token);
     expect(res.body.error_code).toBe('auth_invalid_credentials');
-    expect((await verifyEmail(lastCode(EMAIL))).status).toBe(200);
+    expect((await verifyEmail(lastCode(t.outbox, EMAIL))).status).toBe(200);
   });
 
   it('a failed delivery is 503 and leaves no usable code', async () => {
@@ -183,8 +175,8 @@ describe('phone verification', () => {
 
   it('a wrong code is auth_invalid_credentials, an expired one auth_otp_passcode_expired', async () => {
     await sendPhoneCode();
-    const code = lastCode(PHONE);
-    expect((await verifyPhone(wrongCode(code))).body.error_code).toBe('auth_invalid_credentials');
+    const code = lastCode(t.outbox, PHONE);
+    expect((await verifyPhone(otherCode(code))).body.error_code).toBe('auth_invalid_credentials');
     t.clock.advance(5 * 60_000);
     expect((await verifyPhone(code)).body.error_code).toBe('auth_otp_passcode_expired');
     expect((await storedUser()).phone_number_verified).toBe(false);
@@ -194,33 +186,33 @@ describe('phone verification', () => {
 describe('verification and login codes', () => {
   it('a verification code does not log in', async () => {
     await sendEmailCode();
-    const res = await invoke(otpAuthenticate, { token, body: { passcode: lastCode(EMAIL), identifier_type: 'email', identifier: EMAIL } });
+    const res = await invoke(otpAuthenticate, { token, body: { passcode: lastCode(t.outbox, EMAIL), identifier_type: 'email', identifier: EMAIL } });
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('auth_invalid_credentials');
-    expect((await verifyEmail(lastCode(EMAIL))).status).toBe(200);
+    expect((await verifyEmail(lastCode(t.outbox, EMAIL))).status).toBe(200);
   });
 
   it('a login code does not verify through the verification endpoint', async () => {
     await invoke(otpSend, { token, body: { channel: 'sms', identifier_type: 'phone_number', identifier: PHONE } });
-    const res = await verifyPhone(lastCode(PHONE));
+    const res = await verifyPhone(lastCode(t.outbox, PHONE));
     expect(res.body.error_code).toBe('auth_invalid_credentials');
     expect((await storedUser()).phone_number_verified).toBe(false);
   });
 
   it('both share one failure budget per user and channel: ten failures lock verification and login', async () => {
     await sendPhoneCode();
-    for (let i = 0; i < 5; i++) await verifyPhone(wrongCode(lastCode(PHONE)));
+    for (let i = 0; i < 5; i++) await verifyPhone(otherCode(lastCode(t.outbox, PHONE)));
     t.clock.advanceSeconds(30);
     await invoke(otpSend, { token, body: { channel: 'sms', identifier_type: 'phone_number', identifier: PHONE } });
     const login = (passcode: string) => invoke(otpAuthenticate, { token, body: { passcode, identifier_type: 'phone_number', identifier: PHONE } });
     const answers: string[] = [];
-    for (let i = 0; i < 5; i++) answers.push((await login(wrongCode(lastCode(PHONE)))).body.error_code);
+    for (let i = 0; i < 5; i++) answers.push((await login(otherCode(lastCode(t.outbox, PHONE)))).body.error_code);
     expect(answers.at(-1)).toBe('auth_locked');
     expect((await otpRecord('sms'))!.locked_until).toBe(t.clock.now() + 15 * 60_000);
 
     t.clock.advanceSeconds(30);
     await sendPhoneCode();
-    const locked = await verifyPhone(lastCode(PHONE));
+    const locked = await verifyPhone(lastCode(t.outbox, PHONE));
     expect(locked.status).toBe(403);
     expect(locked.body.error_code).toBe('auth_locked');
     expect(locked.headers['Retry-After']).toBe('870');

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { inject } from 'vitest';
 import { DynamoDbStore, ensureTable } from '../../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
@@ -108,5 +109,49 @@ export async function invoke(handler: Handler, options: InvokeOptions = {}): Pro
     status: result.statusCode,
     body: result.body ? JSON.parse(result.body) : undefined,
     headers: (result.headers ?? {}) as Record<string, string>,
+  };
+}
+
+/**
+ * Verifies an ID token as a relying party would: ES256 against the published
+ * keys, with issuer, audience and typ pinned, at the test clock's time.
+ */
+export async function verifyIdToken(deps: Deps, idToken: string, audience: string) {
+  const jwks = createLocalJWKSet({ keys: await deps.signer.publicKeys() });
+  return jwtVerify(idToken, jwks, {
+    algorithms: ['ES256'],
+    issuer: deps.settings.issuer,
+    audience,
+    typ: 'JWT',
+    currentDate: new Date(deps.clock.now()),
+  });
+}
+
+/** The claims of a verified ID token. */
+export async function idTokenClaims(deps: Deps, idToken: string, audience: string) {
+  return (await verifyIdToken(deps, idToken, audience)).payload;
+}
+
+/** The code of the last message the outbox captured for `to`. */
+export function lastCode(outbox: Outbox, to: string): string {
+  const code = outbox.last(to)?.code;
+  if (!code) throw new Error(`nothing was sent to ${to}`);
+  return code;
+}
+
+/** A six-digit code that differs from `code`. */
+export function otherCode(code: string): string {
+  return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * Widens the race window: signing (a KMS call in AWS) takes 50 ms, so every
+ * concurrent call has checked its credential before the first one commits.
+ */
+export function slowSigning(deps: Deps): void {
+  const sign = deps.signer.sign.bind(deps.signer);
+  deps.signer.sign = async (input) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return sign(input);
   };
 }
