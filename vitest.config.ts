@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     // Two cores here: two workers keep the suite fast without starving dynalite.
     pool: 'forks',
     maxWorkers: 2,
