@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { authenticateClientToken } from '../core/clients.js';
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
-import { DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
+import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
 import { routeNamed, type RouteDefinition } from '../routes.js';
 import { getDeps } from '../runtime.js';
 import { LIMITS } from './schemas.js';
@@ -73,6 +73,10 @@ function errorMapping(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEven
         request.response = json(error.status, { error: error.code, error_description: error.message }, error.headers);
       } else if (error instanceof TwofoldError) {
         request.response = json(error.status, { error_code: error.code, message: error.message }, error.headers);
+      } else if (error instanceof ConflictError) {
+        // A record kept changing under us through every retry: contention, not bad input.
+        logger?.warn('write contention', { route: route.name });
+        request.response = json(503, { error_code: 'service_unavailable', message: 'The resource is busy; retry' }, { 'Retry-After': '1' });
       } else if (error instanceof DependencyError) {
         logger?.error('dependency failure', { route: route.name, dependency: error.dependency, cause: describe(error.cause) });
         request.response = json(503, { error_code: 'service_unavailable', message: 'A dependency is unavailable; retry later' }, { 'Retry-After': '1' });
@@ -194,7 +198,7 @@ function clientAuthentication(): MiddlewareObj<APIGatewayProxyEventV2, HttpResul
 
 function statusOf(error: unknown): number {
   if (error instanceof TwofoldError) return error.status;
-  if (error instanceof DependencyError) return 503;
+  if (error instanceof DependencyError || error instanceof ConflictError) return 503;
   return 500;
 }
 

@@ -6,19 +6,21 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
-import type { UserRecord } from '../../functions/core/model.js';
-import { DependencyError } from '../../functions/errors.js';
+import type { ClientRecord, UserRecord } from '../../functions/core/model.js';
+import { ConflictError, DependencyError } from '../../functions/errors.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
 import { handler as passwordAuthenticate } from '../../functions/handlers/auth-password.js';
 import { handler as usersCreate } from '../../functions/handlers/users-create.js';
 import { handler as usersGet } from '../../functions/handlers/users-get.js';
+import { handler as sessionAuthenticate } from '../../functions/handlers/auth-session.js';
 import type { Signer, Store } from '../../functions/ports.js';
 import { installDeps } from '../../functions/runtime.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
-import { seedUser } from '../support/seed.js';
+import { seedAuthentication, seedUser } from '../support/seed.js';
 
 let t: TestContext;
+let client: ClientRecord;
 let token: string;
 let user: UserRecord;
 let kmsDown: boolean;
@@ -50,7 +52,7 @@ function recordingStore(inner: Store): Store {
 
 beforeEach(async () => {
   t = await createTestDeps();
-  ({ token } = await createTestClient(t.deps));
+  ({ client, token } = await createTestClient(t.deps));
   user = await seedUser(t.deps, { phone_number: '+15551234567', email: 'ada@example.com' });
   kmsDown = false;
   writtenKeys.length = 0;
@@ -89,6 +91,27 @@ describe('KMS down while signing', () => {
     kmsDown = false;
     const retried = await invoke(passwordAuthenticate, { token, body: { username: 'grace@example.com', username_type: 'email', password: 'correct horse battery staple' } });
     expect(retried.status).toBe(200);
+  });
+});
+
+describe('write contention', () => {
+  it('a session that keeps changing through every retry answers 503, not 500', async () => {
+    const first = await seedAuthentication(t.deps, client, user, 'pwd');
+    const store = t.deps.store;
+    // Every conditional write to the session loses, as if others wrote it each time.
+    t.deps.store = {
+      get: (key) => store.get(key),
+      put: async (key, value, options) => {
+        if (key.startsWith('session#')) throw new ConflictError();
+        return store.put(key, value, options);
+      },
+      delete: (key, options) => store.delete(key, options),
+      increment: (key, by, options) => store.increment(key, by, options),
+    };
+    const res = await invoke(sessionAuthenticate, { token, body: { session_id: first.session_id } });
+    expect(res.status).toBe(503);
+    expect(res.body.error_code).toBe('service_unavailable');
+    expect(res.headers['Retry-After']).toBe('1');
   });
 });
 
