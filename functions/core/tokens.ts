@@ -49,9 +49,26 @@ export async function issueClientToken(deps: Deps, client: ClientRecord): Promis
   return { access_token, token_type: 'Bearer', expires_in: ttl, scope: CLIENT_SCOPE };
 }
 
+/**
+ * The key set that verifies our tokens, built once per published key list:
+ * jose caches each imported public key inside the set, so a set per request
+ * would re-import the key on every call.
+ */
+const keySets = new WeakMap<Signer, { kids: string; set: ReturnType<typeof createLocalJWKSet> }>();
+async function verificationKeys(signer: Signer) {
+  const published = await signer.publicKeys();
+  // kids are RFC 7638 thumbprints: the same list of kids is the same list of keys.
+  const kids = published.map((key) => key.kid).join(',');
+  const cached = keySets.get(signer);
+  if (cached?.kids === kids) return cached.set;
+  const set = createLocalJWKSet({ keys: published });
+  keySets.set(signer, { kids, set });
+  return set;
+}
+
 /** Verifies a client access token locally (no KMS call) and returns its client_id. */
 export async function verifyClientToken(deps: Deps, token: string): Promise<string> {
-  const keys = createLocalJWKSet({ keys: await deps.signer.publicKeys() });
+  const keys = await verificationKeys(deps.signer);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys, {
