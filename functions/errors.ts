@@ -40,11 +40,6 @@ export class OAuthError extends TwofoldError {
   }
 }
 
-export class NotFoundError extends TwofoldError {
-  readonly code = 'not_found';
-  readonly status = 404;
-}
-
 export class UserNotFoundError extends TwofoldError {
   readonly code = 'user_not_found';
   readonly status = 404;

@@ -6,23 +6,16 @@
 import type { Deps } from './core/deps.js';
 
 let current: Promise<Deps> | undefined;
-let factory: (() => Promise<Deps>) | undefined;
 
 /** Installs the dependencies every handler of this process uses. */
 export function installDeps(deps: Deps | Promise<Deps>): void {
   current = Promise.resolve(deps);
 }
 
-/** Registers how to build the dependencies on first use, instead of the AWS wiring. */
-export function setDepsFactory(build: () => Promise<Deps>): void {
-  factory = build;
-}
-
 export function getDeps(): Promise<Deps> {
   if (!current) {
     // Nothing installed (a Lambda cold start): wire AWS. Loaded lazily so local runs never load it.
-    const build = factory ?? (() => import('./adapters/aws/wiring.js').then((aws) => aws.buildAwsDeps()));
-    current = build();
+    current = import('./adapters/aws/wiring.js').then((aws) => aws.buildAwsDeps());
     // A failed cold-start wiring (e.g. a dependency was down) is retried on the next request.
     current.catch(() => {
       current = undefined;

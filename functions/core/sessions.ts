@@ -282,4 +282,3 @@ export async function refreshSession(
   throw new InvalidGrantError('The session is changing too fast; retry');
 }
 
-export { MAX_RETIRED_REFRESH_TOKENS, MAX_WRITE_ATTEMPTS, ttlOf as sessionTtl };
