@@ -1,6 +1,6 @@
 import { exchangeClientCredentials } from '../core/clients.js';
 import { OAuthError } from '../errors.js';
-import { endpoint, json } from '../http/endpoint.js';
+import { endpoint, header, json } from '../http/endpoint.js';
 import type { z } from 'zod';
 import type { ClientCredentialsRequest } from '../http/schemas.js';
 
@@ -22,8 +22,7 @@ export const handler = endpoint<z.output<typeof ClientCredentialsRequest>>('oidc
   if (body.grant_type !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', 400, 'Only grant_type=client_credentials is supported');
   }
-  const authorization = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
-  const basic = basicCredentials(authorization);
+  const basic = basicCredentials(header(event, 'authorization'));
   const id = basic?.id ?? body.client_id;
   const secret = basic?.secret ?? body.client_secret;
   if (!id || !secret) throw new OAuthError('invalid_client', 401, 'Client credentials are required (client_id and client_secret, or HTTP Basic)');

@@ -118,7 +118,8 @@ function requestLog(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
   };
 }
 
-function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+/** A request header, by case-insensitive name. */
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted) return value;
   return undefined;
