@@ -33,6 +33,7 @@ import { keys, normalizeEmail, type AuthMethod, type ClientRecord, type UserReco
 import { reserveSend } from './rate-limits.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { TokenResponse } from './tokens.js';
+import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES, recentFailures } from './lockout.js';
 import { findUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
@@ -40,10 +41,9 @@ export const DEFAULT_EXPIRY_MINUTES = 5;
 export const MAX_EXPIRY_MINUTES = 10;
 /** Wrong tries that lock one code. */
 export const MAX_CODE_ATTEMPTS = 5;
-/** Failures per user and channel within FAILURE_WINDOW_MS that lock the channel. */
-export const MAX_CHANNEL_FAILURES = 10;
-export const FAILURE_WINDOW_MS = 15 * 60_000;
-export const CHANNEL_LOCK_MS = 15 * 60_000;
+/** Failures per user and channel within the window that lock the channel (core/lockout.ts). */
+export const MAX_CHANNEL_FAILURES = MAX_FAILURES;
+export const CHANNEL_LOCK_MS = LOCK_MS;
 export const SMS_MAX_LENGTH = 140;
 /** Conditional-write retries on a contended OTP or user record. */
 const MAX_WRITE_ATTEMPTS = 5;
@@ -125,14 +125,9 @@ export function renderSmsText(appName: string, code: string, template?: string):
   return text;
 }
 
-/** Failure times still inside the window at `now`. */
-export function recentFailures(failures: readonly number[], now: number): number[] {
-  return failures.filter((t) => t > now - FAILURE_WINDOW_MS);
-}
-
 /** The channel lock in force at `now`, if any. */
 export function activeLock(record: OtpRecord | undefined, now: number): number | undefined {
-  return record?.locked_until !== undefined && record.locked_until > now ? record.locked_until : undefined;
+  return lockRemaining(record?.locked_until, now) > 0 ? record!.locked_until : undefined;
 }
 
 export type NewCode = Pick<OtpCode, 'id' | 'hash' | 'purpose' | 'client_id' | 'destination' | 'request_id'> & { expiresInMinutes: number };
@@ -218,12 +213,11 @@ export function decideAttempt(record: OtpRecord | undefined, attempt: Attempt, n
   if (constantTimeEqual(code.hash, attempt.passcodeHash)) {
     return { kind: 'match', next: { ...record, code: { ...code, used_at: now } } };
   }
-  const failures = [...recentFailures(record.failures, now), now];
+  const { failures, lockedUntil } = addFailure(record.failures, now);
   const attempts = code.attempts + 1;
   const { locked_until: _expiredLock, ...rest } = record;
-  if (failures.length >= MAX_CHANNEL_FAILURES) {
-    // The lock replaces the window: once it ends, the channel starts afresh.
-    return { kind: 'wrong', locks: 'channel', next: { ...rest, failures: [], locked_until: now + CHANNEL_LOCK_MS, code: { ...code, attempts } } };
+  if (lockedUntil !== undefined) {
+    return { kind: 'wrong', locks: 'channel', next: { ...rest, failures, locked_until: lockedUntil, code: { ...code, attempts } } };
   }
   return { kind: 'wrong', locks: attempts >= MAX_CODE_ATTEMPTS ? 'code' : null, next: { ...rest, failures, code: { ...code, attempts } } };
 }

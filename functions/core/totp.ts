@@ -17,6 +17,7 @@ import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { TokenResponse } from './tokens.js';
+import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES } from './lockout.js';
 import { findUser, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
@@ -25,9 +26,10 @@ export const TOTP_DIGITS = 6;
 export const TOTP_DRIFT_STEPS = 1;
 /** 20 random bytes (160 bits), the RFC 4226 recommendation; 32 base32 characters. */
 export const TOTP_SECRET_BYTES = 20;
-export const TOTP_MAX_FAILURES = 10;
-export const TOTP_FAILURE_WINDOW_MS = 15 * 60_000;
-export const TOTP_LOCK_MS = 15 * 60_000;
+/** The same lockout as OTP channels (core/lockout.ts). */
+export const TOTP_MAX_FAILURES = MAX_FAILURES;
+export const TOTP_FAILURE_WINDOW_MS = FAILURE_WINDOW_MS;
+export const TOTP_LOCK_MS = LOCK_MS;
 const MAX_WRITE_ATTEMPTS = 4;
 /** TOTP seeds cannot be hashed (codes are computed from them), so they are stored encrypted. */
 const TOTP_SEAL_PURPOSE = 'totp';
@@ -68,7 +70,7 @@ export function matchTotpCode(secret: string, passcode: string, nowMs: number, l
 
 /** Remaining lock in ms at `now`, or 0 when TOTP is not locked for the user. */
 export function totpLockRemaining(user: Pick<UserRecord, 'totp_locked_until'>, now: number): number {
-  return user.totp_locked_until !== undefined && user.totp_locked_until > now ? user.totp_locked_until - now : 0;
+  return lockRemaining(user.totp_locked_until, now);
 }
 
 /**
@@ -76,10 +78,8 @@ export function totpLockRemaining(user: Pick<UserRecord, 'totp_locked_until'>, n
  * TOTP_MAX_FAILURES within the window sets the lock and starts a new window.
  */
 export function withTotpFailure(user: UserRecord, now: number): UserRecord {
-  const recent = (user.totp_failed_at ?? []).filter((t) => t > now - TOTP_FAILURE_WINDOW_MS);
-  recent.push(now);
-  if (recent.length >= TOTP_MAX_FAILURES) return { ...user, totp_failed_at: [], totp_locked_until: now + TOTP_LOCK_MS };
-  return { ...user, totp_failed_at: recent };
+  const { failures, lockedUntil } = addFailure(user.totp_failed_at ?? [], now);
+  return { ...user, totp_failed_at: failures, ...(lockedUntil !== undefined && { totp_locked_until: lockedUntil }) };
 }
 
 /** The account shown in the authenticator app: the first of email, phone, username, user_id. */

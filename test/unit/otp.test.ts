@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateNumericCode } from '../../functions/core/crypto.js';
+import { FAILURE_WINDOW_MS } from '../../functions/core/lockout.js';
 import type { UserRecord } from '../../functions/core/model.js';
 import {
   CHANNEL_LOCK_MS,
-  FAILURE_WINDOW_MS,
   MAX_CHANNEL_FAILURES,
   MAX_CODE_ATTEMPTS,
   decideAttempt,
