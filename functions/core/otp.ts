@@ -34,7 +34,7 @@ import { reserveSend } from './rate-limits.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES, recentFailures } from './lockout.js';
-import { findUser, type IdentifierType } from './users.js';
+import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
 export const DEFAULT_EXPIRY_MINUTES = 5;
@@ -465,20 +465,9 @@ async function consumeCode(deps: Deps, key: string, attempt: Attempt, read: Stor
   }
 }
 
-/** Marks the contact verified (conditional put on the user's version, retried on conflict). */
+/** Marks the contact verified (modifyUser: conditional put on the user's version, retried on conflict). */
 export async function markContactVerified(deps: Deps, userId: string, channel: OtpChannel, destination: string): Promise<void> {
-  for (let tries = 1; ; tries++) {
-    const stored = await deps.store.get<UserRecord>(keys.user(userId));
-    if (!stored) return;
-    const next = withContactVerified(stored.value, channel, destination, deps.clock.now());
-    if (!next) return;
-    try {
-      await deps.store.put(keys.user(userId), next, { expectVersion: stored.version });
-      return;
-    } catch (error) {
-      if (!(error instanceof ConflictError) || tries >= MAX_WRITE_ATTEMPTS) throw error;
-    }
-  }
+  await modifyUser(deps, userId, (user, now) => withContactVerified(user, channel, destination, now) ?? user);
 }
 
 // ---- the endpoints ----------------------------------------------------------

@@ -18,7 +18,7 @@ import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES } from './lockout.js';
-import { findUser, type IdentifierType } from './users.js';
+import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -106,18 +106,10 @@ export interface TotpRegistration {
  */
 export async function registerTotp(deps: Deps, userId: string): Promise<TotpRegistration> {
   const secret = generateSecret({ length: TOTP_SECRET_BYTES });
-  for (let attempt = 1; ; attempt++) {
-    const record = await deps.store.get<UserRecord>(keys.user(userId));
-    if (!record) throw new UserNotFoundError();
-    const now = deps.clock.now();
-    const user: UserRecord = { ...record.value, totp: { sealed_secret: sealSecret(deps.hashKey, TOTP_SEAL_PURPOSE, secret), created_at: now }, updated_at: now };
-    try {
-      await deps.store.put(keys.user(userId), user, { expectVersion: record.version });
-      return { secret, uri: totpUri(deps.settings.appName, totpAccountName(user), secret) };
-    } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-    }
-  }
+  const sealed_secret = sealSecret(deps.hashKey, TOTP_SEAL_PURPOSE, secret);
+  const user = await modifyUser(deps, userId, (current, now) => ({ ...current, totp: { sealed_secret, created_at: now }, updated_at: now }));
+  if (!user) throw new UserNotFoundError();
+  return { secret, uri: totpUri(deps.settings.appName, totpAccountName(user), secret) };
 }
 
 // ---- authentication ----------------------------------------------------------
