@@ -18,8 +18,12 @@ export interface RouteDefinition {
   method: HttpMethod;
   /** API Gateway path syntax, `{param}` for path parameters. */
   path: string;
-  /** `client`: needs a client access token; `none`: public; `client_credentials`: the token endpoint. */
-  auth: 'client' | 'none' | 'client_credentials';
+  /**
+   * `client`: needs a client access token; `user`: needs the user access token
+   * (`access_token` of a token response) of a live session; `none`: public;
+   * `client_credentials`: the token endpoint.
+   */
+  auth: 'client' | 'user' | 'none' | 'client_credentials';
   summary: string;
   tag: 'OAuth' | 'Users' | 'Authentication' | 'Sessions' | 'Meta';
   body?: z.ZodType;

@@ -66,23 +66,28 @@ async function verificationKeys(signer: Signer) {
   return set;
 }
 
-/** Verifies a client access token locally (no KMS call) and returns its client_id. */
-export async function verifyClientToken(deps: Deps, token: string): Promise<string> {
+/** What every access token we accept must carry: our key, issuer, ES256 and `typ: at+jwt`. */
+async function verifyAccessToken(deps: Deps, token: string, kind: 'client' | 'user', audience?: string): Promise<JWTPayload> {
   const keys = await verificationKeys(deps.signer);
-  let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, keys, {
+    const { payload } = await jwtVerify(token, keys, {
       algorithms: ['ES256'],
       issuer: deps.settings.issuer,
-      audience: apiAudience(deps.settings),
+      ...(audience !== undefined && { audience }),
       typ: 'at+jwt',
       currentDate: new Date(deps.clock.now()),
       requiredClaims: ['exp', 'iat', 'sub', 'client_id'],
-    }));
+    });
+    return payload;
   } catch (error) {
-    if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJoseFailure(error));
+    if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJoseFailure(error, kind));
     throw error;
   }
+}
+
+/** Verifies a client access token locally (no KMS call) and returns its client_id. */
+export async function verifyClientToken(deps: Deps, token: string): Promise<string> {
+  const payload = await verifyAccessToken(deps, token, 'client', apiAudience(deps.settings));
   // A user access token (aud = client_id, carries sid) must never pass as a client token.
   if (payload.sid !== undefined || typeof payload.client_id !== 'string' || payload.sub !== payload.client_id) {
     throw new UnauthorizedError('The bearer token is not a client access token');
@@ -90,13 +95,37 @@ export async function verifyClientToken(deps: Deps, token: string): Promise<stri
   return payload.client_id;
 }
 
-function describeJoseFailure(error: InstanceType<typeof joseErrors.JOSEError>): string {
-  if (error instanceof joseErrors.JWTExpired) return 'The client access token has expired; request a new one from /oidc/token';
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
-    return 'The client access token is not signed by this service';
+export interface UserTokenClaims {
+  clientId: string;
+  userId: string;
+  sessionId: string;
+}
+
+/**
+ * Verifies a user access token locally (no KMS call): the `access_token` of a
+ * token response, whose audience is its client and which names its session.
+ * Whether that session still works is the caller's check (core/user-tokens.ts).
+ */
+export async function verifyUserToken(deps: Deps, token: string): Promise<UserTokenClaims> {
+  const payload = await verifyAccessToken(deps, token, 'user');
+  const { client_id: clientId, sid, sub, aud } = payload;
+  // A client token (aud = the API, sub = client_id, no sid) must never pass as a user token.
+  if (typeof clientId !== 'string' || typeof sid !== 'string' || typeof sub !== 'string' || aud !== clientId || sub === clientId) {
+    throw new UnauthorizedError('The bearer token is not a user access token');
   }
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return 'The client access token is not valid for this API';
-  return 'The client access token is malformed';
+  return { clientId, userId: sub, sessionId: sid };
+}
+
+function describeJoseFailure(error: InstanceType<typeof joseErrors.JOSEError>, kind: 'client' | 'user'): string {
+  const what = kind === 'client' ? 'client access token' : 'user access token';
+  if (error instanceof joseErrors.JWTExpired) {
+    return kind === 'client' ? 'The client access token has expired; request a new one from /oidc/token' : 'The user access token has expired; refresh it';
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
+    return `The ${what} is not signed by this service`;
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `The ${what} is not valid for this API`;
+  return `The ${what} is malformed`;
 }
 
 export interface TokenResponse {

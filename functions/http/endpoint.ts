@@ -8,6 +8,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { authenticateClientToken } from '../core/clients.js';
+import { authenticateUserToken, type UserPrincipal } from '../core/user-tokens.js';
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
 import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
@@ -20,12 +21,14 @@ export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: numbe
 /**
  * What a handler receives. `B` and `P` are the parsed body and path parameters
  * (`z.output<typeof Schema>` of the route's schemas); `client` is set on
- * routes with `auth: 'client'`.
+ * routes with `auth: 'client'` or `'user'`; `principal` (the live session and
+ * user behind the token) on routes with `auth: 'user'`.
  */
 export interface EndpointInput<B = undefined, P = undefined> {
   deps: Deps;
   event: APIGatewayProxyEventV2;
   client: ClientRecord;
+  principal: UserPrincipal;
   body: B;
   params: P;
 }
@@ -33,6 +36,7 @@ export interface EndpointInput<B = undefined, P = undefined> {
 interface State {
   deps?: Deps;
   client?: ClientRecord;
+  principal?: UserPrincipal;
   body?: unknown;
   params?: unknown;
   started: number;
@@ -185,14 +189,29 @@ function validation(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
   };
 }
 
+/** The bearer token of the request, or 401. */
+function bearerToken(event: APIGatewayProxyEventV2): string {
+  const authorization = header(event, 'authorization') ?? '';
+  const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization);
+  if (!match) throw new UnauthorizedError();
+  return match[1]!;
+}
+
 function clientAuthentication(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
   return {
     before: async (request) => {
       const state = stateOf(request);
-      const authorization = header(request.event, 'authorization') ?? '';
-      const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization);
-      if (!match) throw new UnauthorizedError();
-      state.client = await authenticateClientToken(state.deps!, match[1]!);
+      state.client = await authenticateClientToken(state.deps!, bearerToken(request.event));
+    },
+  };
+}
+
+function userAuthentication(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    before: async (request) => {
+      const state = stateOf(request);
+      state.principal = await authenticateUserToken(state.deps!, bearerToken(request.event));
+      state.client = state.principal.client;
     },
   };
 }
@@ -211,9 +230,10 @@ export function endpoint<B = undefined, P = undefined>(name: string, fn: (input:
     .use(requestLog(route));
   // Authenticate before validating, so an unauthenticated caller learns nothing about the schema.
   if (route.auth === 'client') handler.use(clientAuthentication());
+  if (route.auth === 'user') handler.use(userAuthentication());
   handler.use(validation(route));
   return handler.handler(async (event) => {
     const state = states.get(event)!;
-    return fn({ deps: state.deps!, event, client: state.client, body: state.body, params: state.params } as EndpointInput<B, P>);
+    return fn({ deps: state.deps!, event, client: state.client, principal: state.principal, body: state.body, params: state.params } as EndpointInput<B, P>);
   });
 }

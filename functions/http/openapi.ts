@@ -33,6 +33,9 @@ function operation(route: RouteDefinition): JsonSchema {
   const errors = [...(route.errors ?? [])];
   if (route.body || route.params) errors.push({ status: 400, code: 'system_invalid_input', when: `invalid JSON, wrong types, missing fields, strings over their limits or a body over ${LIMITS.bodyBytes} bytes` });
   if (route.auth === 'client') errors.push({ status: 401, code: 'unauthorized', when: 'missing, malformed, expired, wrongly signed or foreign client access token' });
+  if (route.auth === 'user') {
+    errors.push({ status: 401, code: 'unauthorized', when: 'missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user)' });
+  }
   if (route.name !== 'openapi') errors.push({ status: 503, code: 'service_unavailable', when: 'a dependency failed; nothing was changed; see Retry-After' });
   const byStatus = new Map<number, string[]>();
   for (const e of errors) byStatus.set(e.status, [...(byStatus.get(e.status) ?? []), `\`${e.code}\`: ${e.when}`]);
@@ -45,6 +48,7 @@ function operation(route: RouteDefinition): JsonSchema {
 
   const op: JsonSchema = { operationId: route.name, summary: route.summary, tags: [route.tag], responses };
   if (route.auth === 'client') op.security = [{ clientToken: [] }];
+  if (route.auth === 'user') op.security = [{ userToken: [] }];
   if (route.auth === 'none' || route.auth === 'client_credentials') op.security = [];
   if (route.params) {
     const params = z.toJSONSchema(route.params, OPTIONS) as { properties: Record<string, JsonSchema> };
@@ -98,6 +102,12 @@ export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonS
       schemas: components,
       securitySchemes: {
         clientToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Client access token from POST /oidc/token' },
+        userToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'User access token: the `access_token` of a token response; it works only while its session is live',
+        },
       },
     },
     security: [{ clientToken: [] }],
