@@ -1,139 +1,95 @@
 /**
- * `npm run bench`: measures an MFA login end to end against the local server
- * (the real handlers, the embedded DynamoDB over HTTP, OWASP scrypt), and
- * counts what each step costs in DynamoDB reads/writes and signatures (KMS
- * Sign calls in AWS). Bounded: ITERATIONS flows, sequential, loopback only.
+ * `npm run bench`: what a cold start and a login cost, each figure beside its
+ * floor in the same run. A script, not a test: the figures depend on the
+ * machine; their ratios are what the budgets (`npm run bench:check`) judge.
  *
- *   npm run bench                 # 20 flows
- *   BENCH_ITERATIONS=50 npm run bench
+ *   npm run bench                          # every function, every flow
+ *   BENCH_SAMPLES=15 BENCH_ITERATIONS=30 npm run bench
+ *   BENCH_ONLY='^auth-' npm run bench      # only the functions whose route name matches
+ *
+ * Writes bench-results.json (git-ignored).
  */
-import { performance } from 'node:perf_hooks';
-import { startLocalServer } from '../functions/adapters/local/server.js';
-import { jsonLogger } from '../functions/adapters/logger.js';
-import type { Signer, Store } from '../functions/ports.js';
+import { writeFileSync } from 'node:fs';
+import { costPerMillion, PRICES } from '../bench/cost.js';
+import { FLOWS, measureFlow, startBench } from '../bench/flows.js';
+import { measureFunctions } from '../bench/functions.js';
+import { RESULTS_FILE, type BenchResults } from '../bench/results.js';
+import { DEFAULT_MEMORY_MB } from '../lib/constructs/endpoint-function.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const ITERATIONS = Math.max(1, Math.min(500, Number(process.env.BENCH_ITERATIONS ?? 20)));
+const SAMPLES = Math.max(10, Math.min(51, Number(process.env.BENCH_SAMPLES ?? 11)));
+const ITERATIONS = Math.max(5, Math.min(200, Number(process.env.BENCH_ITERATIONS ?? 20)));
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
-interface Counters {
-  reads: number;
-  writes: number;
-  writeBytes: number;
-  signs: number;
-}
-const counters: Counters = { reads: 0, writes: 0, writeBytes: 0, signs: 0 };
-
-function countingStore(inner: Store): Store {
-  return {
-    get: (key) => {
-      counters.reads += 1;
-      return inner.get(key);
-    },
-    put: (key, value, options) => {
-      counters.writes += 1;
-      counters.writeBytes += JSON.stringify(value).length + key.length;
-      return inner.put(key, value, options);
-    },
-    delete: (key, options) => {
-      counters.writes += 1;
-      return inner.delete(key, options);
-    },
-    increment: (key, by, options) => {
-      counters.writes += 1;
-      return inner.increment(key, by, options);
-    },
-  };
-}
-
-function countingSigner(inner: Signer): Signer {
-  return {
-    currentKeyId: () => inner.currentKeyId(),
-    publicKeys: () => inner.publicKeys(),
-    sign: (input) => {
-      counters.signs += 1;
-      return inner.sign(input);
-    },
-  };
-}
-
-const server = await startLocalServer({ port: 0, logger: jsonLogger('silent'), tableName: 'bench' });
-server.deps.store = countingStore(server.deps.store);
-server.deps.signer = countingSigner(server.deps.signer);
-
-interface StepStats {
-  ms: number[];
-  reads: number;
-  writes: number;
-  writeBytes: number;
-  signs: number;
-}
-const steps = new Map<string, StepStats>();
-
-async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
-  const before = { ...counters };
-  const started = performance.now();
-  const result = await run();
-  const ms = performance.now() - started;
-  const stats = steps.get(name) ?? { ms: [], reads: 0, writes: 0, writeBytes: 0, signs: 0 };
-  stats.ms.push(ms);
-  stats.reads += counters.reads - before.reads;
-  stats.writes += counters.writes - before.writes;
-  stats.writeBytes += counters.writeBytes - before.writeBytes;
-  stats.signs += counters.signs - before.signs;
-  steps.set(name, stats);
-  return result;
-}
-
-async function post(path: string, body: unknown, token?: string): Promise<any> {
-  const res = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-process.stdout.write(`Twofold bench: ${ITERATIONS} MFA logins (password + SMS OTP, refresh, logout) against ${server.url}\n`);
-const token = (await post('/oidc/token', { grant_type: 'client_credentials', client_id: 'local-client', client_secret: 'local-secret' })).access_token as string;
-
-for (let i = 0; i < ITERATIONS; i++) {
-  const phone = `+1555${String(2000000 + i)}`;
-  const password = 'correct horse battery staple';
-  await step('users create (scrypt hash)', () => post('/cis/v1/users', { email: `bench${i}@example.com`, phone_number: phone, credentials: { password } }, token));
-  const pwd = await step('password authenticate', () => post('/cis/v1/auth/password/authenticate', { username: `bench${i}@example.com`, username_type: 'email', password }, token));
-  await step('otp send (sms)', () => post('/cis/v1/auth/otp/send', { channel: 'sms', identifier_type: 'phone_number', identifier: phone }, token));
-  const code = server.outbox.last(phone)!.code!;
-  const mfa = await step('otp authenticate (+session)', () => post('/cis/v1/auth/otp/authenticate', { passcode: code, identifier_type: 'phone_number', identifier: phone, session_id: pwd.session_id }, token));
-  await step('token refresh', () => post('/cis/v1/auth/token/refresh', { refresh_token: mfa.refresh_token }, token));
-  await step('session logout', () => post('/cis/v1/auth/session/logout', { session_id: pwd.session_id }, token));
-  if ((i + 1) % 5 === 0 || i + 1 === ITERATIONS) process.stdout.write(`  ${i + 1}/${ITERATIONS} flows\n`);
-}
-
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const progress = (line: string) => {
+  if (process.stdout.isTTY) process.stdout.write(`\r${line.padEnd(70).slice(0, 70)}`);
 };
-const rows = [...steps.entries()].map(([name, s]) => ({
-  step: name,
-  p50_ms: pct(s.ms, 50).toFixed(1),
-  p95_ms: pct(s.ms, 95).toFixed(1),
-  reads: (s.reads / s.ms.length).toFixed(1),
-  writes: (s.writes / s.ms.length).toFixed(1),
-  write_kb: (s.writeBytes / s.ms.length / 1024).toFixed(2),
-  signs: (s.signs / s.ms.length).toFixed(1),
-}));
-console.table(rows);
 
-const perFlow = [...steps.values()].reduce(
-  (acc, s) => ({ reads: acc.reads + s.reads / s.ms.length, writes: acc.writes + s.writes / s.ms.length, signs: acc.signs + s.signs / s.ms.length }),
-  { reads: 0, writes: 0, signs: 0 },
+process.stdout.write(`Cold starts: every function bundled as the stack bundles it; median of ${SAMPLES} fresh Node processes each, interleaved with its SDK floor and an empty handler.\n`);
+const functions = await measureFunctions(SAMPLES, only, progress);
+if (process.stdout.isTTY) process.stdout.write(`\r${' '.repeat(70)}\r`);
+console.table(
+  functions.map((f) => ({
+    function: f.name,
+    kb: Math.round(f.bytes / 1024),
+    gzip_kb: Math.round(f.gzip_bytes / 1024),
+    cold_import_ms: f.cold_import_ms,
+    sdk_floor_ms: f.sdk_floor_ms,
+    'x floor': f.sdk_clients.length ? (f.cold_import_ms / f.sdk_floor_ms).toFixed(2) : '-',
+    empty_ms: f.empty_ms,
+    'x empty': (f.cold_import_ms / f.empty_ms).toFixed(2),
+    floor_clients: f.sdk_clients.join('+') || '(none)',
+  })),
 );
+
+process.stdout.write(`\nFlows: ${ITERATIONS} warm runs each, in process, requests counted by SDK middleware on the real DynamoDB and KMS clients.\n`);
+const bench = await startBench();
+const flows = [];
+for (const flow of FLOWS) {
+  progress(`flow: ${flow.name}`);
+  flows.push(await measureFlow(bench, flow, ITERATIONS));
+}
+await bench.close();
+if (process.stdout.isTTY) process.stdout.write(`\r${' '.repeat(70)}\r`);
+console.table(
+  flows.map((f) => ({
+    flow: f.name,
+    dynamodb_requests: f.dynamodb_requests,
+    rru: f.dynamodb_rru,
+    wru: f.dynamodb_wru,
+    kms_sign: f.kms_sign,
+    kms_other: f.kms_other,
+    sign_concurrency: f.kms_sign_max_concurrent,
+    p50_ms: f.p50_ms,
+    p99_ms: f.p99_ms,
+  })),
+);
+
+const login = flows.find((f) => f.name === 'password + SMS two-factor login')!;
+const cost = costPerMillion(login, { memoryMb: DEFAULT_MEMORY_MB });
 process.stdout.write(
-  `\nPer MFA login flow: ${perFlow.reads.toFixed(1)} DynamoDB reads, ${perFlow.writes.toFixed(1)} writes, ${perFlow.signs.toFixed(1)} signatures.\n` +
-    'Reads are strongly consistent; every write is one single-item conditional write (no transactions).\n' +
-    'Latencies are local (dynalite, local key): they rank the steps, they do not predict AWS latency.\n',
+  `\nCost per million password + SMS two-factor logins (${PRICES.region}, on-demand prices as of ${PRICES.as_of}, ${DEFAULT_MEMORY_MB} MB arm64):\n` +
+    `  without messaging  $${cost.without_messaging.toFixed(2)}\n` +
+    `  with messaging     $${cost.with_messaging.toFixed(2)}   (one SMS per login)\n` +
+    `  breakdown          ${Object.entries(cost.breakdown).map(([k, v]) => `${k} $${v.toFixed(2)}`).join(', ')}\n`,
 );
-await server.close();
+
+const results: BenchResults = {
+  measured_at: new Date().toISOString(),
+  node: process.version,
+  samples_per_function: SAMPLES,
+  iterations_per_flow: ITERATIONS,
+  functions,
+  flows,
+  cost_per_million_two_factor_logins_usd: {
+    without_messaging: cost.without_messaging,
+    with_messaging: cost.with_messaging,
+    prices_as_of: PRICES.as_of,
+    breakdown: cost.breakdown,
+    memory_mb: DEFAULT_MEMORY_MB,
+  },
+};
+writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`\nWrote ${RESULTS_FILE}. Check the budgets with: npm run bench:check\n`);
+process.exit(0);

@@ -11,6 +11,35 @@ import type { RouteDefinition } from '../../functions/routes.js';
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
+/** Memory of every function unless its route says otherwise (scrypt at N=2^17 needs 128 MiB; CPU grows with memory). */
+export const DEFAULT_MEMORY_MB = 1024;
+
+/** The esbuild settings every function is bundled with (the stack's, and `npm run bench`'s). */
+export const BUNDLE_SETTINGS = {
+  target: 'node22',
+  minify: true,
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+} as const;
+
+/**
+ * The same settings as plain esbuild options (what NodejsFunction passes to
+ * esbuild), so the benchmark measures exactly what the stack deploys. Without
+ * a route: the settings of a bundle that is no route's (the benchmark floors).
+ */
+export function esbuildOptionsFor(route: RouteDefinition | undefined) {
+  return {
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: BUNDLE_SETTINGS.target,
+    minify: BUNDLE_SETTINGS.minify,
+    mainFields: [...BUNDLE_SETTINGS.mainFields],
+    banner: { js: BUNDLE_SETTINGS.banner },
+    define: route ? bundleDefines(route) : {},
+  };
+}
+
 /**
  * Constants defined per route at bundle time: esbuild drops the SES / SNS
  * client from functions that never send (see functions/adapters/aws/wiring.ts).
@@ -65,7 +94,7 @@ export class EndpointFunction extends Construct {
       description: `Twofold ${props.route.method} ${props.route.path}`,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 1024,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
@@ -75,11 +104,11 @@ export class EndpointFunction extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
+        target: BUNDLE_SETTINGS.target,
+        minify: BUNDLE_SETTINGS.minify,
         sourceMap: false,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
+        banner: BUNDLE_SETTINGS.banner,
         // Bundle the SDK clients we tested against instead of the runtime's copy.
         bundleAwsSDK: true,
         tsconfig: join(props.projectRoot, 'tsconfig.json'),

@@ -90,7 +90,7 @@ describe('the Twofold stack', () => {
       expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(route.capabilities?.includes('email') ?? false);
       expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(route.capabilities?.includes('sms') ?? false);
     }
-    // Guard against a dependency slipping into every bundle (`npm run bundle-sizes` reports them all).
+    // Guard against a dependency slipping into every bundle (`npm run bench` reports them all).
     expect(sizes['oidc-jwks']).toBeLessThan(900_000);
   });
 

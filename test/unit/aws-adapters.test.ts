@@ -4,13 +4,13 @@
  * error). The fake KMS really signs (ECDSA over the digest it receives), so a
  * JWT signed through the KMS signer is verified by jose.
  */
-import { createECDH, createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/aws/dynamodb-store.js';
 import { KmsSigner } from '../../functions/adapters/aws/kms-signer.js';
@@ -22,6 +22,7 @@ import { ConfigError, parseConfig } from '../../functions/config.js';
 import { signJwt } from '../../functions/core/tokens.js';
 import { DependencyError } from '../../functions/errors.js';
 import { getDeps } from '../../functions/runtime.js';
+import { FakeKmsKey } from '../support/fake-kms-key.js';
 
 const kms = mockClient(KMSClient);
 const ses = mockClient(SESClient);
@@ -53,64 +54,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 function loggable(error: unknown): string {
   const e = error as Error;
   return `${e.name} ${e.message} ${e.cause instanceof Error ? `${e.cause.name} ${e.cause.message}` : String(e.cause)}`;
-}
-
-// ---------------------------------------------------------------------------
-// A fake KMS key: ECDSA P-256 over a digest it is given, as KMS does for
-// MessageType DIGEST. node:crypto always hashes, so the signature is computed
-// here: (x1, _) = k*G via ECDH, r = x1 mod n, s = k^-1 (e + r*d) mod n.
-// ---------------------------------------------------------------------------
-const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-const big = (bytes: Uint8Array) => BigInt(`0x${Buffer.from(bytes).toString('hex') || '0'}`);
-const mod = (a: bigint) => ((a % N) + N) % N;
-function inverse(a: bigint): bigint {
-  let [result, base, exponent] = [1n, mod(a), N - 2n];
-  while (exponent > 0n) {
-    if (exponent & 1n) result = (result * base) % N;
-    base = (base * base) % N;
-    exponent >>= 1n;
-  }
-  return result;
-}
-function derInteger(value: bigint): Buffer {
-  const hex = value.toString(16);
-  let bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-  if (bytes[0]! & 0x80) bytes = Buffer.concat([Buffer.of(0), bytes]);
-  return Buffer.concat([Buffer.of(0x02, bytes.length), bytes]);
-}
-
-class FakeKmsKey {
-  readonly privateKey: KeyObject;
-  readonly publicKey: KeyObject;
-  private readonly d: bigint;
-
-  constructor(readonly keyId: string) {
-    ({ privateKey: this.privateKey, publicKey: this.publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' }));
-    this.d = big(Buffer.from(this.privateKey.export({ format: 'jwk' }).d!, 'base64url'));
-  }
-
-  get spki(): Uint8Array {
-    return new Uint8Array(this.publicKey.export({ format: 'der', type: 'spki' }));
-  }
-
-  get jwk(): JWK {
-    const { kty, crv, x, y } = this.publicKey.export({ format: 'jwk' });
-    return { kty: kty!, crv: crv!, x: x!, y: y! };
-  }
-
-  signDigest(digest: Uint8Array): Uint8Array {
-    for (;;) {
-      const k = mod(big(randomBytes(40)));
-      if (k === 0n) continue;
-      const ecdh = createECDH('prime256v1');
-      ecdh.setPrivateKey(Buffer.from(k.toString(16).padStart(64, '0'), 'hex'));
-      const r = mod(big(ecdh.getPublicKey().subarray(1, 33)));
-      const s = mod(inverse(k) * (big(digest) + r * this.d));
-      if (r === 0n || s === 0n) continue;
-      const body = Buffer.concat([derInteger(r), derInteger(s)]);
-      return new Uint8Array(Buffer.concat([Buffer.of(0x30, body.length), body]));
-    }
-  }
 }
 
 const CURRENT = new FakeKmsKey('arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111');

@@ -1,0 +1,46 @@
+/**
+ * The performance budgets `npm run bench:check` holds `bench-results.json`
+ * to. Each check names its figure, its limit and whether it holds.
+ */
+import type { BenchResults } from './results.js';
+
+export const BUDGETS = {
+  /** Minified bundle of any function. */
+  maxBundleBytes: 400 * 1024,
+  /** Cold import of a function that calls AWS, relative to its own SDK floor. */
+  maxImportOverFloor: 1.0,
+  /** Cold import of a function that needs no AWS call per request, relative to an empty handler. */
+  maxImportOverEmpty: 1.5,
+  /** A password + SMS two-factor login. */
+  twoFactorLogin: { flow: 'password + SMS two-factor login', maxDynamoDbRequests: 12, kmsSign: 4 },
+} as const;
+
+export interface BudgetCheck {
+  budget: string;
+  actual: string;
+  limit: string;
+  ok: boolean;
+}
+
+export function checkBudgets(results: BenchResults): BudgetCheck[] {
+  const checks: BudgetCheck[] = [];
+  for (const f of results.functions) {
+    checks.push({ budget: `${f.name}: bundle`, actual: `${(f.bytes / 1024).toFixed(0)} KB`, limit: `<= ${BUDGETS.maxBundleBytes / 1024} KB`, ok: f.bytes <= BUDGETS.maxBundleBytes });
+    if (f.sdk_clients.length === 0) {
+      const ratio = f.cold_import_ms / f.empty_ms;
+      checks.push({ budget: `${f.name}: cold import / empty handler`, actual: `${ratio.toFixed(2)}x`, limit: `<= ${BUDGETS.maxImportOverEmpty}x`, ok: ratio <= BUDGETS.maxImportOverEmpty });
+    } else {
+      const ratio = f.cold_import_ms / f.sdk_floor_ms;
+      checks.push({ budget: `${f.name}: cold import / SDK floor`, actual: `${ratio.toFixed(2)}x`, limit: `<= ${BUDGETS.maxImportOverFloor}x`, ok: ratio <= BUDGETS.maxImportOverFloor });
+    }
+  }
+  const login = results.flows.find((f) => f.name === BUDGETS.twoFactorLogin.flow);
+  if (!login) {
+    checks.push({ budget: `${BUDGETS.twoFactorLogin.flow}: measured`, actual: 'missing', limit: 'present', ok: false });
+  } else {
+    checks.push({ budget: `${login.name}: DynamoDB requests`, actual: String(login.dynamodb_requests), limit: `<= ${BUDGETS.twoFactorLogin.maxDynamoDbRequests}`, ok: login.dynamodb_requests <= BUDGETS.twoFactorLogin.maxDynamoDbRequests });
+    checks.push({ budget: `${login.name}: KMS Sign calls`, actual: String(login.kms_sign), limit: `= ${BUDGETS.twoFactorLogin.kmsSign}`, ok: login.kms_sign === BUDGETS.twoFactorLogin.kmsSign });
+    checks.push({ budget: `${login.name}: the two signs of a token response concurrent`, actual: `${login.kms_sign_max_concurrent} in flight`, limit: '>= 2', ok: login.kms_sign_max_concurrent >= 2 });
+  }
+  return checks;
+}

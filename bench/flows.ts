@@ -1,0 +1,289 @@
+/**
+ * Warm per-flow figures, measured in process through the real handlers: the
+ * store is the real DynamoDB adapter on a real DynamoDBClient (to the embedded
+ * dynalite), the signer the real KMS adapter on a real KMSClient. SDK
+ * middleware on those clients counts every request, the DynamoDB capacity
+ * units each one consumed, and how many KMS Sign calls were in flight at once.
+ * KMS itself cannot run here: a terminal middleware answers GetPublicKey and
+ * Sign with a local P-256 key, after the count.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { DynamoDbStore } from '../functions/adapters/aws/dynamodb-store.js';
+import { KmsSigner } from '../functions/adapters/aws/kms-signer.js';
+import { startEmbeddedDynamoDb } from '../functions/adapters/local/embedded-dynamodb.js';
+import { Outbox } from '../functions/adapters/local/outbox.js';
+import { OWASP_SCRYPT } from '../functions/adapters/local/server.js';
+import { jsonLogger } from '../functions/adapters/logger.js';
+import { createClient } from '../functions/core/clients.js';
+import type { Deps } from '../functions/core/deps.js';
+import type { HttpResult } from '../functions/http/endpoint.js';
+import { installDeps } from '../functions/runtime.js';
+import { FakeKmsKey } from '../test/support/fake-kms-key.js';
+import { round } from './functions.js';
+
+export interface FlowFigures {
+  name: string;
+  /** DynamoDB requests per flow (GetItem, PutItem, UpdateItem, DeleteItem …). */
+  dynamodb_requests: number;
+  kms_sign: number;
+  kms_other: number;
+  p50_ms: number;
+  p99_ms: number;
+  /** Mean read and write request units per flow (on-demand billing units, by item size). */
+  dynamodb_rru: number;
+  dynamodb_wru: number;
+  /** Most KMS Sign calls in flight at once during the flow. */
+  kms_sign_max_concurrent: number;
+  /** Lambda invocations (HTTP API requests) per flow, and their mean in-process milliseconds each. */
+  invocations: Array<{ route: string; ms: number }>;
+  emails: number;
+  sms: number;
+}
+
+interface Counters {
+  dynamodb: number;
+  rru: number;
+  wru: number;
+  kmsSign: number;
+  kmsOther: number;
+  signInFlight: number;
+  signMaxInFlight: number;
+}
+
+const counters: Counters = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0 };
+
+/** Counts every DynamoDB request and the capacity it consumed (a failed conditional write still costs one write unit). */
+function countDynamoDb(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counters.dynamodb += 1;
+      const input = args.input as Record<string, unknown>;
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const isRead = context.commandName === 'GetItemCommand';
+      try {
+        const result = await next(args);
+        const units = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits ?? 1;
+        if (isRead) counters.rru += units;
+        else counters.wru += units;
+        return result;
+      } catch (error) {
+        if (isRead) counters.rru += 1;
+        else counters.wru += 1;
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'benchCountDynamoDb' },
+  );
+}
+
+/** A real KMSClient whose requests are counted, then answered by a local key instead of the network. */
+function localKms(key: FakeKmsKey, keyId: string): KMSClient {
+  const client = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  client.middlewareStack.add(
+    (_next, context) => async (args) => {
+      const input = args.input as { Message?: Uint8Array };
+      if (context.commandName === 'SignCommand') {
+        counters.kmsSign += 1;
+        counters.signInFlight += 1;
+        counters.signMaxInFlight = Math.max(counters.signMaxInFlight, counters.signInFlight);
+        // Let concurrent signs overlap, as network calls would.
+        await new Promise((resolve) => setImmediate(resolve));
+        counters.signInFlight -= 1;
+        return { output: { KeyId: keyId, Signature: key.signDigest(input.Message!), SigningAlgorithm: 'ECDSA_SHA_256', $metadata: {} }, response: {} } as never;
+      }
+      counters.kmsOther += 1;
+      if (context.commandName === 'GetPublicKeyCommand') {
+        return { output: { KeyId: keyId, PublicKey: key.spki, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', $metadata: {} }, response: {} } as never;
+      }
+      throw new Error(`bench KMS does not answer ${context.commandName}`);
+    },
+    { step: 'initialize', name: 'benchLocalKms' },
+  );
+  return client;
+}
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
+const handlers = new Map<string, Handler>();
+async function handlerOf(route: string): Promise<Handler> {
+  if (!handlers.has(route)) handlers.set(route, ((await import(`../functions/handlers/${route}.ts`)) as { handler: Handler }).handler);
+  return handlers.get(route)!;
+}
+
+const lambdaContext = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+
+export interface Bench {
+  deps: Deps;
+  outbox: Outbox;
+  clientToken: string;
+  /** Invokes a route's handler as API Gateway would; throws unless 2xx. Timed into the current flow. */
+  call(route: string, body: unknown, token?: string): Promise<any>;
+  close(): Promise<void>;
+}
+
+let current: { invocations: Array<{ route: string; ms: number }> } | undefined;
+
+export async function startBench(): Promise<Bench> {
+  const tableName = `bench-${randomUUID()}`;
+  const dynamo = await startEmbeddedDynamoDb(tableName);
+  countDynamoDb(dynamo.client);
+  const kmsKeyId = 'arn:aws:kms:us-east-1:123456789012:key/bench';
+  const outbox = new Outbox({ now: () => Date.now() });
+  const deps: Deps = {
+    store: new DynamoDbStore(dynamo.client, tableName),
+    signer: new KmsSigner(localKms(new FakeKmsKey(kmsKeyId), kmsKeyId), { keyId: kmsKeyId }),
+    mailer: outbox,
+    sms: outbox,
+    clock: { now: () => Date.now() },
+    logger: jsonLogger('silent'),
+    settings: { issuer: 'https://bench.twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT } },
+    hashKey: randomBytes(32),
+  };
+  installDeps(deps);
+  await createClient(deps.store, Date.now(), {
+    name: 'bench',
+    client_id: 'bench-client',
+    client_secret: 'bench-secret',
+    redirect_uris: ['https://app.example/callback'],
+    send_budget_per_hour: 1_000_000,
+    bind_sessions_to_ip: false,
+  });
+  const call = async (route: string, body: unknown, token?: string) => {
+    const handler = await handlerOf(route);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const event = {
+      version: '2.0',
+      routeKey: route,
+      rawPath: '/bench',
+      rawQueryString: '',
+      headers,
+      body: JSON.stringify(body),
+      isBase64Encoded: false,
+      requestContext: { requestId: randomUUID(), http: { method: 'POST', path: '/bench', sourceIp: '127.0.0.1' } },
+    } as unknown as APIGatewayProxyEventV2;
+    const started = performance.now();
+    const result = await handler(event, lambdaContext);
+    current?.invocations.push({ route, ms: performance.now() - started });
+    if (result.statusCode >= 300) throw new Error(`${route} answered ${result.statusCode}: ${result.body}`);
+    return result.body ? JSON.parse(result.body) : undefined;
+  };
+  const clientToken = (await call('oidc-token', { grant_type: 'client_credentials', client_id: 'bench-client', client_secret: 'bench-secret' })).access_token;
+  return { deps, outbox, clientToken, call, close: () => dynamo.stop() };
+}
+
+export interface FlowDefinition {
+  name: string;
+  /** Untimed, uncounted set-up for iteration `i` (users, an earlier login). */
+  prepare(bench: Bench, i: number): Promise<unknown>;
+  /** The counted flow. */
+  run(bench: Bench, prepared: any, i: number): Promise<void>;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Runs a flow `iterations` times after one warm-up run, and reports per-flow means and latency percentiles. */
+export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations: number): Promise<FlowFigures> {
+  const totals: number[] = [];
+  const perRoute = new Map<string, number[]>();
+  const sums = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, emails: 0, sms: 0 };
+  let maxConcurrent = 0;
+  for (let i = -1; i < iterations; i++) {
+    const prepared = await flow.prepare(bench, i + 1000 * flow.name.length);
+    const before = { ...counters };
+    const messagesBefore = bench.outbox.list();
+    counters.signMaxInFlight = 0;
+    current = { invocations: [] };
+    const started = performance.now();
+    await flow.run(bench, prepared, i);
+    const ms = performance.now() - started;
+    const invocations = current.invocations;
+    current = undefined;
+    if (i < 0) continue; // warm-up
+    totals.push(ms);
+    for (const { route, ms: callMs } of invocations) perRoute.set(route, [...(perRoute.get(route) ?? []), callMs]);
+    sums.dynamodb += counters.dynamodb - before.dynamodb;
+    sums.rru += counters.rru - before.rru;
+    sums.wru += counters.wru - before.wru;
+    sums.kmsSign += counters.kmsSign - before.kmsSign;
+    sums.kmsOther += counters.kmsOther - before.kmsOther;
+    const sent = bench.outbox.list().slice(messagesBefore.length);
+    sums.emails += sent.filter((m) => m.channel === 'email').length;
+    sums.sms += sent.filter((m) => m.channel === 'sms').length;
+    maxConcurrent = Math.max(maxConcurrent, counters.signMaxInFlight);
+  }
+  const mean = (n: number) => round(n / iterations);
+  return {
+    name: flow.name,
+    dynamodb_requests: mean(sums.dynamodb),
+    kms_sign: mean(sums.kmsSign),
+    kms_other: mean(sums.kmsOther),
+    p50_ms: round(percentile(totals, 50)),
+    p99_ms: round(percentile(totals, 99)),
+    dynamodb_rru: mean(sums.rru),
+    dynamodb_wru: mean(sums.wru),
+    kms_sign_max_concurrent: maxConcurrent,
+    invocations: [...perRoute].map(([route, values]) => ({ route, ms: round(percentile(values, 50)) })),
+    emails: mean(sums.emails),
+    sms: mean(sums.sms),
+  };
+}
+
+const PASSWORD = 'correct horse battery staple';
+
+async function createUser(bench: Bench, i: number, password = false) {
+  const email = `bench${i}-${randomUUID().slice(0, 8)}@example.com`;
+  const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+  await bench.call('users-create', { email, phone_number: phone, ...(password && { credentials: { password: PASSWORD } }) }, bench.clientToken);
+  return { email, phone };
+}
+
+/** The flows the issue names; the passkey flow joins once passkeys exist. */
+export const FLOWS: FlowDefinition[] = [
+  {
+    name: 'password + SMS two-factor login',
+    prepare: (bench, i) => createUser(bench, i, true),
+    async run(bench, user: { email: string; phone: string }) {
+      const first = await bench.call('auth-password', { username: user.email, username_type: 'email', password: PASSWORD }, bench.clientToken);
+      await bench.call('auth-otp-send', { channel: 'sms', identifier_type: 'phone_number', identifier: user.phone }, bench.clientToken);
+      const passcode = bench.outbox.last(user.phone)!.code!;
+      await bench.call('auth-otp-authenticate', { passcode, identifier_type: 'phone_number', identifier: user.phone, session_id: first.session_id }, bench.clientToken);
+    },
+  },
+  {
+    name: 'email OTP login',
+    prepare: (bench, i) => createUser(bench, i),
+    async run(bench, user: { email: string }) {
+      await bench.call('auth-otp-send', { channel: 'email', identifier_type: 'email', identifier: user.email }, bench.clientToken);
+      const passcode = bench.outbox.last(user.email)!.code!;
+      await bench.call('auth-otp-authenticate', { passcode, identifier_type: 'email', identifier: user.email }, bench.clientToken);
+    },
+  },
+  {
+    name: 'magic-link login',
+    prepare: (bench, i) => createUser(bench, i),
+    async run(bench, user: { email: string }) {
+      await bench.call('auth-link-send', { identifier_type: 'email', identifier: user.email, redirect_uri: 'https://app.example/callback' }, bench.clientToken);
+      const code = new URL(bench.outbox.last(user.email)!.link!).searchParams.get('code');
+      await bench.call('auth-link-authenticate', { code }, bench.clientToken);
+    },
+  },
+  {
+    name: 'refresh',
+    async prepare(bench, i) {
+      const user = await createUser(bench, i);
+      await bench.call('auth-otp-send', { channel: 'email', identifier_type: 'email', identifier: user.email }, bench.clientToken);
+      const passcode = bench.outbox.last(user.email)!.code!;
+      return bench.call('auth-otp-authenticate', { passcode, identifier_type: 'email', identifier: user.email }, bench.clientToken);
+    },
+    async run(bench, tokens: { refresh_token: string }) {
+      await bench.call('auth-token-refresh', { refresh_token: tokens.refresh_token }, bench.clientToken);
+    },
+  },
+];
