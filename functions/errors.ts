@@ -175,3 +175,12 @@ export class InvalidRedirectUriError extends TwofoldError {
     super(message);
   }
 }
+
+/** A step that needs a session holding MFA (e.g. generating recovery codes) was asked for by a session without it. */
+export class MfaRequiredError extends TwofoldError {
+  readonly code = 'auth_mfa_required';
+  readonly status = 403;
+  constructor(message = "This session does not hold MFA under the client's policy; add a second factor to the session first") {
+    super(message);
+  }
+}

@@ -387,6 +387,33 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 204, description: 'Ended (also when it had already ended)' },
     errors: [{ status: 400, code: 'session_not_found', when: 'unknown session or one of another client' }],
   },
+  // ---- recovery codes ----
+  {
+    name: 'auth-recovery-codes-generate',
+    method: 'POST',
+    path: '/cis/v1/auth/recovery-codes',
+    auth: 'user',
+    tag: 'Authentication',
+    summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once',
+    success: { status: 201, description: 'The new codes', schema: s.RecoveryCodesResponse },
+    errors: [{ status: 403, code: 'auth_mfa_required', when: "the token's session does not hold MFA under the client's policy" }],
+  },
+  {
+    name: 'auth-recovery-codes-authenticate',
+    method: 'POST',
+    path: '/cis/v1/auth/recovery-codes/authenticate',
+    auth: 'client',
+    tag: 'Authentication',
+    summary: 'Authenticate with a recovery code (amr recovery_code, its own factor class); each code works once',
+    body: s.RecoveryCodeAuthenticateRequest,
+    success: { status: 200, description: 'Tokens for the session, and how many codes remain', schema: s.RecoveryTokenResponse },
+    errors: [
+      { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or replaced code, unknown user, or no codes (the same answer)' },
+      { status: 403, code: 'auth_locked', when: '10 attempts per user within a 15-minute window, right or wrong; locked until the window ends' },
+      ...SESSION_ERRORS,
+    ],
+    capabilities: ['sign'],
+  },
 ];
 
 export function routeNamed(name: string): RouteDefinition {

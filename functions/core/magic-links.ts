@@ -129,6 +129,8 @@ export interface LinkAuthenticateInput {
   code: string;
   session_id?: string;
   client_attributes?: ClientAttributes;
+  /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
+  max_age?: number;
 }
 
 /** Whether a stored link may still be used by `client` at `now`. */
@@ -143,7 +145,7 @@ export async function authenticateMagicLink(deps: Deps, client: ClientRecord, in
   if (!stored || !isLinkUsable(stored.value, client, deps.clock.now())) throw new InvalidMagicLinkError();
   return authenticate(
     deps,
-    { client, userId: stored.value.user_id, method: 'eml', sessionId: input.session_id, clientAttributes: input.client_attributes },
+    { client, userId: stored.value.user_id, method: 'eml', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
     () => checkLink(deps, client, key, stored),
   );
 }

@@ -4,7 +4,7 @@
  */
 
 /** `amr` values of the authentication methods (contract section 6). */
-export type AuthMethod = 'pwd' | 'eotp' | 'eml' | 'sms' | 'otp';
+export type AuthMethod = 'pwd' | 'eotp' | 'eml' | 'sms' | 'otp' | 'recovery_code';
 
 export type MfaPolicy = 'factor_classes' | 'distinct_methods';
 
@@ -109,6 +109,9 @@ export const keys = {
   magicLink: (codeHash: string) => `link#${codeHash}`,
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,
   sendBudget: (clientId: string, window: number) => `rate#client#${clientId}#${window}`,
+  recoveryCodes: (userId: string) => `recovery#codes#${userId}`,
+  /** Recovery-code guesses of one account (a user id, or a stand-in for an unknown identifier) in one window. */
+  recoveryGuesses: (account: string, window: number) => `recovery#guesses#${account}#${window}`,
 } as const;
 
 /** Contacts are matched case-insensitively: stored trimmed and lower-cased. */

@@ -534,6 +534,8 @@ export interface OtpAuthenticateInput {
   session_id?: string;
   request_id?: string;
   client_attributes?: ClientAttributes;
+  /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
+  max_age?: number;
 }
 
 /** `POST /cis/v1/auth/otp/authenticate` */
@@ -562,6 +564,7 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
       method: AMR_OF_CHANNEL[otpChannel],
       ...(input.session_id !== undefined && { sessionId: input.session_id }),
       ...(input.client_attributes !== undefined && { clientAttributes: input.client_attributes }),
+      maxAge: input.max_age,
     },
     () =>
       checkCode(deps, {

@@ -31,6 +31,8 @@ export interface PasswordAuthenticateInput {
   username_type?: 'username' | 'email' | 'phone_number';
   session_id?: string;
   client_attributes?: ClientAttributes;
+  /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
+  max_age?: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-    { client, userId: userId ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes },
+    { client, userId: userId ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
     async () => {
       if (userId === undefined || found?.value.password === undefined || found.value.status !== 'Active') return refuse();
       const user = await modifyUser(deps, userId, reservePasswordAttempt, RESERVE_ATTEMPTS);

@@ -96,6 +96,8 @@ export interface AuthenticateRequest {
   method: AuthMethod | null;
   sessionId?: string;
   clientAttributes?: ClientAttributes;
+  /** OIDC `max_age` (seconds): older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
+  maxAge?: number | undefined;
 }
 
 /**
@@ -126,7 +128,7 @@ export async function authenticate(
       last_active_at: now,
       refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
-    const tokens = await signSessionTokens(deps, client, check.user, next);
+    const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now });
     if (attempt === 1) await check.commit();
     try {
       await deps.store.put(keys.session(next.session_id), next, {
@@ -171,11 +173,12 @@ export async function authenticateSession(
   client: ClientRecord,
   sessionId: string,
   clientAttributes: ClientAttributes | undefined,
+  maxAge?: number,
 ): Promise<TokenResponse> {
   const { record, user } = await loadLiveSession(deps, client, sessionId);
   return authenticate(
     deps,
-    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes },
+    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, maxAge },
     async () => ({ user, commit: async () => {} }),
   );
 }

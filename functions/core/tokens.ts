@@ -9,7 +9,7 @@ import { apiAudience, type Deps } from './deps.js';
 import type { ClientRecord, SessionRecord, UserRecord } from './model.js';
 import { toEpochSeconds } from './model.js';
 import { UnauthorizedError } from '../errors.js';
-import { amrOf } from './mfa.js';
+import { amrClaimsOf } from './mfa.js';
 
 export type TokenType = 'JWT' | 'at+jwt';
 
@@ -137,6 +137,13 @@ export interface TokenResponse {
   session_id: string;
 }
 
+export interface SessionTokenOptions {
+  /** Leave authentications older than this many seconds out of `amr`, `amr_at` and `mfa` (OIDC `max_age`). */
+  maxAge?: number | undefined;
+  /** The instant of this call (ms), default the clock: `iat`, and what `max_age` is judged against. */
+  now?: number;
+}
+
 /**
  * Signs the ID and access tokens of a session. The two signatures run
  * concurrently (each is one KMS call in AWS).
@@ -146,8 +153,10 @@ export async function signSessionTokens(
   client: ClientRecord,
   user: UserRecord,
   session: SessionRecord,
+  options: SessionTokenOptions = {},
 ): Promise<{ access_token: string; id_token: string; expires_in: number }> {
-  const iat = toEpochSeconds(deps.clock.now());
+  const now = options.now ?? deps.clock.now();
+  const iat = toEpochSeconds(now);
   const exp = iat + deps.settings.tokenTtlSeconds;
   const authTime = Math.max(...session.authentications.map((a) => a.at));
   const contactClaims: Record<string, unknown> = {};
@@ -168,7 +177,7 @@ export async function signSessionTokens(
       exp,
       auth_time: toEpochSeconds(authTime),
       sid: session.session_id,
-      amr: amrOf(session, client.mfa_policy),
+      ...amrClaimsOf(session, client.mfa_policy, { now, maxAge: options.maxAge }),
       ...contactClaims,
     }),
     signJwt(deps.signer, 'at+jwt', {

@@ -120,6 +120,8 @@ export interface TotpAuthenticateInput {
   passcode: string;
   session_id?: string;
   client_attributes?: ClientAttributes;
+  /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
+  max_age?: number;
 }
 
 function lockedError(remainingMs: number): LockedError {
@@ -133,7 +135,7 @@ export async function authenticateTotp(deps: Deps, client: ClientRecord, input: 
   const userId = found.value.user_id;
   return authenticate(
     deps,
-    { client, userId, method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes },
+    { client, userId, method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
     () => checkTotp(deps, userId, input.passcode),
   );
 }

@@ -351,6 +351,7 @@ export async function deleteUser(deps: Deps, userId: string): Promise<void> {
       return value === undefined ? [] : [[kind, value]];
     });
     await releaseClaims(deps, held, userId);
+    await deps.store.delete(keys.recoveryCodes(userId));
     return;
   }
 }

@@ -54,6 +54,16 @@ export const ClientAttributes = z
 
 export const SessionId = Id.meta({ description: 'A session created by an earlier authentication of this client.' });
 
+export const MaxAge = z
+  .number()
+  .int()
+  .min(0)
+  .meta({
+    description:
+      "Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).",
+    example: 300,
+  });
+
 export const IdentifierType = z.enum(['email', 'phone_number', 'user_id', 'username']);
 
 export const UserName = z
@@ -180,6 +190,7 @@ export const PasswordAuthenticateRequest = z
     username_type: z.enum(['username', 'email', 'phone_number']).optional().meta({ description: 'Default `username`.' }),
     session_id: SessionId.optional(),
     client_attributes: ClientAttributes.optional(),
+    max_age: MaxAge.optional(),
   })
   .meta({ id: 'PasswordAuthenticateRequest' });
 
@@ -227,11 +238,12 @@ export const OtpAuthenticateRequest = z
     session_id: SessionId.optional(),
     request_id: z.string().max(LIMITS.id).optional(),
     client_attributes: ClientAttributes.optional(),
+    max_age: MaxAge.optional(),
   })
   .meta({ id: 'OtpAuthenticateRequest' });
 
 export const SessionAuthenticateRequest = z
-  .object({ session_id: SessionId, client_attributes: ClientAttributes.optional() })
+  .object({ session_id: SessionId, client_attributes: ClientAttributes.optional(), max_age: MaxAge.optional() })
   .meta({ id: 'SessionAuthenticateRequest' });
 
 export const LogoutRequest = z.object({ session_id: SessionId }).meta({ id: 'LogoutRequest' });
@@ -265,7 +277,12 @@ export const LinkSendResponse = z
   .meta({ id: 'LinkSendResponse' });
 
 export const LinkAuthenticateRequest = z
-  .object({ code: z.string().min(1).max(256), session_id: SessionId.optional(), client_attributes: ClientAttributes.optional() })
+  .object({
+    code: z.string().min(1).max(256),
+    session_id: SessionId.optional(),
+    client_attributes: ClientAttributes.optional(),
+    max_age: MaxAge.optional(),
+  })
   .meta({ id: 'LinkAuthenticateRequest' });
 
 export const RefreshRequest = z.object({ refresh_token: z.string().min(1).max(512) }).meta({ id: 'RefreshRequest' });
@@ -281,5 +298,35 @@ export const TotpAuthenticateRequest = z
     passcode: z.string().trim().min(1).max(16),
     session_id: SessionId.optional(),
     client_attributes: ClientAttributes.optional(),
+    max_age: MaxAge.optional(),
   })
   .meta({ id: 'TotpAuthenticateRequest' });
+
+// ---- recovery codes ------------------------------------------------------
+
+export const RecoveryCodesResponse = z
+  .object({
+    codes: z
+      .array(z.string().meta({ example: '7K3M-Q9TX-2D4H' }))
+      .meta({ description: 'Ten single-use codes, shown only here: 12 characters of Crockford base32 (60 random bits) as XXXX-XXXX-XXXX.' }),
+  })
+  .meta({ id: 'RecoveryCodes' });
+
+export const RecoveryCodeAuthenticateRequest = z
+  .object({
+    identifier_type: IdentifierType,
+    identifier: z.string().trim().min(1).max(LIMITS.identifier),
+    code: z
+      .string()
+      .min(1)
+      .max(64)
+      .meta({ description: 'One recovery code; case-insensitive, separators (spaces, dashes) ignored, O read as 0 and I, L as 1.' }),
+    session_id: SessionId.optional(),
+    client_attributes: ClientAttributes.optional(),
+    max_age: MaxAge.optional(),
+  })
+  .meta({ id: 'RecoveryCodeAuthenticateRequest' });
+
+export const RecoveryTokenResponse = TokenResponse.extend({
+  recovery_codes_remaining: z.number().int().min(0).meta({ description: 'Unused codes left in the set after this one.', example: 9 }),
+}).meta({ id: 'RecoveryTokenResponse' });

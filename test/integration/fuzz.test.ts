@@ -86,6 +86,7 @@ describe('random input never yields a 5xx', () => {
       ['auth-token-refresh', { refresh_token: '.'.repeat(500) }],
       ['auth-totp-authenticate', { identifier_type: 'email', identifier: 'nobody@example.com', passcode: 'abcdef' }],
       ['users-create', { email: 'a@b.co', credentials: { password: '\u0000'.repeat(300) } }],
+      ['auth-recovery-codes-authenticate', { identifier_type: 'user_id', identifier: '../../etc', code: '\u0000-\u200b-ＡＢＣＤ' }],
     ];
     for (const [name, body] of samples) {
       const res = await invoke(handlers.get(name)!, { token, body, params });

@@ -44,6 +44,7 @@ describe('session tokens', () => {
       auth_time: (NOW - 5_000) / 1000,
       sid: 'sess-1',
       amr: ['pwd', 'sms', 'mfa'],
+      amr_at: { pwd: (NOW - 50_000) / 1000, sms: (NOW - 5_000) / 1000 },
       email: 'ada@example.com',
       email_verified: true,
     });
