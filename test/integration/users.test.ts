@@ -258,6 +258,18 @@ describe('creating a password (POST)', () => {
     expect((await login('ada')).status).toBe(200);
   });
 
+  it('of two concurrent creates exactly one wins (201), the other gets 409, and the winner is the password that works', async () => {
+    const user = await createOk({ username: 'ada', email: 'ada@example.com' });
+    const passwords = ['first concurrent passphrase', 'second concurrent passphrase'];
+    const results = await Promise.all(passwords.map((password) => invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password } })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const winner = passwords[results.findIndex((r) => r.status === 201)]!;
+    const loser = passwords.find((p) => p !== winner)!;
+    expect((await login('ada', loser)).status).toBe(400);
+    t.clock.advanceSeconds(1);
+    expect((await login('ada', winner)).status).toBe(200);
+  });
+
   it('sets the username it is given, which the user then logs in with', async () => {
     const user = await createOk({ email: 'ada@example.com' });
     const res = await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD, username: 'countess' } });
