@@ -253,6 +253,17 @@ describe('sessions', () => {
     expectTokenResponse(session.json);
     expect(session.json.session_id).toBe(pwd.json.session_id);
 
+    // The API reference body, every documented field:
+    // https://developer.transmitsecurity.com/openapi/user/backend-sessions.openapi/other/authenticatesession
+    const full = await send(
+      'POST',
+      '/cis/v1/auth/session/authenticate',
+      `{"resource":"https://api.example.com","claims":{"id_token":{"roles":null}},"org_id":"org-1","client_attributes":{"user_agent":"Mozilla/5.0","ip_address":"203.0.113.7"},"session_id":"${pwd.json.session_id}"}`,
+    );
+    expect(full.status).toBe(200);
+    expectTokenResponse(full.json);
+    expect((await claimsOf(full.json.id_token)).sid).toBe(pwd.json.session_id);
+
     const logout = await send('POST', '/cis/v1/auth/session/logout', `{"session_id":"${pwd.json.session_id}"}`);
     expect(logout.status).toBe(204);
     const after = await send('POST', '/cis/v1/auth/token/refresh', `{"refresh_token":"${refreshed.json.refresh_token}"}`);
