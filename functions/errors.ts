@@ -53,6 +53,27 @@ export class UserAlreadyExistsError extends TwofoldError {
   readonly status = 409;
 }
 
+/** A new password below the policy's length (Transmit's code for a password that fails its requirements). */
+export class WeakPasswordError extends TwofoldError {
+  readonly code = 'auth_password_weak';
+  readonly status = 400;
+}
+
+/** A new password on the shipped list of common (leaked) passwords. */
+export class BreachedPasswordError extends TwofoldError {
+  readonly code = 'auth_password_breached';
+  readonly status = 400;
+}
+
+/**
+ * 409 of the password routes, under the one code Transmit documents for both:
+ * creating a password the user already has, or replacing one they do not have.
+ */
+export class PasswordConflictError extends TwofoldError {
+  readonly code = 'auth_password_already_configured';
+  readonly status = 409;
+}
+
 export class InvalidCredentialsError extends TwofoldError {
   readonly code = 'auth_invalid_credentials';
   readonly status = 400;

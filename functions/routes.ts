@@ -41,6 +41,12 @@ const SESSION_ERRORS = [
   { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address' },
 ];
 
+/** What a new password can be refused for (create user with credentials, and the password routes). */
+const PASSWORD_POLICY_ERRORS = [
+  { status: 400, code: 'auth_password_weak', when: 'the password is shorter than 8 characters (after NFC normalisation)' },
+  { status: 400, code: 'auth_password_breached', when: 'the password is on the list of common, leaked passwords' },
+];
+
 export const routes: readonly RouteDefinition[] = [
   {
     name: 'oidc-token',
@@ -93,7 +99,7 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'Create a user',
     body: s.CreateUserRequest,
     success: { status: 201, description: 'The new user', schema: s.UserResult },
-    errors: [{ status: 409, code: 'user_already_exists', when: 'the email, phone number or username belongs to another user' }],
+    errors: [...PASSWORD_POLICY_ERRORS, { status: 409, code: 'user_already_exists', when: 'the email, phone number or username belongs to another user' }],
   },
   {
     name: 'users-get',
@@ -140,16 +146,37 @@ export const routes: readonly RouteDefinition[] = [
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
   },
   {
-    name: 'users-set-password',
+    name: 'users-password-create',
     method: 'POST',
     path: '/cis/v1/users/{user_id}/password',
     auth: 'client',
     tag: 'Users',
-    summary: "Set or replace a user's password",
+    summary: "Create the user's first password (and optionally set the username to log in with)",
     params: s.UserIdParams,
-    body: s.SetPasswordRequest,
-    success: { status: 201, description: 'Password set', schema: s.TrueResult },
-    errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    body: s.CreatePasswordRequest,
+    success: { status: 201, description: 'Password registered', schema: s.PasswordResult },
+    errors: [
+      ...PASSWORD_POLICY_ERRORS,
+      { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 409, code: 'auth_password_already_configured', when: 'the user already has a password (replace it with PUT)' },
+      { status: 409, code: 'user_already_exists', when: 'the username belongs to another user' },
+    ],
+  },
+  {
+    name: 'users-password-update',
+    method: 'PUT',
+    path: '/cis/v1/users/{user_id}/password',
+    auth: 'client',
+    tag: 'Users',
+    summary: "Replace the user's password; every session of the user ends",
+    params: s.UserIdParams,
+    body: s.UpdatePasswordRequest,
+    success: { status: 200, description: 'Password registered', schema: s.PasswordResult },
+    errors: [
+      ...PASSWORD_POLICY_ERRORS,
+      { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 409, code: 'auth_password_already_configured', when: 'the user has no password to replace (create one with POST); the code Transmit documents for this case' },
+    ],
   },
   {
     name: 'users-update',

@@ -9,7 +9,7 @@
  * Nothing here logs, and no error message ever contains the password.
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { InvalidInputError } from '../errors.js';
+import { BreachedPasswordError, InvalidInputError, WeakPasswordError } from '../errors.js';
 
 export interface ScryptParams {
   N: number;
@@ -70,21 +70,44 @@ export async function isCommonPassword(password: string): Promise<boolean> {
 
 /**
  * Checks a new password against the policy and returns it NFC-normalised.
- * Throws `system_invalid_input` with a message that never echoes the password.
+ * Too short: 400 `auth_password_weak`; on the common-password list (built from
+ * leaked password sets): 400 `auth_password_breached`; over the length limit:
+ * 400 `system_invalid_input`. No message ever echoes the password.
  */
 export async function checkPasswordPolicy(password: string): Promise<string> {
   const normalized = password.normalize('NFC');
   const length = [...normalized].length;
   if (length < PASSWORD_MIN_LENGTH) {
-    throw new InvalidInputError(`password: must be at least ${PASSWORD_MIN_LENGTH} characters`);
+    throw new WeakPasswordError(`password: must be at least ${PASSWORD_MIN_LENGTH} characters`);
   }
   if (length > PASSWORD_MAX_LENGTH) {
     throw new InvalidInputError(`password: must be at most ${PASSWORD_MAX_LENGTH} characters`);
   }
   if (await isCommonPassword(normalized)) {
-    throw new InvalidInputError('password: is on the list of commonly used passwords; choose another');
+    throw new BreachedPasswordError('password: is on the list of commonly used, leaked passwords; choose another');
   }
   return normalized;
+}
+
+/** What the password routes and `credentials` on user create take (Transmit's field names). */
+export interface PasswordInput {
+  password: string;
+  /** Transmit's temporary password. Twofold has no reset-at-next-login flow, so only `false` (or absent) is accepted. */
+  force_replace?: boolean;
+}
+
+/**
+ * The hash to store for a new password: refuses `force_replace: true` (Transmit
+ * would make the password temporary, to be replaced at the next login; Twofold
+ * has no such flow, and accepting it would silently turn a temporary password
+ * into a permanent one), then checks the policy, then hashes. A refused
+ * password never reaches the store.
+ */
+export async function newPasswordHash(input: PasswordInput, params: ScryptParams): Promise<string> {
+  if (input.force_replace === true) {
+    throw new InvalidInputError('force_replace: temporary passwords are not supported; every password set through the API is permanent (send false or omit it)');
+  }
+  return hashPassword(await checkPasswordPolicy(input.password), params);
 }
 
 /** Hashes a password (NFC-normalised) with a fresh 16-byte salt: `scrypt$N$r$p$<salt>$<hash>`. */

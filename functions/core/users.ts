@@ -16,7 +16,7 @@ import type { StoredRecord } from '../ports.js';
 import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClaimRecord, type UserRecord } from './model.js';
-import { checkPasswordPolicy, hashPassword } from './passwords.js';
+import { newPasswordHash, type PasswordInput } from './passwords.js';
 
 export type IdentifierType = 'email' | 'phone_number' | 'user_id' | 'username';
 
@@ -229,7 +229,7 @@ export interface UserFields {
 }
 
 export interface CreateUserInput extends UserFields {
-  credentials?: { password: string; force_replace?: boolean };
+  credentials?: PasswordInput;
 }
 
 /** A user with no contacts, credentials or history yet. */
@@ -251,8 +251,7 @@ export async function createUser(deps: Deps, input: CreateUserInput): Promise<Us
     throw new InvalidInputError('at least one of email and phone_number is required');
   }
   // Policy and hashing first: a refused password must not hold claims even briefly.
-  const passwordHash =
-    input.credentials === undefined ? undefined : await hashPassword(await checkPasswordPolicy(input.credentials.password), deps.settings.scrypt);
+  const passwordHash = input.credentials === undefined ? undefined : await newPasswordHash(input.credentials, deps.settings.scrypt);
   const now = deps.clock.now();
   const user = newUserRecord(randomId(), now);
   if (input.email !== undefined) user.email = normalizeEmail(input.email);
@@ -354,25 +353,4 @@ export async function deleteUser(deps: Deps, userId: string): Promise<void> {
     await deps.store.delete(keys.recoveryCodes(userId));
     return;
   }
-}
-
-/**
- * `POST /cis/v1/users/{user_id}/password`: sets or replaces the password.
- * Replacing one ends every session of the user created before now, and a new
- * password clears the failure counter and any lock.
- */
-export async function setUserPassword(deps: Deps, userId: string, password: string): Promise<true> {
-  const hash = await hashPassword(await checkPasswordPolicy(password), deps.settings.scrypt);
-  const updated = await modifyUser(deps, userId, (user, now) => {
-    const { password_locked_until: _lock, ...rest } = user;
-    return {
-      ...rest,
-      password: { hash, updated_at: now },
-      password_failures: 0,
-      ...(user.password !== undefined && { sessions_valid_after: now }),
-      updated_at: now,
-    };
-  });
-  if (!updated) throw new UserNotFoundError();
-  return true;
 }

@@ -12,11 +12,41 @@ const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', 
 
 type JsonSchema = Record<string, unknown>;
 
+/**
+ * An unregistered schema converted alone puts the registered schemas it uses
+ * under its own `$defs` and points at them with `#/$defs/<id>`, which means
+ * nothing inside an OpenAPI document. Every id there is a component already
+ * (the components are the whole registry), so the pointers are rewritten to
+ * `#/components/schemas/<id>` and the local copies dropped. A definition that
+ * is not a component would be lost, so it fails the build instead.
+ */
+function inlineSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _schema, $defs: defs = {}, ...inline } = z.toJSONSchema(schema, OPTIONS) as JsonSchema & { $defs?: JsonSchema };
+  for (const id of Object.keys(defs)) {
+    if (!registeredIds().has(id)) throw new Error(`schema definition ${id} is not a registered component; give it .meta({ id })`);
+  }
+  return rewriteRefs(inline) as JsonSchema;
+}
+
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) =>
+      key === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? [key, COMPONENT(v.slice('#/$defs/'.length))] : [key, rewriteRefs(v)],
+    ),
+  );
+}
+
+/** The ids of the registered schemas: exactly the document's components. */
+function registeredIds(): Set<string> {
+  return new Set(z.globalRegistry._idmap.keys());
+}
+
 function schemaRef(schema: z.ZodType): JsonSchema {
   const id = z.globalRegistry.get(schema)?.id;
   if (id) return { $ref: COMPONENT(id) };
-  const { $schema: _schema, $defs: _defs, ...inline } = z.toJSONSchema(schema, OPTIONS) as JsonSchema;
-  return inline;
+  return inlineSchema(schema);
 }
 
 const errorResponse = (description: string) => ({
@@ -51,7 +81,7 @@ function operation(route: RouteDefinition): JsonSchema {
   if (route.auth === 'user') op.security = [{ userToken: [] }];
   if (route.auth === 'none' || route.auth === 'client_credentials') op.security = [];
   if (route.params) {
-    const params = z.toJSONSchema(route.params, OPTIONS) as { properties: Record<string, JsonSchema> };
+    const params = inlineSchema(route.params) as { properties: Record<string, JsonSchema> };
     op.parameters = Object.entries(params.properties).map(([name, schema]) => ({ name, in: 'path', required: true, schema }));
   }
   if (route.body) {
@@ -97,6 +127,9 @@ export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonS
         '- Magic link send: identifier_type defaults to `email`; `channel: direct` answers `{message, link}`.',
         '- Refresh: of concurrent refreshes with one token exactly one succeeds; the others, and a double submit within 10 s, get `invalid_grant` without ending the session; later reuse of a rotated token ends it.',
         '- Replacing a password or deleting a user ends all of that user\'s sessions.',
+        '- No temporary passwords: `force_replace: true` (Transmit\'s default) is refused with 400; omitted or false gives a permanent password. `enforce_complexity: false` does not lift the password policy.',
+        '- Password policy failures answer Transmit\'s codes: shorter than 8 characters `auth_password_weak`, on the common-password list `auth_password_breached`.',
+        '- Replacing the password of a user who has none is 409 `auth_password_already_configured`, the status and code Transmit documents for that case.',
       ].join('\n'),
     },
     servers: [{ url: serverUrl }],

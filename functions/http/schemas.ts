@@ -149,10 +149,12 @@ export const ClientCredentialsRequest = z
   })
   .meta({ id: 'ClientCredentialsRequest' });
 
-export const Credentials = z.object({
-  password: Password,
-  force_replace: z.boolean().optional().meta({ description: 'Accepted for compatibility; a set password never forces a change.' }),
+const ForceReplace = z.boolean().optional().meta({
+  description:
+    'Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`.',
 });
+
+export const Credentials = z.object({ password: Password, force_replace: ForceReplace }).meta({ id: 'Credentials' });
 
 export const CreateUserRequest = z
   .object({
@@ -181,7 +183,27 @@ export const UsernameParams = z.object({ username: Username });
 export const EmailParams = z.object({ email: Email });
 export const PhoneNumberParams = z.object({ phone_number: PhoneNumber });
 
-export const SetPasswordRequest = Credentials.meta({ id: 'SetPasswordRequest' });
+export const CreatePasswordRequest = z
+  .object({
+    password: Password,
+    force_replace: ForceReplace,
+    username: Username.optional().meta({ description: "Sets the user's username (unique; 409 `user_already_exists` when taken), to log in with." }),
+    enforce_complexity: z.boolean().optional().meta({ description: 'Accepted; the password policy always applies.' }),
+    device_id: z.string().max(LIMITS.id).optional().meta({ description: 'Accepted and ignored.' }),
+  })
+  .meta({ id: 'CreatePasswordRequest' });
+
+export const UpdatePasswordRequest = z
+  .object({
+    password: Password,
+    force_replace: ForceReplace,
+    device_id: z.string().max(LIMITS.id).optional().meta({ description: 'Accepted and ignored.' }),
+  })
+  .meta({ id: 'UpdatePasswordRequest' });
+
+export const PasswordResult = z
+  .object({ result: z.object({ message: z.literal('Password registered') }) })
+  .meta({ id: 'PasswordResult' });
 
 export const PasswordAuthenticateRequest = z
   .object({

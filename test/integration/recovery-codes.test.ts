@@ -9,7 +9,8 @@ import { keyedHash } from '../../functions/core/crypto.js';
 import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
 import { RECOVERY_GUESS_WINDOW_MS } from '../../functions/core/recovery-guesses.js';
 import type { RecoveryCodeSet } from '../../functions/core/recovery-codes.js';
-import { setUserPassword, deleteUser } from '../../functions/core/users.js';
+import { deleteUser } from '../../functions/core/users.js';
+import { createUserPassword } from '../../functions/core/user-passwords.js';
 import { handler as passwordAuthenticate } from '../../functions/handlers/auth-password.js';
 import { handler as recoveryAuthenticate } from '../../functions/handlers/auth-recovery-codes-authenticate.js';
 import { handler as recoveryGenerate } from '../../functions/handlers/auth-recovery-codes-generate.js';
@@ -148,7 +149,7 @@ describe('generating recovery codes', () => {
 
 describe('authenticating with a recovery code', () => {
   it('password + recovery code is MFA: amr ["pwd", "recovery_code", "mfa"], with amr_at for each', async () => {
-    await setUserPassword(t.deps, ada.user_id, PASSWORD);
+    await createUserPassword(t.deps, ada.user_id, { password: PASSWORD });
     const [code] = await codesFor();
     const login = await invoke(passwordAuthenticate, { token, body: { username: 'ada', password: PASSWORD } });
     expect(login.status).toBe(200);

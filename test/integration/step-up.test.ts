@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
 import { registerTotp, totpCodeForStep, totpStep } from '../../functions/core/totp.js';
-import { setUserPassword } from '../../functions/core/users.js';
+import { createUserPassword } from '../../functions/core/user-passwords.js';
 import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
@@ -33,7 +33,7 @@ beforeEach(async () => {
   t = await createTestDeps();
   ({ client } = await createTestClient(t.deps, { allow_direct_delivery: true }));
   ada = await seedUser(t.deps, { email: EMAIL, phone_number: PHONE, username: 'ada' });
-  await setUserPassword(t.deps, ada.user_id, PASSWORD);
+  await createUserPassword(t.deps, ada.user_id, { password: PASSWORD });
 });
 
 /** A client token valid at the test clock's current time (tests move the clock by hours). */

@@ -10,7 +10,8 @@ import { handler as getByEmail } from '../../functions/handlers/users-get-by-ema
 import { handler as getByPhone } from '../../functions/handlers/users-get-by-phone.js';
 import { handler as getByUsername } from '../../functions/handlers/users-get-by-username.js';
 import { handler as getUser } from '../../functions/handlers/users-get.js';
-import { handler as setPassword } from '../../functions/handlers/users-set-password.js';
+import { handler as createPassword } from '../../functions/handlers/users-password-create.js';
+import { handler as replacePassword } from '../../functions/handlers/users-password-update.js';
 import { handler as updateUser } from '../../functions/handlers/users-update.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
 import { seedAuthentication } from '../support/seed.js';
@@ -107,12 +108,18 @@ describe('creating a user', () => {
     }
   });
 
-  it('refuses a short or common password without echoing it, and creates nothing', async () => {
-    for (const password of ['short1!', 'iloveyou123', 'PASSWORD1']) {
-      const res = await create({ email: 'ada@example.com', credentials: { password } });
+  it('refuses a short, common or temporary password without echoing it, and creates nothing', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ password: 'short1!' }, 'auth_password_weak'],
+      [{ password: 'iloveyou123' }, 'auth_password_breached'],
+      [{ password: 'PASSWORD1' }, 'auth_password_breached'],
+      [{ password: 'correct horse battery', force_replace: true }, 'system_invalid_input'],
+    ];
+    for (const [credentials, code] of cases) {
+      const res = await create({ email: 'ada@example.com', credentials });
       expect(res.status).toBe(400);
-      expect(res.body.error_code).toBe('system_invalid_input');
-      expect(res.body.message).not.toContain(password);
+      expect(res.body.error_code).toBe(code);
+      expect(res.body.message).not.toContain(credentials.password);
     }
     expect(await t.store.get(keys.emailClaim('ada@example.com'))).toBeUndefined();
   });
@@ -225,11 +232,11 @@ describe('getting a user', () => {
   });
 });
 
-describe('setting a password', () => {
-  it('sets a first password: 201 {result: true}, and the user can log in with it', async () => {
+describe('creating a password (POST)', () => {
+  it("creates a first password: 201 {result: {message: 'Password registered'}}, and the user can log in with it", async () => {
     const user = await createOk({ username: 'ada', email: 'ada@example.com' });
-    const res = await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
-    expect(res).toMatchObject({ status: 201, body: { result: true } });
+    const res = await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
+    expect(res).toMatchObject({ status: 201, body: { result: { message: 'Password registered' } } });
     expect((await login('ada')).status).toBe(200);
     expect(JSON.stringify(await stored(user.user_id))).not.toContain(PASSWORD);
   });
@@ -238,18 +245,95 @@ describe('setting a password', () => {
     const user = await createOk({ email: 'ada@example.com' });
     const session = await seedAuthentication(t.deps, client, (await stored(user.user_id))!, 'eotp');
     t.clock.advanceSeconds(5);
-    await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
+    await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
     const res = await invoke(sessionAuthenticate, { token, body: { session_id: session.session_id } });
     expect(res.status).toBe(200);
   });
 
-  it("replacing the password ends the user's existing sessions; the old password stops working", async () => {
+  it('refuses a second password with 409 auth_password_already_configured; the first keeps working', async () => {
+    const user = await createOk({ username: 'ada', email: 'ada@example.com', credentials: { password: PASSWORD } });
+    const res = await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: 'a brand new passphrase' } });
+    expect(res.status).toBe(409);
+    expect(res.body.error_code).toBe('auth_password_already_configured');
+    expect((await login('ada')).status).toBe(200);
+  });
+
+  it('of two concurrent creates exactly one wins (201), the other gets 409, and the winner is the password that works', async () => {
+    const user = await createOk({ username: 'ada', email: 'ada@example.com' });
+    const passwords = ['first concurrent passphrase', 'second concurrent passphrase'];
+    const results = await Promise.all(passwords.map((password) => invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password } })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const winner = passwords[results.findIndex((r) => r.status === 201)]!;
+    const loser = passwords.find((p) => p !== winner)!;
+    expect((await login('ada', loser)).status).toBe(400);
+    t.clock.advanceSeconds(1);
+    expect((await login('ada', winner)).status).toBe(200);
+  });
+
+  it('sets the username it is given, which the user then logs in with', async () => {
+    const user = await createOk({ email: 'ada@example.com' });
+    const res = await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD, username: 'countess' } });
+    expect(res.status).toBe(201);
+    expect((await invoke(getUser, { token, params: { user_id: user.user_id } })).body.result.username).toBe('countess');
+    expect((await login('countess')).status).toBe(200);
+  });
+
+  it("refuses another user's username with 409 user_already_exists and sets no password", async () => {
+    await createOk({ email: 'grace@example.com', username: 'grace' });
+    const user = await createOk({ email: 'ada@example.com' });
+    const res = await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD, username: 'GRACE' } });
+    expect(res.status).toBe(409);
+    expect(res.body.error_code).toBe('user_already_exists');
+    expect((await stored(user.user_id))?.password).toBeUndefined();
+  });
+
+  it('accepts force_replace false, device_id and enforce_complexity; refuses force_replace true (no temporary passwords)', async () => {
+    const user = await createOk({ username: 'ada', email: 'ada@example.com' });
+    const temporary = await invoke(createPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD, force_replace: true } });
+    expect(temporary.status).toBe(400);
+    expect(temporary.body.error_code).toBe('system_invalid_input');
+    expect(temporary.body.message).toMatch(/force_replace/);
+    expect((await stored(user.user_id))?.password).toBeUndefined();
+    const res = await invoke(createPassword, {
+      token,
+      params: { user_id: user.user_id },
+      body: { password: PASSWORD, force_replace: false, device_id: 'device-1', enforce_complexity: false },
+    });
+    expect(res.status).toBe(201);
+    expect((await login('ada')).status).toBe(200);
+  });
+
+  it('refuses a weak, common or malformed password with the code Transmit documents, and answers 404 for an unknown user', async () => {
+    const user = await createOk({ email: 'ada@example.com' });
+    const cases: Array<[unknown, string]> = [
+      [{ password: 'short' }, 'auth_password_weak'],
+      [{ password: 'qwertyuiop' }, 'auth_password_breached'],
+      [{ password: 'x'.repeat(257) }, 'system_invalid_input'],
+      [{ password: 12345678 }, 'system_invalid_input'],
+      [{}, 'system_invalid_input'],
+    ];
+    for (const [body, code] of cases) {
+      const res = await invoke(createPassword, { token, params: { user_id: user.user_id }, body });
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe(code);
+    }
+    expect((await stored(user.user_id))?.password).toBeUndefined();
+    const missing = await invoke(createPassword, { token, params: { user_id: 'no-such-user' }, body: { password: PASSWORD } });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error_code).toBe('user_not_found');
+    const anonymous = await invoke(createPassword, { params: { user_id: user.user_id }, body: { password: PASSWORD } });
+    expect(anonymous.status).toBe(401);
+  });
+});
+
+describe('replacing a password (PUT)', () => {
+  it("answers 200 {result: {message}}, ends the user's existing sessions, and the old password stops working", async () => {
     const user = await createOk({ username: 'ada', email: 'ada@example.com', credentials: { password: PASSWORD } });
     const first = await login('ada');
     expect(first.status).toBe(200);
     t.clock.advanceSeconds(5);
-    const res = await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: 'a brand new passphrase' } });
-    expect(res.status).toBe(201);
+    const res = await invoke(replacePassword, { token, params: { user_id: user.user_id }, body: { password: 'a brand new passphrase' } });
+    expect(res).toMatchObject({ status: 200, body: { result: { message: 'Password registered' } } });
     const ended = await invoke(sessionAuthenticate, { token, body: { session_id: first.body.session_id } });
     expect(ended.status).toBe(400);
     expect(ended.body.error_code).toBe('session_not_found');
@@ -264,24 +348,34 @@ describe('setting a password', () => {
     const user = await createOk({ username: 'ada', email: 'ada@example.com', credentials: { password: PASSWORD } });
     for (let i = 0; i < 10; i++) await login('ada', 'wrong password!');
     expect((await login('ada')).status).toBe(403);
-    await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: 'a brand new passphrase' } });
+    await invoke(replacePassword, { token, params: { user_id: user.user_id }, body: { password: 'a brand new passphrase' } });
     t.clock.advanceSeconds(1);
     expect((await login('ada', 'a brand new passphrase')).status).toBe(200);
   });
 
-  it('refuses a password outside the policy with 400, and answers 404 for an unknown user', async () => {
-    const user = await createOk({ email: 'ada@example.com' });
-    for (const body of [{ password: 'short' }, { password: 'qwertyuiop' }, { password: 'x'.repeat(257) }, { password: 12345678 }, {}]) {
-      const res = await invoke(setPassword, { token, params: { user_id: user.user_id }, body });
-      expect(res.status).toBe(400);
-      expect(res.body.error_code).toBe('system_invalid_input');
-    }
+  it('answers 409 auth_password_already_configured for a user without a password, and sets none', async () => {
+    const user = await createOk({ username: 'ada', email: 'ada@example.com' });
+    const res = await invoke(replacePassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
+    expect(res.status).toBe(409);
+    expect(res.body.error_code).toBe('auth_password_already_configured');
     expect((await stored(user.user_id))?.password).toBeUndefined();
-    const missing = await invoke(setPassword, { token, params: { user_id: 'no-such-user' }, body: { password: PASSWORD } });
+  });
+
+  it('refuses a weak or common password and force_replace true, and keeps the old password', async () => {
+    const user = await createOk({ username: 'ada', email: 'ada@example.com', credentials: { password: PASSWORD } });
+    const cases: Array<[unknown, string]> = [
+      [{ password: 'short' }, 'auth_password_weak'],
+      [{ password: 'iloveyou123' }, 'auth_password_breached'],
+      [{ password: 'a brand new passphrase', force_replace: true }, 'system_invalid_input'],
+    ];
+    for (const [body, code] of cases) {
+      const res = await invoke(replacePassword, { token, params: { user_id: user.user_id }, body });
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe(code);
+    }
+    expect((await login('ada')).status).toBe(200);
+    const missing = await invoke(replacePassword, { token, params: { user_id: 'no-such-user' }, body: { password: PASSWORD } });
     expect(missing.status).toBe(404);
-    expect(missing.body.error_code).toBe('user_not_found');
-    const anonymous = await invoke(setPassword, { params: { user_id: user.user_id }, body: { password: PASSWORD } });
-    expect(anonymous.status).toBe(401);
   });
 });
 

@@ -11,22 +11,23 @@ import {
 } from '../../functions/core/passwords.js';
 import type { UserRecord } from '../../functions/core/model.js';
 import { newUserRecord } from '../../functions/core/users.js';
-import { InvalidInputError, LockedError } from '../../functions/errors.js';
+import { LockedError, TwofoldError } from '../../functions/errors.js';
 import { TEST_SCRYPT } from '../support/harness.js';
 
-async function policyError(password: string): Promise<InvalidInputError> {
+async function policyError(password: string): Promise<TwofoldError> {
   const error = await checkPasswordPolicy(password).then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(InvalidInputError);
-  return error as InvalidInputError;
+  expect(error).toBeInstanceOf(TwofoldError);
+  expect((error as TwofoldError).status).toBe(400);
+  return error as TwofoldError;
 }
 
 describe('password policy', () => {
-  it('refuses 7 characters and accepts 8', async () => {
+  it('refuses 7 characters as auth_password_weak and accepts 8', async () => {
     const error = await policyError('Zq7#kLm');
-    expect(error.code).toBe('system_invalid_input');
+    expect(error.code).toBe('auth_password_weak');
     expect(error.message).toMatch(/at least 8/);
     await expect(checkPasswordPolicy('Zq7#kLmP')).resolves.toBe('Zq7#kLmP');
   });
@@ -35,6 +36,7 @@ describe('password policy', () => {
     const max = 'xK9'.repeat(86).slice(0, 256);
     await expect(checkPasswordPolicy(max)).resolves.toBe(max);
     const error = await policyError(`${max}q`);
+    expect(error.code).toBe('system_invalid_input');
     expect(error.message).toMatch(/at most 256/);
   });
 
@@ -51,9 +53,10 @@ describe('password policy', () => {
     await expect(checkPasswordPolicy('e\u0301e\u0301e\u0301e\u0301abcd')).resolves.toBe('\u00e9\u00e9\u00e9\u00e9abcd');
   });
 
-  it('refuses a password on the common-password list, in any case', async () => {
+  it('refuses a password on the common-password list, in any case, as auth_password_breached', async () => {
     for (const common of ['password1', 'iloveyou', 'qwertyuiop', 'PassWord1', 'ILOVEYOU']) {
       const error = await policyError(common);
+      expect(error.code).toBe('auth_password_breached');
       expect(error.message).toMatch(/commonly used/);
       expect(error.message).not.toContain(common);
     }
