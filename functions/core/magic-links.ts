@@ -13,7 +13,7 @@ import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, normalizeEmail, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
 import { reserveSend } from './rate-limits.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, type IdentifierType } from './users.js';
 
 export const LINK_DEFAULT_MINUTES = 15;
@@ -129,6 +129,7 @@ export interface LinkAuthenticateInput {
   code: string;
   session_id?: string;
   client_attributes?: ClientAttributes;
+  claims?: ClaimsRequest;
 }
 
 /** Whether a stored link may still be used by `client` at `now`. */
@@ -143,7 +144,7 @@ export async function authenticateMagicLink(deps: Deps, client: ClientRecord, in
   if (!stored || !isLinkUsable(stored.value, client, deps.clock.now())) throw new InvalidMagicLinkError();
   return authenticate(
     deps,
-    { client, userId: stored.value.user_id, method: 'eml', sessionId: input.session_id, clientAttributes: input.client_attributes },
+    { client, userId: stored.value.user_id, method: 'eml', sessionId: input.session_id, clientAttributes: input.client_attributes, claims: input.claims },
     () => checkLink(deps, client, key, stored),
   );
 }

@@ -32,7 +32,7 @@ import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, normalizeEmail, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
 import { reserveSend } from './rate-limits.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES, recentFailures } from './lockout.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
@@ -534,6 +534,7 @@ export interface OtpAuthenticateInput {
   session_id?: string;
   request_id?: string;
   client_attributes?: ClientAttributes;
+  claims?: ClaimsRequest;
 }
 
 /** `POST /cis/v1/auth/otp/authenticate` */
@@ -562,6 +563,7 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
       method: AMR_OF_CHANNEL[otpChannel],
       ...(input.session_id !== undefined && { sessionId: input.session_id }),
       ...(input.client_attributes !== undefined && { clientAttributes: input.client_attributes }),
+      ...(input.claims !== undefined && { claims: input.claims }),
     },
     () =>
       checkCode(deps, {

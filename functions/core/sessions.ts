@@ -7,12 +7,12 @@
  * version that was read, so concurrent authentications, refreshes and logouts
  * are serialised by the store, never by locks.
  */
-import { ConflictError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
+import { ConflictError, InvalidCredentialsError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
-import { signSessionTokens, type TokenResponse } from './tokens.js';
+import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
 
 export interface ClientAttributes {
   ip_address?: string;
@@ -96,6 +96,8 @@ export interface AuthenticateRequest {
   method: AuthMethod | null;
   sessionId?: string;
   clientAttributes?: ClientAttributes;
+  /** The caller's OIDC claims request: requested user claims go into the ID token. */
+  claims?: ClaimsRequest;
 }
 
 /**
@@ -115,6 +117,8 @@ export async function authenticate(
     checkSessionAccess(existing.value, request.userId, clientAttributes);
   }
   const check = await verify();
+  // Every method checks this itself; this is the backstop for any that forgets.
+  if (check.user.status !== 'Active') throw new InvalidCredentialsError();
 
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
@@ -126,7 +130,7 @@ export async function authenticate(
       last_active_at: now,
       refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
-    const tokens = await signSessionTokens(deps, client, check.user, next);
+    const tokens = await signSessionTokens(deps, client, check.user, next, request.claims);
     if (attempt === 1) await check.commit();
     try {
       await deps.store.put(keys.session(next.session_id), next, {
@@ -171,11 +175,12 @@ export async function authenticateSession(
   client: ClientRecord,
   sessionId: string,
   clientAttributes: ClientAttributes | undefined,
+  claims?: ClaimsRequest,
 ): Promise<TokenResponse> {
   const { record, user } = await loadLiveSession(deps, client, sessionId);
   return authenticate(
     deps,
-    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes },
+    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, claims },
     async () => ({ user, commit: async () => {} }),
   );
 }
