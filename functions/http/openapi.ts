@@ -57,7 +57,7 @@ function operation(route: RouteDefinition): JsonSchema {
   if (route.body) {
     const content: Record<string, unknown> = { 'application/json': { schema: schemaRef(route.body) } };
     if (route.auth === 'client_credentials') content['application/x-www-form-urlencoded'] = { schema: schemaRef(route.body) };
-    op.requestBody = { required: true, content };
+    op.requestBody = { required: !route.bodyOptional, content };
   }
   return op;
 }

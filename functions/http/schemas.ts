@@ -90,7 +90,7 @@ export const ClaimsRequest = z
 
 // ---- responses -----------------------------------------------------------
 
-export const IsoDateTime = z.iso.datetime().meta({ example: '2026-01-15T12:00:00.000Z' });
+export const IsoDateTime = z.string().meta({ format: 'date-time', example: '2026-01-15T12:00:00.000Z' });
 
 export const ErrorBody = z
   .object({ error_code: z.string().meta({ example: 'system_invalid_input' }), message: z.string() })
