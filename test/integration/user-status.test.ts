@@ -5,7 +5,10 @@
  * disabling ended stay ended.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { ClientRecord, UserRecord } from '../../functions/core/model.js';
+import { keys } from '../../functions/core/model.js';
 import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
+import { InvalidCredentialsError } from '../../functions/errors.js';
 import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
@@ -19,18 +22,20 @@ import { handler as createUser } from '../../functions/handlers/users-create.js'
 import { handler as getUser } from '../../functions/handlers/users-get.js';
 import { handler as updateUser } from '../../functions/handlers/users-update.js';
 import { createTestClient, createTestDeps, invoke, lastCode, type TestContext } from '../support/harness.js';
+import { seedAuthentication } from '../support/seed.js';
 
 const PASSWORD = 'correct horse battery';
 const EMAIL = 'ada@example.com';
 const REDIRECT = 'https://app.example/callback';
 
 let t: TestContext;
+let client: ClientRecord;
 let token: string;
 let userId: string;
 
 beforeEach(async () => {
   t = await createTestDeps();
-  ({ token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT] }));
+  ({ client, token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT] }));
   const res = await invoke(createUser, { token, body: { email: EMAIL, username: 'ada', credentials: { password: PASSWORD } } });
   userId = res.body.result.user_id;
 });
@@ -91,6 +96,12 @@ describe('disabling a user', () => {
       [400, 'invalid_magic_link_code'],
       [400, 'auth_invalid_credentials'],
     ]);
+  });
+
+  it('the shared authenticate path refuses a disabled user even if a method forgot to check', async () => {
+    await setStatus('Disabled');
+    const disabled = (await t.store.get<UserRecord>(keys.user(userId)))!.value;
+    await expect(seedAuthentication(t.deps, client, disabled, 'pwd')).rejects.toBeInstanceOf(InvalidCredentialsError);
   });
 });
 
