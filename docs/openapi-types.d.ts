@@ -98,7 +98,7 @@ export interface paths {
         };
         /** Get a user by id */
         get: operations["users-get"];
-        /** Change email, phone number, username or name (a changed contact becomes unverified) */
+        /** Change email, phone number, username, name or status (a changed contact becomes unverified; Disabled ends every session) */
         put: operations["users-update"];
         post?: never;
         /** Delete a user; ends all the user's sessions */
@@ -245,23 +245,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/cis/v1/users/{user_id}/totp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Register an authenticator app (TOTP); the secret is shown only here */
-        post: operations["users-totp-register"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/cis/v1/auth/password/authenticate": {
         parameters: {
             query?: never;
@@ -341,6 +324,23 @@ export interface paths {
         put?: never;
         /** Authenticate with the code of a magic link */
         post: operations["auth-link-authenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/auth/totp/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here */
+        post: operations["auth-totp-register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -459,6 +459,30 @@ export interface components {
             ip_address?: string;
             user_agent?: string;
         };
+        /** @description The user's full name in parts (the upstream `ApiUserName`). Replaced as a whole on update. */
+        UserName: {
+            title?: string;
+            first_name?: string;
+            last_name?: string;
+            middle_name?: string;
+        };
+        /**
+         * @description OIDC claims request, e.g. `{"id_token": {"username": null}}`. Of the claims named under `id_token`, those Twofold holds are added to the ID token: `username`, `name` (the name parts joined by spaces, an OIDC string), `email`, `email_verified`, `phone_number`, `phone_number_verified`. Other claims are ignored.
+         * @example {
+         *       "id_token": {
+         *         "username": null
+         *       }
+         *     }
+         */
+        ClaimsRequest: {
+            id_token?: {
+                [key: string]: unknown;
+            };
+            /** @description Accepted and ignored. */
+            access_token?: {
+                [key: string]: unknown;
+            };
+        };
         Error: {
             /** @example system_invalid_input */
             error_code: string;
@@ -495,30 +519,45 @@ export interface components {
             expires_in: number;
             scope: string;
         };
+        /** @description Transmit's `ApiUser`, restricted to the fields Twofold keeps: no secondary contacts, address, birthday, custom data or identities. Never a password hash, TOTP seed or counter. */
         User: {
             user_id: string;
             email?: {
                 value: string;
                 email_verified: boolean;
-                verified_at?: number;
+                /**
+                 * Format: date-time
+                 * @description When the email was last verified (ISO 8601 date-time, as upstream).
+                 * @example 2026-01-15T12:00:00.000Z
+                 */
+                verified_at?: string;
             };
             phone_number?: {
                 value: string;
                 phone_number_verified: boolean;
-                verified_at?: number;
+                /**
+                 * Format: date-time
+                 * @description When the phone number was last verified (ISO 8601 date-time, as upstream).
+                 * @example 2026-01-15T12:00:00.000Z
+                 */
+                verified_at?: string;
             };
             username?: string;
-            /** @description A display name, or the upstream name object. */
-            name?: string | {
-                title?: string;
-                first_name?: string;
-                last_name?: string;
-                middle_name?: string;
-            };
-            /** @enum {string} */
+            name?: components["schemas"]["UserName"];
+            /**
+             * @description `Disabled` users cannot authenticate and have no working session. (Upstream also has `Pending`, which Twofold never sets.)
+             * @enum {string}
+             */
             status: "Active" | "Disabled";
-            /** @description Epoch milliseconds. */
+            /**
+             * Format: date-time
+             * @description When the status last changed (ISO 8601 date-time, as upstream); absent until it first changes.
+             * @example 2026-01-15T12:00:00.000Z
+             */
+            status_changed_at?: string;
+            /** @description Epoch milliseconds (a number, as upstream). */
             created_at: number;
+            /** @description Epoch milliseconds (a number, as upstream). */
             updated_at: number;
         };
         JWKS: {
@@ -542,6 +581,7 @@ export interface components {
             /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
             force_replace?: boolean;
         };
+        /** @description At least one of email, phone_number, username (username-only users log in with a password). Upstream profile fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, ...) are refused with 400 `system_invalid_input` rather than dropped. */
         CreateUserRequest: {
             /**
              * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
@@ -555,15 +595,10 @@ export interface components {
             phone_number?: string;
             /** @example ada */
             username?: string;
-            /** @description A display name, or the upstream name object. */
-            name?: string | {
-                title?: string;
-                first_name?: string;
-                last_name?: string;
-                middle_name?: string;
-            };
+            name?: components["schemas"]["UserName"];
             credentials?: components["schemas"]["Credentials"];
         };
+        /** @description Fields not sent are left alone; a changed contact becomes unverified. Upstream fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, `external_user_id`, ...) are refused with 400 `system_invalid_input`: a 200 always means every field sent was applied. */
         UpdateUserRequest: {
             /**
              * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
@@ -577,13 +612,12 @@ export interface components {
             phone_number?: string;
             /** @example ada */
             username?: string;
-            /** @description A display name, or the upstream name object. */
-            name?: string | {
-                title?: string;
-                first_name?: string;
-                last_name?: string;
-                middle_name?: string;
-            };
+            name?: components["schemas"]["UserName"];
+            /**
+             * @description `Disabled` ends every session of the user at once and refuses every authentication (user access tokens included); `Active` re-enables login, and the sessions ended by disabling stay ended. Upstream `Pending` is refused (400).
+             * @enum {string}
+             */
+            status?: "Active" | "Disabled";
         };
         CreatePasswordRequest: {
             /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
@@ -631,6 +665,7 @@ export interface components {
              * @example 300
              */
             max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         /** @description Plain-text parts of the email; HTML-escaped into the template. */
         EmailContent: {
@@ -678,6 +713,7 @@ export interface components {
              * @example 300
              */
             max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         SessionAuthenticateRequest: {
             /** @description A session created by an earlier authentication of this client. */
@@ -688,6 +724,7 @@ export interface components {
              * @example 300
              */
             max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         LogoutRequest: {
             /** @description A session created by an earlier authentication of this client. */
@@ -760,20 +797,35 @@ export interface components {
              * @example 300
              */
             max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         RefreshRequest: {
             refresh_token: string;
         };
+        TotpRegisterRequest: {
+            /** @description Account name shown in the authenticator app. Default: the user's email, else username, else phone number, else user_id. */
+            label?: string;
+            /** @description Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is always replaced. */
+            allow_override?: boolean;
+            /** @description Accepted and ignored. */
+            device_id?: string;
+        };
         TotpRegistration: {
+            /** @description Base32 seed (160 bits), shown only here. */
             secret: string;
-            /** @description otpauth:// URI for the authenticator app */
+            /** @description `otpauth://totp/<issuer>:<label>?secret=…&issuer=…` for a QR code. */
             uri: string;
         };
         TotpAuthenticateRequest: {
-            /** @enum {string} */
+            /** @description The code the authenticator app shows (upstream field name). */
+            token: string;
+            /**
+             * @description Default `email`, as upstream.
+             * @default email
+             * @enum {string}
+             */
             identifier_type: "email" | "phone_number" | "user_id" | "username";
             identifier: string;
-            passcode: string;
             /** @description A session created by an earlier authentication of this client. */
             session_id?: string;
             client_attributes?: components["schemas"]["ClientAttributes"];
@@ -782,6 +834,7 @@ export interface components {
              * @example 300
              */
             max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         RecoveryCodes: {
             /** @description Ten single-use codes, shown only here: 12 characters of Crockford base32 (60 random bits) as XXXX-XXXX-XXXX. */
@@ -801,6 +854,7 @@ export interface components {
              * @example 300
              */
             max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         RecoveryTokenResponse: {
             access_token: string;
@@ -1106,7 +1160,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The updated user */
+            /** @description The updated user: every field sent was applied */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1117,7 +1171,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            /**
+             * @description `system_invalid_input`: a field Twofold does not keep (e.g. birthday, custom_data), or status Pending
+             *
+             *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1878,64 +1936,6 @@ export interface operations {
             };
         };
     };
-    "users-totp-register": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The secret and otpauth URI */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TotpRegistration"];
-                };
-            };
-            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `user_not_found`: no such user */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     "auth-password": {
         parameters: {
             query?: never;
@@ -2294,6 +2294,66 @@ export interface operations {
              *     `session_binding_mismatch`: the session is bound to another IP address
              */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "auth-totp-register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TotpRegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret and otpauth URI */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpRegistration"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `auth_totp_already_configured`: the user has a working authenticator (a code from it was accepted) and allow_override is not true */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

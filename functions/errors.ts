@@ -74,6 +74,15 @@ export class PasswordConflictError extends TwofoldError {
   readonly status = 409;
 }
 
+/** A working authenticator exists and the registration did not set `allow_override`. */
+export class TotpAlreadyConfiguredError extends TwofoldError {
+  readonly code = 'auth_totp_already_configured';
+  readonly status = 409;
+  constructor(message = 'The user already has a working authenticator; set allow_override to replace it') {
+    super(message);
+  }
+}
+
 export class InvalidCredentialsError extends TwofoldError {
   readonly code = 'auth_invalid_credentials';
   readonly status = 400;

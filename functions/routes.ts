@@ -27,6 +27,8 @@ export interface RouteDefinition {
   summary: string;
   tag: 'OAuth' | 'Users' | 'Authentication' | 'Sessions' | 'Meta';
   body?: z.ZodType;
+  /** A missing body is taken as `{}` (every field of `body` is optional). */
+  bodyOptional?: boolean;
   params?: z.ZodType;
   /** Success status and body schema (none for 204). */
   success: { status: number; description: string; schema?: z.ZodType };
@@ -184,12 +186,13 @@ export const routes: readonly RouteDefinition[] = [
     path: '/cis/v1/users/{user_id}',
     auth: 'client',
     tag: 'Users',
-    summary: 'Change email, phone number, username or name (a changed contact becomes unverified)',
+    summary: 'Change email, phone number, username, name or status (a changed contact becomes unverified; Disabled ends every session)',
     params: s.UserIdParams,
     body: s.UpdateUserRequest,
-    success: { status: 200, description: 'The updated user', schema: s.UserResult },
+    success: { status: 200, description: 'The updated user: every field sent was applied', schema: s.UserResult },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 400, code: 'system_invalid_input', when: 'a field Twofold does not keep (e.g. birthday, custom_data), or status Pending' },
       { status: 409, code: 'user_already_exists', when: 'the new email, phone number or username belongs to another user' },
     ],
   },
@@ -275,17 +278,6 @@ export const routes: readonly RouteDefinition[] = [
     ],
   },
   {
-    name: 'users-totp-register',
-    method: 'POST',
-    path: '/cis/v1/users/{user_id}/totp',
-    auth: 'client',
-    tag: 'Users',
-    summary: 'Register an authenticator app (TOTP); the secret is shown only here',
-    params: s.UserIdParams,
-    success: { status: 200, description: 'The secret and otpauth URI', schema: s.TotpRegistrationResponse },
-    errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
-  },
-  {
     name: 'auth-password',
     method: 'POST',
     path: '/cis/v1/auth/password/authenticate',
@@ -362,6 +354,21 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: [{ status: 400, code: 'invalid_magic_link_code', when: 'used, expired or unknown code' }, ...SESSION_ERRORS],
     capabilities: ['sign'],
+  },
+  {
+    name: 'auth-totp-register',
+    method: 'POST',
+    path: '/cis/v1/auth/totp/register',
+    auth: 'user',
+    tag: 'Authentication',
+    summary:
+      "Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here",
+    body: s.TotpRegisterRequest,
+    bodyOptional: true,
+    success: { status: 201, description: 'The secret and otpauth URI', schema: s.TotpRegistrationResponse },
+    errors: [
+      { status: 409, code: 'auth_totp_already_configured', when: 'the user has a working authenticator (a code from it was accepted) and allow_override is not true' },
+    ],
   },
   {
     name: 'auth-totp-authenticate',

@@ -13,7 +13,7 @@ import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, normalizeEmail, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
 import { reserveSend } from './rate-limits.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, type IdentifierType } from './users.js';
 
 export const LINK_DEFAULT_MINUTES = 15;
@@ -131,6 +131,7 @@ export interface LinkAuthenticateInput {
   client_attributes?: ClientAttributes;
   /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
   max_age?: number;
+  claims?: ClaimsRequest;
 }
 
 /** Whether a stored link may still be used by `client` at `now`. */
@@ -145,7 +146,7 @@ export async function authenticateMagicLink(deps: Deps, client: ClientRecord, in
   if (!stored || !isLinkUsable(stored.value, client, deps.clock.now())) throw new InvalidMagicLinkError();
   return authenticate(
     deps,
-    { client, userId: stored.value.user_id, method: 'eml', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
+    { client, userId: stored.value.user_id, method: 'eml', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
     () => checkLink(deps, client, key, stored),
   );
 }

@@ -35,7 +35,10 @@ export interface TotpRecord {
   /** The seed, encrypted under a key derived from the service hash key (sealSecret, purpose 'totp'). */
   sealed_secret: string;
   created_at: number;
-  /** The last accepted time step; a code is accepted once per step. */
+  /**
+   * The last accepted time step; a code is accepted once per step. Unset
+   * while the authenticator is pending (no code from it accepted yet).
+   */
   last_used_step?: number;
 }
 
@@ -48,9 +51,11 @@ export interface UserRecord {
   phone_number_verified: boolean;
   phone_number_verified_at?: number;
   username?: string;
-  /** A display name, or the upstream name object. */
-  name?: string | { title?: string; first_name?: string; last_name?: string; middle_name?: string };
+  /** The upstream name object. */
+  name?: { title?: string; first_name?: string; last_name?: string; middle_name?: string };
   status: 'Active' | 'Disabled';
+  /** When `status` last changed (ms); absent until it first does. */
+  status_changed_at?: number;
   created_at: number;
   updated_at: number;
   password?: PasswordRecord;

@@ -32,7 +32,7 @@ import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, normalizeEmail, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
 import { reserveSend } from './rate-limits.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES, recentFailures } from './lockout.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
@@ -536,6 +536,7 @@ export interface OtpAuthenticateInput {
   client_attributes?: ClientAttributes;
   /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
   max_age?: number;
+  claims?: ClaimsRequest;
 }
 
 /** `POST /cis/v1/auth/otp/authenticate` */
@@ -565,6 +566,7 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
       ...(input.session_id !== undefined && { sessionId: input.session_id }),
       ...(input.client_attributes !== undefined && { clientAttributes: input.client_attributes }),
       maxAge: input.max_age,
+      ...(input.claims !== undefined && { claims: input.claims }),
     },
     () =>
       checkCode(deps, {

@@ -17,7 +17,7 @@ import type { Deps } from './deps.js';
 import type { ClientRecord, UserRecord } from './model.js';
 import { verifyDummyPassword, verifyPassword } from './passwords.js';
 import { authenticate, type ClientAttributes } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, modifyUser } from './users.js';
 
 export const PASSWORD_MAX_FAILURES = 10;
@@ -33,6 +33,7 @@ export interface PasswordAuthenticateInput {
   client_attributes?: ClientAttributes;
   /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
   max_age?: number;
+  claims?: ClaimsRequest;
 }
 
 /**
@@ -73,7 +74,7 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-    { client, userId: userId ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
+    { client, userId: userId ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
     async () => {
       if (userId === undefined || found?.value.password === undefined || found.value.status !== 'Active') return refuse();
       const user = await modifyUser(deps, userId, reservePasswordAttempt, RESERVE_ATTEMPTS);

@@ -28,7 +28,7 @@ import { satisfiesMfa } from './mfa.js';
 import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
 import { reserveRecoveryGuess } from './recovery-guesses.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import type { UserPrincipal } from './user-tokens.js';
 import { findUser, type IdentifierType } from './users.js';
 
@@ -154,6 +154,7 @@ export interface RecoveryAuthenticateInput {
   session_id?: string;
   client_attributes?: ClientAttributes;
   max_age?: number;
+  claims?: ClaimsRequest;
 }
 
 export type RecoveryTokenResponse = TokenResponse & { recovery_codes_remaining: number };
@@ -175,7 +176,7 @@ export async function authenticateRecoveryCode(deps: Deps, client: ClientRecord,
     tokens = await authenticate(
       deps,
       // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-      { client, userId: user?.user_id ?? '', method: 'recovery_code', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
+      { client, userId: user?.user_id ?? '', method: 'recovery_code', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
       async () => {
         await reserveRecoveryGuess(deps, account);
         return checkRecoveryCode(deps, account, user, input.code, (left) => (remaining = left));

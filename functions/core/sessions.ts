@@ -7,12 +7,12 @@
  * version that was read, so concurrent authentications, refreshes and logouts
  * are serialised by the store, never by locks.
  */
-import { ConflictError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
+import { ConflictError, InvalidCredentialsError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
-import { signSessionTokens, type TokenResponse } from './tokens.js';
+import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
 
 export interface ClientAttributes {
   ip_address?: string;
@@ -98,6 +98,8 @@ export interface AuthenticateRequest {
   clientAttributes?: ClientAttributes;
   /** OIDC `max_age` (seconds): older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
   maxAge?: number | undefined;
+  /** The caller's OIDC claims request: requested user claims go into the ID token. */
+  claims?: ClaimsRequest;
 }
 
 /**
@@ -117,6 +119,8 @@ export async function authenticate(
     checkSessionAccess(existing.value, request.userId, clientAttributes);
   }
   const check = await verify();
+  // Every method checks this itself; this is the backstop for any that forgets.
+  if (check.user.status !== 'Active') throw new InvalidCredentialsError();
 
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
@@ -128,7 +132,7 @@ export async function authenticate(
       last_active_at: now,
       refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
-    const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now });
+    const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now, claims: request.claims });
     if (attempt === 1) await check.commit();
     try {
       await deps.store.put(keys.session(next.session_id), next, {
@@ -173,12 +177,12 @@ export async function authenticateSession(
   client: ClientRecord,
   sessionId: string,
   clientAttributes: ClientAttributes | undefined,
-  maxAge?: number,
+  options: { maxAge?: number | undefined; claims?: ClaimsRequest | undefined } = {},
 ): Promise<TokenResponse> {
   const { record, user } = await loadLiveSession(deps, client, sessionId);
   return authenticate(
     deps,
-    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, maxAge },
+    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
     async () => ({ user, commit: async () => {} }),
   );
 }

@@ -142,11 +142,46 @@ export interface SessionTokenOptions {
   maxAge?: number | undefined;
   /** The instant of this call (ms), default the clock: `iat`, and what `max_age` is judged against. */
   now?: number;
+  /** The caller's OIDC claims request: requested user claims go into the ID token. */
+  claims?: ClaimsRequest | undefined;
+}
+
+/** An OIDC claims request (`claims` of an authenticate call): `{id_token: {<claim>: null | {...}}}`. */
+export interface ClaimsRequest {
+  id_token?: Record<string, unknown>;
+  access_token?: Record<string, unknown>;
+}
+
+/** The name parts joined as OIDC's `name` string (title first middle last). */
+function fullName(name: NonNullable<UserRecord['name']>): string | undefined {
+  const joined = [name.title, name.first_name, name.middle_name, name.last_name]
+    .map((part) => part?.trim())
+    .filter((part) => part)
+    .join(' ');
+  return joined || undefined;
+}
+
+/**
+ * The user claims named under `claims.id_token` that we hold. The contact
+ * claims are in every ID token anyway; asking for one we do not hold (no
+ * username, say) adds nothing, and unknown claims (`roles`) are ignored.
+ */
+export function requestedUserClaims(user: UserRecord, claims: ClaimsRequest | undefined): Record<string, unknown> {
+  const wanted = claims?.id_token ?? {};
+  const out: Record<string, unknown> = {};
+  const has = (claim: string) => Object.prototype.hasOwnProperty.call(wanted, claim);
+  if (has('username') && user.username !== undefined) out.username = user.username;
+  if (has('name') && user.name !== undefined) {
+    const name = fullName(user.name);
+    if (name !== undefined) out.name = name;
+  }
+  return out;
 }
 
 /**
  * Signs the ID and access tokens of a session. The two signatures run
- * concurrently (each is one KMS call in AWS).
+ * concurrently (each is one KMS call in AWS). `options.claims` adds the requested
+ * user claims to the ID token.
  */
 export async function signSessionTokens(
   deps: Deps,
@@ -179,6 +214,7 @@ export async function signSessionTokens(
       sid: session.session_id,
       ...amrClaimsOf(session, client.mfa_policy, { now, maxAge: options.maxAge }),
       ...contactClaims,
+      ...requestedUserClaims(user, options.claims),
     }),
     signJwt(deps.signer, 'at+jwt', {
       iss: deps.settings.issuer,

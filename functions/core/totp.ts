@@ -10,13 +10,13 @@
  * conditional put before the caller gets its answer.
  */
 import { generateSecret, generateSync, generateURI } from 'otplib';
-import { ConflictError, InvalidCredentialsError, LockedError, UserNotFoundError } from '../errors.js';
+import { ConflictError, InvalidCredentialsError, LockedError, TotpAlreadyConfiguredError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, openSecret, sealSecret } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, type ClientRecord, type UserRecord } from './model.js';
+import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
-import type { TokenResponse } from './tokens.js';
+import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES } from './lockout.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
@@ -82,9 +82,9 @@ export function withTotpFailure(user: UserRecord, now: number): UserRecord {
   return { ...user, totp_failed_at: failures, ...(lockedUntil !== undefined && { totp_locked_until: lockedUntil }) };
 }
 
-/** The account shown in the authenticator app: the first of email, phone, username, user_id. */
+/** The default account shown in the authenticator app, upstream's order: email, username, phone number (then user_id). */
 export function totpAccountName(user: Pick<UserRecord, 'email' | 'phone_number' | 'username' | 'user_id'>): string {
-  return user.email ?? user.phone_number ?? user.username ?? user.user_id;
+  return user.email ?? user.username ?? user.phone_number ?? user.user_id;
 }
 
 /** `otpauth://totp/<issuer>:<account>?secret=…&issuer=…` (Key Uri Format of Google Authenticator). */
@@ -99,29 +99,52 @@ export interface TotpRegistration {
   uri: string;
 }
 
+export interface TotpRegisterInput {
+  /** Account name shown in the app; default totpAccountName. */
+  label?: string;
+  allow_override?: boolean;
+}
+
 /**
- * `POST /cis/v1/users/{user_id}/totp`: a new secret replaces any previous one
- * (and so forgets its last used step). The secret is returned only here; user
- * views never include it. A lock from earlier failures stays in force.
+ * An authenticator works once one code from it has been accepted; until then
+ * it is pending (the user may never have added it to an app).
  */
-export async function registerTotp(deps: Deps, userId: string): Promise<TotpRegistration> {
+export function isTotpActive(totp: TotpRecord | undefined): boolean {
+  return totp?.last_used_step !== undefined;
+}
+
+/**
+ * `POST /cis/v1/auth/totp/register` (user access token): a new pending
+ * authenticator for the token's user. It replaces a pending one freely, and a
+ * working one only with `allow_override` (else 409), so a user is never
+ * silently left with an authenticator they have not set up. The new secret
+ * has no used step; the first code accepted from it activates it. The secret
+ * is returned only here; user views never include it. A lock from earlier
+ * failures stays in force.
+ */
+export async function registerTotp(deps: Deps, userId: string, input: TotpRegisterInput = {}): Promise<TotpRegistration> {
   const secret = generateSecret({ length: TOTP_SECRET_BYTES });
   const sealed_secret = sealSecret(deps.hashKey, TOTP_SEAL_PURPOSE, secret);
-  const user = await modifyUser(deps, userId, (current, now) => ({ ...current, totp: { sealed_secret, created_at: now }, updated_at: now }));
+  const user = await modifyUser(deps, userId, (current, now) => {
+    if (isTotpActive(current.totp) && input.allow_override !== true) throw new TotpAlreadyConfiguredError();
+    return { ...current, totp: { sealed_secret, created_at: now }, updated_at: now };
+  });
   if (!user) throw new UserNotFoundError();
-  return { secret, uri: totpUri(deps.settings.appName, totpAccountName(user), secret) };
+  return { secret, uri: totpUri(deps.settings.appName, input.label ?? totpAccountName(user), secret) };
 }
 
 // ---- authentication ----------------------------------------------------------
 
+/** Upstream's body: the code is `token`; `identifier_type` defaults to `email` (applied by the schema). */
 export interface TotpAuthenticateInput {
   identifier_type: IdentifierType;
   identifier: string;
-  passcode: string;
+  token: string;
   session_id?: string;
   client_attributes?: ClientAttributes;
   /** OIDC `max_age` in seconds: older authentications are left out of this response's `amr`, `amr_at` and `mfa`. */
   max_age?: number;
+  claims?: ClaimsRequest;
 }
 
 function lockedError(remainingMs: number): LockedError {
@@ -135,8 +158,8 @@ export async function authenticateTotp(deps: Deps, client: ClientRecord, input: 
   const userId = found.value.user_id;
   return authenticate(
     deps,
-    { client, userId, method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age },
-    () => checkTotp(deps, userId, input.passcode),
+    { client, userId, method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
+    () => checkTotp(deps, userId, input.token),
   );
 }
 

@@ -20,13 +20,19 @@ import { newPasswordHash, type PasswordInput } from './passwords.js';
 
 export type IdentifierType = 'email' | 'phone_number' | 'user_id' | 'username';
 
+/** Times in the user view: epoch ms for created/updated, ISO 8601 for the rest, as upstream's `ApiUser`. */
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
 export interface UserView {
   user_id: string;
-  email?: { value: string; email_verified: boolean; verified_at?: number };
-  phone_number?: { value: string; phone_number_verified: boolean; verified_at?: number };
+  email?: { value: string; email_verified: boolean; verified_at?: string };
+  phone_number?: { value: string; phone_number_verified: boolean; verified_at?: string };
   username?: string;
   name?: UserRecord['name'];
   status: UserRecord['status'];
+  status_changed_at?: string;
   created_at: number;
   updated_at: number;
 }
@@ -36,18 +42,23 @@ export function toUserView(user: UserRecord): UserView {
   return {
     user_id: user.user_id,
     ...(user.email !== undefined && {
-      email: { value: user.email, email_verified: user.email_verified, ...(user.email_verified_at !== undefined && { verified_at: user.email_verified_at }) },
+      email: {
+        value: user.email,
+        email_verified: user.email_verified,
+        ...(user.email_verified_at !== undefined && { verified_at: isoTime(user.email_verified_at) }),
+      },
     }),
     ...(user.phone_number !== undefined && {
       phone_number: {
         value: user.phone_number,
         phone_number_verified: user.phone_number_verified,
-        ...(user.phone_number_verified_at !== undefined && { verified_at: user.phone_number_verified_at }),
+        ...(user.phone_number_verified_at !== undefined && { verified_at: isoTime(user.phone_number_verified_at) }),
       },
     }),
     ...(user.username !== undefined && { username: user.username }),
     ...(user.name !== undefined && { name: user.name }),
     status: user.status,
+    ...(user.status_changed_at !== undefined && { status_changed_at: isoTime(user.status_changed_at) }),
     created_at: user.created_at,
     updated_at: user.updated_at,
   };
@@ -228,6 +239,10 @@ export interface UserFields {
   name?: UserRecord['name'];
 }
 
+export interface UpdateUserInput extends UserFields {
+  status?: UserRecord['status'];
+}
+
 export interface CreateUserInput extends UserFields {
   credentials?: PasswordInput;
 }
@@ -247,8 +262,8 @@ export function newUserRecord(userId: string, now: number): UserRecord {
 
 /** `POST /cis/v1/users`. */
 export async function createUser(deps: Deps, input: CreateUserInput): Promise<UserView> {
-  if (input.email === undefined && input.phone_number === undefined) {
-    throw new InvalidInputError('at least one of email and phone_number is required');
+  if (input.email === undefined && input.phone_number === undefined && input.username === undefined) {
+    throw new InvalidInputError('at least one of email, phone_number and username is required');
   }
   // Policy and hashing first: a refused password must not hold claims even briefly.
   const passwordHash = input.credentials === undefined ? undefined : await newPasswordHash(input.credentials, deps.settings.scrypt);
@@ -282,16 +297,30 @@ export async function getUserView(deps: Pick<Deps, 'store'>, type: IdentifierTyp
 }
 
 /**
- * `PUT /cis/v1/users/{user_id}`: changes contacts, username or name. A changed
- * contact becomes unverified. New values are claimed first (409 if taken), the
- * user is written on the version read, and only then are old values released.
+ * A status change. Disabling ends every session of the user at once: sessions
+ * created before now stop working (isSessionLive), and while disabled no
+ * authentication succeeds. Re-enabling moves that instant again, so the
+ * sessions that disabling ended stay ended.
  */
-export async function updateUser(deps: Deps, userId: string, changes: UserFields): Promise<UserView> {
+function withStatus(user: UserRecord, status: UserRecord['status'], now: number): UserRecord {
+  if (user.status === status) return user;
+  return { ...user, status, status_changed_at: now, sessions_valid_after: now };
+}
+
+/**
+ * `PUT /cis/v1/users/{user_id}`: changes contacts, username, name or status.
+ * A changed contact becomes unverified. New values are claimed first (409 if
+ * taken), the user is written on the version read, and only then are old
+ * values released.
+ */
+export async function updateUser(deps: Deps, userId: string, changes: UpdateUserInput): Promise<UserView> {
   for (let attempt = 1; ; attempt++) {
     const record: StoredRecord<UserRecord> | undefined = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
     const current = record.value;
-    const next: UserRecord = { ...current, updated_at: deps.clock.now() };
+    const now = deps.clock.now();
+    let next: UserRecord = { ...current, updated_at: now };
+    if (changes.status !== undefined) next = withStatus(next, changes.status, now);
     if (changes.email !== undefined && normalizeEmail(changes.email) !== current.email) {
       next.email = normalizeEmail(changes.email);
       next.email_verified = false;

@@ -4,5 +4,5 @@ import { endpoint, json } from '../http/endpoint.js';
 import type { SessionAuthenticateRequest } from '../http/schemas.js';
 
 export const handler = endpoint<z.output<typeof SessionAuthenticateRequest>>('auth-session', async ({ deps, client, body }) =>
-  json(200, await authenticateSession(deps, client, body.session_id, body.client_attributes, body.max_age)),
+  json(200, await authenticateSession(deps, client, body.session_id, body.client_attributes, { maxAge: body.max_age, claims: body.claims })),
 );

@@ -177,7 +177,7 @@ function validation(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
         state.params = parsed.data;
       }
       if (route.body) {
-        const body = readBody(request.event);
+        const body = readBody(request.event) ?? (route.bodyOptional ? {} : undefined);
         if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
           throw new InvalidInputError('The body must be a JSON object');
         }

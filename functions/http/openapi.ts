@@ -87,7 +87,7 @@ function operation(route: RouteDefinition): JsonSchema {
   if (route.body) {
     const content: Record<string, unknown> = { 'application/json': { schema: schemaRef(route.body) } };
     if (route.auth === 'client_credentials') content['application/x-www-form-urlencoded'] = { schema: schemaRef(route.body) };
-    op.requestBody = { required: true, content };
+    op.requestBody = { required: !route.bodyOptional, content };
   }
   return op;
 }
@@ -113,7 +113,10 @@ export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonS
         "Self-hosted multi-factor authentication backend. The HTTP shape follows Transmit Security's backend-authentication API.",
         '',
         'Choices where the upstream contract is silent:',
-        '- Unknown optional fields are accepted and ignored; invalid input is always 400 `system_invalid_input`.',
+        '- Unknown optional fields of authentication calls are accepted and ignored; user create and update refuse fields Twofold does not keep (400), so a success always means every field was applied. Invalid input is always 400 `system_invalid_input`.',
+        '- User times follow upstream `ApiUser`: `created_at` / `updated_at` epoch milliseconds, `verified_at` / `status_changed_at` ISO 8601 strings. Disabling a user ends its sessions for good; re-enabling does not revive them.',
+        '- TOTP register: a working authenticator without `allow_override` is 409 `auth_totp_already_configured`; a pending one (no code accepted yet) is replaced; the first accepted code activates it.',
+        '- `claims.id_token` adds `username` and `name` (OIDC string: title, first, middle, last name joined by spaces) when asked for and held; contact claims are always present; other claims are ignored. Refresh answers without them.',
         '- Errors are `{error_code, message}`; the token endpoint answers in the OAuth form `{error, error_description}`.',
         '- `amr` lists methods in the order pwd, eotp, eml, sms, otp, recovery_code, then `mfa`; the ID token\'s `amr_at` is an object from each of those methods to the epoch second of its latest authentication.',
         '- `max_age` is judged on whole epoch seconds: a factor at second T is fresh while T + max_age >= the token\'s `iat` (exactly max_age seconds old is fresh); the authentication added by the call itself is always fresh.',

@@ -3,9 +3,11 @@
  * functions/http/endpoint.ts) and generate the OpenAPI document
  * (functions/http/openapi.ts), so the two cannot drift.
  *
- * Objects strip unknown fields: optional fields of the upstream API that
- * Twofold does not support (`resource`, `claims`, `org_id`, `device_id`, ...)
- * are accepted and ignored.
+ * Authentication requests strip unknown fields: optional fields of the
+ * upstream API that Twofold does not support (`resource`, `org_id`,
+ * `device_id`, ...) are accepted and ignored. User create and update are
+ * strict instead: a profile field Twofold does not keep is refused (400),
+ * never answered with a success that silently dropped it.
  */
 import * as z from 'zod';
 
@@ -66,21 +68,39 @@ export const MaxAge = z
 
 export const IdentifierType = z.enum(['email', 'phone_number', 'user_id', 'username']);
 
+/** Transmit's `ApiUserNameInput` / `ApiUserName`: a name is an object of parts, never a bare string. */
 export const UserName = z
-  .union([
-    z.string().max(LIMITS.name),
-    z
-      .object({
-        title: z.string().max(LIMITS.name).optional(),
-        first_name: z.string().max(LIMITS.name).optional(),
-        last_name: z.string().max(LIMITS.name).optional(),
-        middle_name: z.string().max(LIMITS.name).optional(),
-      })
-      .strict(),
-  ])
-  .meta({ description: 'A display name, or the upstream name object.' });
+  .object({
+    title: z.string().max(LIMITS.name).optional(),
+    first_name: z.string().max(LIMITS.name).optional(),
+    last_name: z.string().max(LIMITS.name).optional(),
+    middle_name: z.string().max(LIMITS.name).optional(),
+  })
+  .strict()
+  .meta({ id: 'UserName', description: "The user's full name in parts (the upstream `ApiUserName`). Replaced as a whole on update." });
+
+/**
+ * OIDC claims request (`claims` parameter, OpenID Connect Core 5.5): the
+ * claims named under `id_token` that Twofold holds for the user (`username`,
+ * `name`, `email`, `email_verified`, `phone_number`, `phone_number_verified`)
+ * are added to the ID token; others (`roles`, ...) and `access_token` requests
+ * are accepted and ignored.
+ */
+export const ClaimsRequest = z
+  .object({
+    id_token: z.record(z.string().max(128), z.unknown()).optional(),
+    access_token: z.record(z.string().max(128), z.unknown()).optional().meta({ description: 'Accepted and ignored.' }),
+  })
+  .meta({
+    id: 'ClaimsRequest',
+    description:
+      'OIDC claims request, e.g. `{"id_token": {"username": null}}`. Of the claims named under `id_token`, those Twofold holds are added to the ID token: `username`, `name` (the name parts joined by spaces, an OIDC string), `email`, `email_verified`, `phone_number`, `phone_number_verified`. Other claims are ignored.',
+    example: { id_token: { username: null } },
+  });
 
 // ---- responses -----------------------------------------------------------
+
+export const IsoDateTime = z.string().meta({ format: 'date-time', example: '2026-01-15T12:00:00.000Z' });
 
 export const ErrorBody = z
   .object({ error_code: z.string().meta({ example: 'system_invalid_input' }), message: z.string() })
@@ -115,17 +135,32 @@ export const ClientTokenResponse = z
 export const User = z
   .object({
     user_id: z.string(),
-    email: z.object({ value: z.string(), email_verified: z.boolean(), verified_at: z.number().optional() }).optional(),
+    email: z
+      .object({
+        value: z.string(),
+        email_verified: z.boolean(),
+        verified_at: IsoDateTime.optional().meta({ description: 'When the email was last verified (ISO 8601 date-time, as upstream).' }),
+      })
+      .optional(),
     phone_number: z
-      .object({ value: z.string(), phone_number_verified: z.boolean(), verified_at: z.number().optional() })
+      .object({
+        value: z.string(),
+        phone_number_verified: z.boolean(),
+        verified_at: IsoDateTime.optional().meta({ description: 'When the phone number was last verified (ISO 8601 date-time, as upstream).' }),
+      })
       .optional(),
     username: z.string().optional(),
     name: UserName.optional(),
-    status: z.enum(['Active', 'Disabled']),
-    created_at: z.number().meta({ description: 'Epoch milliseconds.' }),
-    updated_at: z.number(),
+    status: z.enum(['Active', 'Disabled']).meta({ description: '`Disabled` users cannot authenticate and have no working session. (Upstream also has `Pending`, which Twofold never sets.)' }),
+    status_changed_at: IsoDateTime.optional().meta({ description: 'When the status last changed (ISO 8601 date-time, as upstream); absent until it first changes.' }),
+    created_at: z.number().meta({ description: 'Epoch milliseconds (a number, as upstream).' }),
+    updated_at: z.number().meta({ description: 'Epoch milliseconds (a number, as upstream).' }),
   })
-  .meta({ id: 'User' });
+  .meta({
+    id: 'User',
+    description:
+      "Transmit's `ApiUser`, restricted to the fields Twofold keeps: no secondary contacts, address, birthday, custom data or identities. Never a password hash, TOTP seed or counter.",
+  });
 
 export const UserResult = z.object({ result: User });
 export const TrueResult = z.object({ result: z.literal(true) });
@@ -164,10 +199,16 @@ export const CreateUserRequest = z
     name: UserName.optional(),
     credentials: Credentials.optional(),
   })
-  .refine((v) => v.email !== undefined || v.phone_number !== undefined, {
-    message: 'at least one of email and phone_number is required',
+  // Strict: a profile field Twofold does not keep (birthday, address, custom_data, ...) is refused, never silently dropped.
+  .strict()
+  .refine((v) => v.email !== undefined || v.phone_number !== undefined || v.username !== undefined, {
+    message: 'at least one of email, phone_number and username is required',
   })
-  .meta({ id: 'CreateUserRequest' });
+  .meta({
+    id: 'CreateUserRequest',
+    description:
+      'At least one of email, phone_number, username (username-only users log in with a password). Upstream profile fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, ...) are refused with 400 `system_invalid_input` rather than dropped.',
+  });
 
 export const UpdateUserRequest = z
   .object({
@@ -175,8 +216,21 @@ export const UpdateUserRequest = z
     phone_number: PhoneNumber.optional(),
     username: Username.optional(),
     name: UserName.optional(),
+    status: z
+      .enum(['Active', 'Disabled'])
+      .optional()
+      .meta({
+        description:
+          '`Disabled` ends every session of the user at once and refuses every authentication (user access tokens included); `Active` re-enables login, and the sessions ended by disabling stay ended. Upstream `Pending` is refused (400).',
+      }),
   })
-  .meta({ id: 'UpdateUserRequest' });
+  // Strict: a 200 means every field sent was applied; anything else is 400 system_invalid_input.
+  .strict()
+  .meta({
+    id: 'UpdateUserRequest',
+    description:
+      'Fields not sent are left alone; a changed contact becomes unverified. Upstream fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, `external_user_id`, ...) are refused with 400 `system_invalid_input`: a 200 always means every field sent was applied.',
+  });
 
 export const UserIdParams = z.object({ user_id: Id });
 export const UsernameParams = z.object({ username: Username });
@@ -213,6 +267,7 @@ export const PasswordAuthenticateRequest = z
     session_id: SessionId.optional(),
     client_attributes: ClientAttributes.optional(),
     max_age: MaxAge.optional(),
+    claims: ClaimsRequest.optional(),
   })
   .meta({ id: 'PasswordAuthenticateRequest' });
 
@@ -261,11 +316,12 @@ export const OtpAuthenticateRequest = z
     request_id: z.string().max(LIMITS.id).optional(),
     client_attributes: ClientAttributes.optional(),
     max_age: MaxAge.optional(),
+    claims: ClaimsRequest.optional(),
   })
   .meta({ id: 'OtpAuthenticateRequest' });
 
 export const SessionAuthenticateRequest = z
-  .object({ session_id: SessionId, client_attributes: ClientAttributes.optional(), max_age: MaxAge.optional() })
+  .object({ session_id: SessionId, client_attributes: ClientAttributes.optional(), max_age: MaxAge.optional(), claims: ClaimsRequest.optional() })
   .meta({ id: 'SessionAuthenticateRequest' });
 
 export const LogoutRequest = z.object({ session_id: SessionId }).meta({ id: 'LogoutRequest' });
@@ -304,23 +360,45 @@ export const LinkAuthenticateRequest = z
     session_id: SessionId.optional(),
     client_attributes: ClientAttributes.optional(),
     max_age: MaxAge.optional(),
+    claims: ClaimsRequest.optional(),
   })
   .meta({ id: 'LinkAuthenticateRequest' });
 
 export const RefreshRequest = z.object({ refresh_token: z.string().min(1).max(512) }).meta({ id: 'RefreshRequest' });
 
+export const TotpRegisterRequest = z
+  .object({
+    label: z
+      .string()
+      .trim()
+      .min(1)
+      .max(LIMITS.username)
+      .optional()
+      .meta({ description: "Account name shown in the authenticator app. Default: the user's email, else username, else phone number, else user_id." }),
+    allow_override: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is always replaced.' }),
+    device_id: z.string().max(80).optional().meta({ description: 'Accepted and ignored.' }),
+  })
+  .meta({ id: 'TotpRegisterRequest' });
+
 export const TotpRegistrationResponse = z
-  .object({ secret: z.string(), uri: z.string().meta({ description: 'otpauth:// URI for the authenticator app' }) })
+  .object({
+    secret: z.string().meta({ description: 'Base32 seed (160 bits), shown only here.' }),
+    uri: z.string().meta({ description: '`otpauth://totp/<issuer>:<label>?secret=…&issuer=…` for a QR code.' }),
+  })
   .meta({ id: 'TotpRegistration' });
 
 export const TotpAuthenticateRequest = z
   .object({
-    identifier_type: IdentifierType,
+    token: z.string().trim().min(1).max(16).meta({ description: 'The code the authenticator app shows (upstream field name).' }),
+    identifier_type: IdentifierType.default('email').meta({ description: 'Default `email`, as upstream.' }),
     identifier: z.string().trim().min(1).max(LIMITS.identifier),
-    passcode: z.string().trim().min(1).max(16),
     session_id: SessionId.optional(),
     client_attributes: ClientAttributes.optional(),
     max_age: MaxAge.optional(),
+    claims: ClaimsRequest.optional(),
   })
   .meta({ id: 'TotpAuthenticateRequest' });
 
@@ -346,6 +424,7 @@ export const RecoveryCodeAuthenticateRequest = z
     session_id: SessionId.optional(),
     client_attributes: ClientAttributes.optional(),
     max_age: MaxAge.optional(),
+    claims: ClaimsRequest.optional(),
   })
   .meta({ id: 'RecoveryCodeAuthenticateRequest' });
 

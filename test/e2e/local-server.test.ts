@@ -108,14 +108,20 @@ describe('each method over HTTP', () => {
     expect((await verifyIdToken(eml.body.id_token)).amr).toEqual(['eml']);
     expect((await api('/cis/v1/auth/link/email/authenticate', { code: link.searchParams.get('code') })).body.error_code).toBe('invalid_magic_link_code');
 
-    const registered = await api(`/cis/v1/users/${user.userId}/totp`);
-    expect(registered.status).toBe(200);
-    expect(registered.body.uri).toMatch(/^otpauth:\/\/totp\//);
-    const passcode = generateSync({ secret: registered.body.secret });
-    const totp = await api('/cis/v1/auth/totp/authenticate', { identifier_type: 'user_id', identifier: user.userId, passcode, session_id: eml.body.session_id });
+    // Registering takes the user access token of the session that just authenticated.
+    const registeredRes = await fetch(`${server.url}/cis/v1/auth/totp/register`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${eml.body.access_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(registeredRes.status).toBe(201);
+    const registered = (await registeredRes.json()) as { secret: string; uri: string };
+    expect(registered.uri).toMatch(/^otpauth:\/\/totp\//);
+    const code = generateSync({ secret: registered.secret });
+    const totp = await api('/cis/v1/auth/totp/authenticate', { identifier_type: 'user_id', identifier: user.userId, token: code, session_id: eml.body.session_id });
     expect(totp.status).toBe(200);
     expect((await verifyIdToken(totp.body.id_token)).amr).toEqual(['eml', 'otp', 'mfa']);
-    const replay = await api('/cis/v1/auth/totp/authenticate', { identifier_type: 'user_id', identifier: user.userId, passcode });
+    const replay = await api('/cis/v1/auth/totp/authenticate', { identifier_type: 'user_id', identifier: user.userId, token: code });
     expect(replay.body.error_code).toBe('auth_invalid_credentials');
   });
 

@@ -84,7 +84,7 @@ describe('random input never yields a 5xx', () => {
       ['auth-link-send', { identifier: 'a@b.co', redirect_uri: 'javascript:alert(1)' }],
       ['auth-link-authenticate', { code: '%00' }],
       ['auth-token-refresh', { refresh_token: '.'.repeat(500) }],
-      ['auth-totp-authenticate', { identifier_type: 'email', identifier: 'nobody@example.com', passcode: 'abcdef' }],
+      ['auth-totp-authenticate', { identifier_type: 'email', identifier: 'nobody@example.com', token: 'abcdef' }],
       ['users-create', { email: 'a@b.co', credentials: { password: '\u0000'.repeat(300) } }],
       ['auth-recovery-codes-authenticate', { identifier_type: 'user_id', identifier: '../../etc', code: '\u0000-\u200b-ＡＢＣＤ' }],
     ];

@@ -178,7 +178,7 @@ describe('step-up: max_age on every authenticate call', () => {
     t.clock.advanceSeconds(3600);
     const totp = await invoke(totpAuthenticate, {
       token: await clientToken(),
-      body: { identifier_type: 'email', identifier: EMAIL, passcode: totpCodeForStep(secret, totpStep(t.clock.now())), session_id: sessionId, max_age: 60 },
+      body: { identifier_type: 'email', identifier: EMAIL, token: totpCodeForStep(secret, totpStep(t.clock.now())), session_id: sessionId, max_age: 60 },
     });
     expect((await claimsOf(totp.body.id_token)).amr).toEqual(['otp']);
 
@@ -197,7 +197,7 @@ describe('step-up: max_age on every authenticate call', () => {
       [passwordAuthenticate, { username: 'ada', password: PASSWORD }],
       [otpAuthenticate, { passcode: '123456', identifier_type: 'email', identifier: EMAIL }],
       [linkAuthenticate, { code: 'x' }],
-      [totpAuthenticate, { passcode: '123456', identifier_type: 'email', identifier: EMAIL }],
+      [totpAuthenticate, { token: '123456', identifier_type: 'email', identifier: EMAIL }],
       [recoveryAuthenticate, { code: 'AAAA-BBBB-CCCC', identifier_type: 'email', identifier: EMAIL }],
     ];
     for (const [handler, body] of bodies) {

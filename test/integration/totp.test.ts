@@ -3,14 +3,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openSecret } from '../../functions/core/crypto.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
-import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
+import { logoutSession } from '../../functions/core/sessions.js';
+import { isTotpActive, totpCodeForStep, totpStep } from '../../functions/core/totp.js';
 import { toUserView } from '../../functions/core/users.js';
 import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-authenticate.js';
-import { handler as totpRegister } from '../../functions/handlers/users-totp-register.js';
+import { handler as totpRegister } from '../../functions/handlers/auth-totp-register.js';
 import { createTestClient, createTestDeps, idTokenClaims, invoke, slowSigning, type TestContext } from '../support/harness.js';
-import { seedUser } from '../support/seed.js';
+import { seedAuthentication, seedUser } from '../support/seed.js';
 
 const REDIRECT = 'https://app.example/callback';
 
@@ -18,10 +19,15 @@ let t: TestContext;
 let client: ClientRecord;
 let token: string;
 let ada: UserRecord;
+/** Ada's user access token: registering needs a user who has just authenticated. */
+let adaToken: string;
 
+async function register(body: Record<string, unknown> = {}, as = adaToken) {
+  return invoke(totpRegister, { token: as, body });
+}
 
-async function register(userId = ada.user_id, as = token) {
-  return invoke(totpRegister, { token: as, params: { user_id: userId } });
+async function userTokenOf(user: UserRecord): Promise<string> {
+  return (await seedAuthentication(t.deps, client, user, 'pwd')).access_token;
 }
 
 /** The code an authenticator app would show now (by the test clock), `offset` steps away. */
@@ -29,8 +35,8 @@ function codeNow(secret: string, offset = 0): string {
   return totpCodeForStep(secret, totpStep(t.clock.now()) + offset);
 }
 
-async function authenticateTotp(passcode: string, extra: Record<string, unknown> = {}, as = token) {
-  return invoke(totpAuthenticate, { token: as, body: { identifier_type: 'email', identifier: 'ada@example.com', passcode, ...extra } });
+async function authenticateTotp(code: string, extra: Record<string, unknown> = {}, as = token) {
+  return invoke(totpAuthenticate, { token: as, body: { identifier_type: 'email', identifier: 'ada@example.com', token: code, ...extra } });
 }
 
 async function storedAda(): Promise<UserRecord> {
@@ -53,12 +59,13 @@ beforeEach(async () => {
   t = await createTestDeps();
   ({ client, token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT] }));
   ada = await seedUser(t.deps, { user_id: 'u-ada', email: 'ada@example.com' });
+  adaToken = await userTokenOf(ada);
 });
 
 describe('registering an authenticator', () => {
   it('returns a base32 secret of 160 bits and an otpauth URI naming the app and the account', async () => {
     const res = await register();
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(201);
     expect(res.body.secret).toMatch(/^[A-Z2-7]{32}$/);
     const uri = new URL(res.body.uri);
     expect(res.body.uri.startsWith('otpauth://totp/')).toBe(true);
@@ -78,26 +85,101 @@ describe('registering an authenticator', () => {
     expect(JSON.stringify(toUserView(await storedAda()))).not.toContain(body.secret);
   });
 
-  it('is 404 user_not_found for an unknown user', async () => {
-    const res = await register('nobody');
-    expect(res).toMatchObject({ status: 404, body: { error_code: 'user_not_found' } });
-  });
-
   it('names the account by user id when the user has no email, phone or username', async () => {
-    await seedUser(t.deps, { user_id: 'u-bare', phone_number: undefined });
-    const res = await register('u-bare');
+    const bare = await seedUser(t.deps, { user_id: 'u-bare', phone_number: undefined });
+    const res = await register({}, await userTokenOf(bare));
     expect(decodeURIComponent(new URL(res.body.uri).pathname.slice(1))).toBe(`${t.deps.settings.appName}:u-bare`);
   });
 
-  it('registering again replaces the secret and forgets the last used step', async () => {
+  it('prefers the username to the phone number, and a label to both', async () => {
+    const grace = await seedUser(t.deps, { user_id: 'u-grace', username: 'grace', phone_number: '+15550000009' });
+    const graceToken = await userTokenOf(grace);
+    const account = (uri: string) => decodeURIComponent(new URL(uri).pathname.slice(1));
+    expect(account((await register({}, graceToken)).body.uri)).toBe(`${t.deps.settings.appName}:grace`);
+    expect(account((await register({ label: 'Grace Hopper' }, graceToken)).body.uri)).toBe(`${t.deps.settings.appName}:Grace Hopper`);
+  });
+
+  it('registers for the user of the token only, whatever the body says', async () => {
+    const bob = await seedUser(t.deps, { user_id: 'u-bob', email: 'bob@example.com' });
+    const res = await register({ user_id: ada.user_id, identifier: 'ada@example.com' }, await userTokenOf(bob));
+    expect(res.status).toBe(201);
+    expect((await t.store.get<UserRecord>(keys.user(bob.user_id)))!.value.totp).toBeDefined();
+    expect((await storedAda()).totp).toBeUndefined();
+  });
+
+  it('accepts a request without a body', async () => {
+    const res = await invoke(totpRegister, { token: adaToken });
+    expect(res.status).toBe(201);
+  });
+
+  it('a client access token, an ID token, a foreign or missing token are 401', async () => {
+    const idToken = (await seedAuthentication(t.deps, client, ada, 'pwd')).id_token;
+    for (const as of [token, idToken, 'not.a.token', undefined]) {
+      const res = await invoke(totpRegister, { ...(as !== undefined && { token: as }), body: {} });
+      expect(res).toMatchObject({ status: 401, body: { error_code: 'unauthorized' } });
+    }
+    expect((await storedAda()).totp).toBeUndefined();
+  });
+
+  it('the user token of a logged-out session is 401 and registers nothing', async () => {
+    const tokens = await seedAuthentication(t.deps, client, ada, 'pwd');
+    await logoutSession(t.deps, client, tokens.session_id);
+    const res = await register({}, tokens.access_token);
+    expect(res).toMatchObject({ status: 401, body: { error_code: 'unauthorized' } });
+    expect((await storedAda()).totp).toBeUndefined();
+  });
+
+  it('a new authenticator is pending: registering again replaces it without allow_override', async () => {
+    const first = (await register()).body.secret;
+    const again = await register();
+    expect(again.status).toBe(201);
+    expect(again.body.secret).not.toBe(first);
+    // Only the latest pending secret works.
+    const firstCode = codeNow(first);
+    if (firstCode !== codeNow(again.body.secret)) expect((await authenticateTotp(firstCode)).body.error_code).toBe('auth_invalid_credentials');
+    expect((await authenticateTotp(codeNow(again.body.secret))).status).toBe(200);
+  });
+
+  it('the first accepted code activates it: a working authenticator is never replaced without allow_override', async () => {
+    const first = (await register()).body.secret;
+    expect(isTotpActive((await storedAda()).totp)).toBe(false);
+    expect((await authenticateTotp(codeNow(first))).status).toBe(200);
+    expect(isTotpActive((await storedAda()).totp)).toBe(true);
+
+    for (const body of [{}, { allow_override: false }]) {
+      const refused = await register(body);
+      expect(refused).toMatchObject({ status: 409, body: { error_code: 'auth_totp_already_configured' } });
+    }
+    t.clock.advanceSeconds(30);
+    // The working one still works.
+    expect((await authenticateTotp(codeNow(first))).status).toBe(200);
+  });
+
+  it('allow_override replaces a working authenticator with a pending one and forgets the last used step', async () => {
     const first = (await register()).body.secret;
     const firstCode = codeNow(first);
     expect((await authenticateTotp(firstCode)).status).toBe(200);
-    const second = (await register()).body.secret;
-    expect(second).not.toBe(first);
-    expect((await storedAda()).totp?.last_used_step).toBeUndefined();
-    if (firstCode !== codeNow(second)) expect((await authenticateTotp(firstCode)).body.error_code).toBe('auth_invalid_credentials');
-    expect((await authenticateTotp(codeNow(second))).status).toBe(200);
+    const second = await register({ allow_override: true });
+    expect(second.status).toBe(201);
+    expect(second.body.secret).not.toBe(first);
+    expect(isTotpActive((await storedAda()).totp)).toBe(false);
+    if (firstCode !== codeNow(second.body.secret)) expect((await authenticateTotp(firstCode)).body.error_code).toBe('auth_invalid_credentials');
+    expect((await authenticateTotp(codeNow(second.body.secret))).status).toBe(200);
+    expect(isTotpActive((await storedAda()).totp)).toBe(true);
+  });
+});
+
+describe('the authenticate body (Transmit field names)', () => {
+  it('identifier_type defaults to email', async () => {
+    const secret = (await register()).body.secret;
+    const res = await invoke(totpAuthenticate, { token, body: { token: codeNow(secret), identifier: 'ada@example.com' } });
+    expect(res.status).toBe(200);
+  });
+
+  it('the code is `token`: a body without it is 400 system_invalid_input', async () => {
+    const secret = (await register()).body.secret;
+    const res = await invoke(totpAuthenticate, { token, body: { passcode: codeNow(secret), identifier: 'ada@example.com' } });
+    expect(res).toMatchObject({ status: 400, body: { error_code: 'system_invalid_input' } });
   });
 });
 

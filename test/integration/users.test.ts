@@ -51,7 +51,7 @@ describe('creating a user', () => {
       email: ' Ada@Example.COM ',
       phone_number: '+15551234567',
       username: 'Ada',
-      name: 'Ada Lovelace',
+      name: { first_name: 'Ada', last_name: 'Lovelace' },
       credentials: { password: PASSWORD, force_replace: false },
     });
     expect(res.status).toBe(201);
@@ -61,7 +61,7 @@ describe('creating a user', () => {
       email: { value: 'ada@example.com', email_verified: false },
       phone_number: { value: '+15551234567', phone_number_verified: false },
       username: 'Ada',
-      name: 'Ada Lovelace',
+      name: { first_name: 'Ada', last_name: 'Lovelace' },
       status: 'Active',
       created_at: t.clock.now(),
       updated_at: t.clock.now(),
@@ -79,6 +79,12 @@ describe('creating a user', () => {
     expect(JSON.stringify(record)).not.toContain(PASSWORD);
   });
 
+  it('creates a username-only user, as the upstream password sample does', async () => {
+    const user = await createOk({ username: 'ada', credentials: { password: PASSWORD } });
+    expect(user).toEqual({ user_id: expect.any(String), username: 'ada', status: 'Active', created_at: t.clock.now(), updated_at: t.clock.now() });
+    expect((await login('ada')).status).toBe(200);
+  });
+
   it('accepts an upstream name object and a user with only a phone number', async () => {
     const user = await createOk({ phone_number: '+15550000001', name: { first_name: 'Grace', last_name: 'Hopper' } });
     expect(user.name).toEqual({ first_name: 'Grace', last_name: 'Hopper' });
@@ -87,7 +93,10 @@ describe('creating a user', () => {
   });
 
   it.each([
-    ['neither email nor phone number', { username: 'ada' }],
+    ['none of email, phone number and username', { name: { first_name: 'Ada' } }],
+    ['a name that is a bare string (upstream names are objects)', { email: 'ada@example.com', name: 'Ada Lovelace' }],
+    ['an upstream profile field Twofold does not keep', { email: 'ada@example.com', birthday: '1815-12-10T00:00:00Z' }],
+    ['custom data', { email: 'ada@example.com', custom_data: { tier: 'gold' } }],
     ['an email of the wrong type', { email: 12345 }],
     ['a malformed email', { email: 'not-an-email' }],
     ['a phone number that is not E.164', { phone_number: '555-1234' }],
@@ -379,6 +388,9 @@ describe('replacing a password (PUT)', () => {
   });
 });
 
+const EMAIL_VERIFIED_AT = Date.UTC(2026, 0, 1, 9, 30, 0);
+const PHONE_VERIFIED_AT = Date.UTC(2026, 0, 2, 18, 0, 0, 250);
+
 describe('updating a user', () => {
   let ada: { user_id: string };
   beforeEach(async () => {
@@ -387,19 +399,20 @@ describe('updating a user', () => {
     const record = await t.store.get<UserRecord>(keys.user(ada.user_id));
     await t.store.put(
       keys.user(ada.user_id),
-      { ...record!.value, email_verified: true, email_verified_at: 1, phone_number_verified: true, phone_number_verified_at: 2 },
+      { ...record!.value, email_verified: true, email_verified_at: EMAIL_VERIFIED_AT, phone_number_verified: true, phone_number_verified_at: PHONE_VERIFIED_AT },
       { expectVersion: record!.version },
     );
     t.clock.advanceSeconds(60);
   });
 
   it('a changed contact becomes unverified; an unchanged one stays verified', async () => {
-    const res = await invoke(updateUser, { token, params: { user_id: ada.user_id }, body: { email: 'Lovelace@Example.com', name: 'Ada' } });
+    const res = await invoke(updateUser, { token, params: { user_id: ada.user_id }, body: { email: 'Lovelace@Example.com', name: { first_name: 'Ada' } } });
     expect(res.status).toBe(200);
     expect(res.body.result).toMatchObject({
       email: { value: 'lovelace@example.com', email_verified: false },
-      phone_number: { value: '+15551234567', phone_number_verified: true, verified_at: 2 },
-      name: 'Ada',
+      // verified_at is an ISO 8601 date-time, as upstream's ApiUser types it.
+      phone_number: { value: '+15551234567', phone_number_verified: true, verified_at: '2026-01-02T18:00:00.250Z' },
+      name: { first_name: 'Ada' },
       updated_at: t.clock.now(),
     });
     expect(res.body.result.email.verified_at).toBeUndefined();
@@ -414,7 +427,7 @@ describe('updating a user', () => {
   it('the same email in another case is not a change', async () => {
     const res = await invoke(updateUser, { token, params: { user_id: ada.user_id }, body: { email: 'ADA@example.com' } });
     expect(res.status).toBe(200);
-    expect(res.body.result.email).toEqual({ value: 'ada@example.com', email_verified: true, verified_at: 1 });
+    expect(res.body.result.email).toEqual({ value: 'ada@example.com', email_verified: true, verified_at: '2026-01-01T09:30:00.000Z' });
   });
 
   it('frees the old values for another user and moves the lookups', async () => {
@@ -456,15 +469,37 @@ describe('updating a user', () => {
   });
 
   it('answers 404 for an unknown user and 400 for bad input', async () => {
-    const missing = await invoke(updateUser, { token, params: { user_id: 'no-such-user' }, body: { name: 'x' } });
+    const missing = await invoke(updateUser, { token, params: { user_id: 'no-such-user' }, body: { name: { first_name: 'x' } } });
     expect(missing.status).toBe(404);
     expect(missing.body.error_code).toBe('user_not_found');
-    for (const body of [{ email: 'nope' }, { phone_number: 15551234567 }, { name: 'x'.repeat(257) }]) {
+    for (const body of [{ email: 'nope' }, { phone_number: 15551234567 }, { name: { first_name: 'x'.repeat(257) } }, { name: 'Ada' }, { status: 'Pending' }, { status: 'disabled' }]) {
       const res = await invoke(updateUser, { token, params: { user_id: ada.user_id }, body });
       expect(res.status).toBe(400);
       expect(res.body.error_code).toBe('system_invalid_input');
     }
     expect((await invoke(updateUser, { token, rawBody: '{', params: { user_id: ada.user_id } })).body.error_code).toBe('system_invalid_input');
+  });
+
+  it('never answers 200 for a field it did not apply: unsupported upstream fields are 400 and change nothing', async () => {
+    const before = await stored(ada.user_id);
+    for (const body of [
+      { birthday: '1815-12-10T00:00:00Z' },
+      { secondary_emails: ['ada@work.example'] },
+      { address: { city: 'London' } },
+      { custom_data: { tier: 'gold' } },
+      { external_user_id: 'ext-1' },
+      { name: { first_name: 'Augusta' }, picture: 'https://example.com/ada.png' },
+    ]) {
+      const res = await invoke(updateUser, { token, params: { user_id: ada.user_id }, body });
+      expect(res).toMatchObject({ status: 400, body: { error_code: 'system_invalid_input' } });
+    }
+    expect(await stored(ada.user_id)).toEqual(before);
+  });
+
+  it('replaces the name object as a whole', async () => {
+    await invoke(updateUser, { token, params: { user_id: ada.user_id }, body: { name: { first_name: 'Ada', last_name: 'Byron' } } });
+    const res = await invoke(updateUser, { token, params: { user_id: ada.user_id }, body: { name: { last_name: 'Lovelace' } } });
+    expect(res.body.result.name).toEqual({ last_name: 'Lovelace' });
   });
 });
 

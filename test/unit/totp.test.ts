@@ -125,10 +125,10 @@ describe('otpauth URI', () => {
     expect([...url.searchParams.keys()].sort()).toEqual(['issuer', 'secret']);
   });
 
-  it('the account is the email, else the phone number, else the username, else the user id', () => {
+  it("the account is upstream's default label: the email, else the username, else the phone number, else the user id", () => {
     expect(totpAccountName({ user_id: 'u1', email: 'a@x.io', phone_number: '+15550000000', username: 'ada' })).toBe('a@x.io');
-    expect(totpAccountName({ user_id: 'u1', phone_number: '+15550000000', username: 'ada' })).toBe('+15550000000');
-    expect(totpAccountName({ user_id: 'u1', username: 'ada' })).toBe('ada');
+    expect(totpAccountName({ user_id: 'u1', phone_number: '+15550000000', username: 'ada' })).toBe('ada');
+    expect(totpAccountName({ user_id: 'u1', phone_number: '+15550000000' })).toBe('+15550000000');
     expect(totpAccountName({ user_id: 'u1' })).toBe('u1');
   });
 });

@@ -1,0 +1,8 @@
+import type { z } from 'zod';
+import { registerTotp } from '../core/totp.js';
+import { endpoint, json } from '../http/endpoint.js';
+import type { TotpRegisterRequest } from '../http/schemas.js';
+
+export const handler = endpoint<z.output<typeof TotpRegisterRequest>>('auth-totp-register', async ({ deps, principal, body }) =>
+  json(201, await registerTotp(deps, principal.user.user_id, body)),
+);
