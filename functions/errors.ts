@@ -175,3 +175,11 @@ export class InvalidRedirectUriError extends TwofoldError {
     super(message);
   }
 }
+
+export class PasskeyNotFoundError extends TwofoldError {
+  readonly code = 'webauthn_credential_not_found';
+  readonly status = 404;
+  constructor(message = 'The user has no passkey with this id') {
+    super(message);
+  }
+}

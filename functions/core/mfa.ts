@@ -6,16 +6,17 @@
  */
 import type { AuthMethod, MfaPolicy, SessionRecord } from './model.js';
 
-export const FACTOR_CLASS: Record<AuthMethod, 'knowledge' | 'email' | 'phone' | 'authenticator'> = {
+export const FACTOR_CLASS: Record<AuthMethod, 'knowledge' | 'email' | 'phone' | 'authenticator' | 'passkey'> = {
   pwd: 'knowledge',
   eotp: 'email',
   eml: 'email',
   sms: 'phone',
   otp: 'authenticator',
+  webauthn: 'passkey',
 };
 
 /** Stable order for `amr`, so equal sessions produce equal tokens. */
-const METHOD_ORDER: readonly AuthMethod[] = ['pwd', 'eotp', 'eml', 'sms', 'otp'];
+const METHOD_ORDER: readonly AuthMethod[] = ['pwd', 'eotp', 'eml', 'sms', 'otp', 'webauthn'];
 
 export function satisfiesMfa(methods: Iterable<AuthMethod>, policy: MfaPolicy): boolean {
   const distinct = new Set(methods);
