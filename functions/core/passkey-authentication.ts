@@ -30,6 +30,7 @@ import {
   userHandleOf,
   verifyAuthenticationResult,
   type AuthenticationResultJson,
+  type RelyingParty,
   type VerifiedAssertion,
 } from './webauthn.js';
 
@@ -66,7 +67,7 @@ export async function startPasskeyAuthentication(
   let allowCredentials: RequestOptionsJson['allowCredentials'] = [];
   if (input.username !== undefined) {
     const [type, identifier] = identifierOf(input.username);
-    const found = await findUser(deps, type, identifier).catch(() => undefined);
+    const found = await findUser(deps, type, identifier);
     // Keep the number of reads the same for known and unknown names.
     if (!found) await deps.store.get(keys.user(randomId()));
     const usable = found?.value.status === 'Active' ? (found.value.webauthn_credentials ?? []) : [];
@@ -103,21 +104,25 @@ export interface PasskeyAuthenticateInput {
 
 /** `POST /cis/v1/auth/webauthn/authenticate`. */
 export async function authenticatePasskey(deps: Deps, client: ClientRecord, input: PasskeyAuthenticateInput): Promise<TokenResponse> {
-  relyingPartyOf(client);
-  const { result } = decodeAuthentication(input.webauthn_encoded_result);
-  const owner = await deps.store.get<ClaimRecord>(keys.webauthnCredential(result.id));
+  const rp = relyingPartyOf(client);
+  const decoded = decodeAuthentication(input.webauthn_encoded_result);
+  const owner = await deps.store.get<ClaimRecord>(keys.webauthnCredential(decoded.result.id));
   if (!owner) throw new InvalidCredentialsError('Unknown passkey');
   const userId = owner.value.user_id;
   return authenticate(
     deps,
     { client, userId, method: 'webauthn', sessionId: input.session_id, clientAttributes: input.client_attributes },
-    () => checkAssertion(deps, client, userId, input.webauthn_encoded_result),
+    () => checkAssertion(deps, client, rp, userId, decoded),
   );
 }
 
-async function checkAssertion(deps: Deps, client: ClientRecord, userId: string, encoded: string): Promise<CredentialCheck> {
-  const rp = relyingPartyOf(client);
-  const { result, clientData } = decodeAuthentication(encoded);
+async function checkAssertion(
+  deps: Deps,
+  client: ClientRecord,
+  rp: RelyingParty,
+  userId: string,
+  { result, clientData }: ReturnType<typeof decodeAuthentication>,
+): Promise<CredentialCheck> {
   const challenge = await loadChallenge(deps, client, 'authenticate', clientData.challenge);
   const allowed = challenge.value.allowed_credential_ids;
   if (allowed !== undefined && !allowed.includes(result.id)) throw new InvalidCredentialsError('This passkey was not offered for this login');

@@ -43,7 +43,8 @@ export interface BrowserWithAuthenticator {
 export async function withVirtualAuthenticator(browser: Browser): Promise<BrowserWithAuthenticator> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  page.setDefaultTimeout(5_000);
+  // Generous for a loaded machine; each step takes well under a second otherwise.
+  page.setDefaultTimeout(15_000);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
