@@ -18,7 +18,7 @@ import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.j
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
 import { createClient, getClient, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
-import { webauthnSettingsProblems } from '../functions/core/webauthn.js';
+import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -11,7 +11,8 @@ import { handler as listPasskeys } from '../../functions/handlers/users-webauthn
 import { handler as deletePasskey } from '../../functions/handlers/users-webauthn-credentials-delete.js';
 import { handler as getUser } from '../../functions/handlers/users-get.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
-import { counterAdvances, webauthnSettingsProblems } from '../../functions/core/webauthn.js';
+import { counterAdvances } from '../../functions/core/webauthn.js';
+import { webauthnSettingsProblems } from '../../functions/core/webauthn-settings.js';
 import { createTestClient, createTestDeps, idTokenClaims, invoke, slowSigning, type TestContext } from '../support/harness.js';
 import { seedAuthentication, seedUser } from '../support/seed.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
