@@ -62,9 +62,9 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
   /** One call to Twofold; `bearer` is a user access token for the routes that take one, else the client token. */
   async function twofold(path: string, body: unknown, bearer?: string): Promise<Reply> {
     const res = await fetch(`${options.apiUrl}${path}`, {
-      method: 'POST',
+      method: body === undefined ? 'GET' : 'POST',
       headers: { authorization: `Bearer ${bearer ?? (await clientAccessToken())}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
@@ -170,7 +170,9 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
       await remember(visitor, tokens.body as never);
       const amr = visitor.claims.amr ?? [];
       if (amr.includes('mfa')) return { status: 200, body: { ...(view(visitor).body as object), done: true, secret: 'The vault is open: 4 8 15 16 23 42' } };
-      const offer = ['passkey', ...(visitor.claims.phone_number ? ['sms'] : [])];
+      const passkeys = await twofold(`/cis/v1/users/${encodeURIComponent(String(visitor.claims.sub))}/webauthn-credentials`, undefined);
+      const hasPasskey = passkeys.status === 200 && (passkeys.body as unknown[]).length > 0;
+      const offer = [...(hasPasskey ? ['passkey'] : []), ...(visitor.claims.phone_number ? ['sms'] : [])];
       return { status: 200, body: { ...(view(visitor).body as object), done: false, step_up: offer } };
     },
     // Adding a passkey needs the user access token of a fresh session (password within 5 minutes).
