@@ -18,6 +18,7 @@ import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.j
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
 import { createClient, getClient, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
+import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -37,6 +38,12 @@ Settings:
   --direct-delivery on|off               allow channel "direct" (codes in the response; default off)
   --reveal-unknown-users on|off          404 user_not_found on sends for unknown users (default off)
   --send-budget N                        OTP/link sends per hour for this client (default 1000)
+  --webauthn-rp-id HOST                  passkeys: the relying-party ID, e.g. shop.example (unset: passkeys off)
+  --webauthn-rp-name NAME                passkeys: the name authenticators show (default the client name)
+  --webauthn-origin ORIGIN               passkeys: an allowed origin, exactly scheme://host[:port]
+                                         (repeatable; replaces the list; on the RP ID or a subdomain)
+  --webauthn-user-verification required|preferred
+                                         passkeys: must the authenticator verify the user (default required)
   --client-id ID                         (create) choose the id instead of a random one
 
 Target: --endpoint URL or DYNAMODB_ENDPOINT; else TABLE_NAME on AWS; else the local
@@ -60,6 +67,10 @@ const { values, positionals } = parseArgs({
     'direct-delivery': { type: 'string' },
     'reveal-unknown-users': { type: 'string' },
     'send-budget': { type: 'string' },
+    'webauthn-rp-id': { type: 'string' },
+    'webauthn-rp-name': { type: 'string' },
+    'webauthn-origin': { type: 'string', multiple: true },
+    'webauthn-user-verification': { type: 'string' },
     endpoint: { type: 'string' },
     table: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -93,7 +104,15 @@ function settingsFromFlags(): Partial<ClientSettings> {
       fail(`--redirect-uri ${uri} is not an absolute URL`);
     }
   }
+  const verification = values['webauthn-user-verification'];
+  if (verification !== undefined && verification !== 'required' && verification !== 'preferred') {
+    fail('--webauthn-user-verification takes required or preferred');
+  }
   return {
+    webauthn_rp_id: values['webauthn-rp-id'],
+    webauthn_rp_name: values['webauthn-rp-name'],
+    webauthn_origins: values['webauthn-origin'],
+    webauthn_user_verification: verification as 'required' | 'preferred' | undefined,
     redirect_uris: values['redirect-uri'],
     mfa_policy: policy as MfaPolicy | undefined,
     session_idle_timeout_seconds: positiveInt('idle-timeout'),
@@ -103,6 +122,14 @@ function settingsFromFlags(): Partial<ClientSettings> {
     reveal_unknown_users: onOff('reveal-unknown-users'),
     send_budget_per_hour: positiveInt('send-budget'),
   };
+}
+
+/** Passkey settings must make sense together, as they will be once applied. */
+function checkWebAuthn(settings: Partial<ClientSettings>, existing?: ClientRecord): void {
+  const rpId = settings.webauthn_rp_id ?? existing?.webauthn_rp_id;
+  const origins = settings.webauthn_origins ?? existing?.webauthn_origins;
+  const problems = webauthnSettingsProblems(rpId, origins);
+  if (problems.length) fail(problems.map((p) => `passkeys: ${p}`).join('\n'));
 }
 
 function target(): { client: DynamoDBClient; table: string; where: string } {
@@ -139,17 +166,21 @@ async function main(): Promise<void> {
         // The local server creates its table at start; make sure we fail clearly if it is not running.
         await ensureTable(client, table).catch(() => fail(`Cannot reach ${where}. Is \`npm start\` running?`));
       }
+      const settings = settingsFromFlags();
+      checkWebAuthn(settings);
       const { client: created, client_secret } = await createClient(store, Date.now(), {
         name: values.name,
         client_id: values['client-id'],
-        ...settingsFromFlags(),
+        ...settings,
       });
       process.stdout.write(`Created client in ${where}:\n`);
       printSettings(created);
       process.stdout.write(`\nclient_secret: ${client_secret}\n\nThis secret is shown only now; Twofold stores only its hash.\n`);
     } else if (command === 'update') {
       if (!clientId) fail('update needs a client_id');
-      const updated = await updateClient(store, clientId, settingsFromFlags());
+      const settings = settingsFromFlags();
+      checkWebAuthn(settings, await getClient({ store }, clientId));
+      const updated = await updateClient(store, clientId, settings);
       process.stdout.write(`Updated client in ${where}:\n`);
       printSettings(updated);
     } else if (command === 'show') {

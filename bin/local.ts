@@ -35,6 +35,7 @@ const banner = [
   `  redirect URIs  ${redirectUris.join(', ')}`,
   '',
   `  outbox         ${server.url}/local/outbox      (emails and SMS are captured here, not sent)`,
+  `  demo           http://localhost:${new URL(server.url).port}/local/demo   (sign up, then step up with SMS or a passkey)`,
   `  OpenAPI        ${server.url}/cis/openapi.json`,
   `  JWKS           ${server.url}/cis/oidc/jwks`,
   `  DynamoDB       ${server.dynamoEndpoint}${process.env.DYNAMODB_ENDPOINT ? '' : ' (embedded, in memory)'}`,

@@ -449,6 +449,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cis/v1/auth/webauthn/register/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start registering a passkey for the token's user: WebAuthn creation options with a challenge bound to this session (5 minutes, single use) */
+        post: operations["auth-webauthn-register-start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/auth/webauthn/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish registering a passkey with the browser result */
+        post: operations["auth-webauthn-register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/auth/webauthn/authenticate/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a passkey login: WebAuthn request options (an unknown username gets an answer of the same shape) */
+        post: operations["auth-webauthn-authenticate-start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/auth/webauthn/authenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Authenticate with a passkey (method `webauthn`) */
+        post: operations["auth-webauthn-authenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/users/{user_id}/webauthn-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a user's passkeys */
+        get: operations["users-webauthn-credentials-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/users/{user_id}/webauthn-credentials/{credential_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of a user's passkeys; it stops working at once */
+        delete: operations["users-webauthn-credentials-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -870,6 +972,109 @@ export interface components {
              * @example 9
              */
             recovery_codes_remaining: number;
+        };
+        WebAuthnRegisterStartRequest: {
+            /** @description The account name the authenticator shows; default the username, email or phone number. */
+            display_name?: string;
+        };
+        WebAuthnRegisterStartResponse: {
+            webauthn_session_id: string;
+            /** @description `PublicKeyCredentialCreationOptionsJSON`: pass to `PublicKeyCredential.parseCreationOptionsFromJSON()`, then `navigator.credentials.create()`. */
+            credential_creation_options: {
+                rp: {
+                    id: string;
+                    name: string;
+                };
+                user: {
+                    id: string;
+                    name: string;
+                    displayName: string;
+                };
+                challenge: string;
+                pubKeyCredParams: {
+                    /** @constant */
+                    type: "public-key";
+                    alg: number;
+                }[];
+                timeout: number;
+                excludeCredentials: {
+                    /** @constant */
+                    type: "public-key";
+                    id: string;
+                    transports: string[];
+                }[];
+                authenticatorSelection: {
+                    residentKey: string;
+                    requireResidentKey: boolean;
+                    /** @enum {string} */
+                    userVerification: "required" | "preferred";
+                };
+                /** @constant */
+                attestation: "none";
+                extensions: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        WebAuthnRegisterRequest: {
+            /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
+            webauthn_encoded_result: string;
+        };
+        WebAuthnCredential: {
+            /** @description The credential ID (base64url). */
+            id: string;
+            /** @description The authenticator model when known, else `Passkey`. */
+            name: string;
+            display_name?: string;
+            /** @constant */
+            status: "active";
+            /** @description Registered at (ISO 8601). */
+            first_seen: string;
+            /** @description Last used at (ISO 8601); the registration time until first used. */
+            last_seen: string;
+            /** @enum {string} */
+            passkey_type: "synced" | "device_bound";
+            /** @enum {string} */
+            sync_status?: "synced" | "not_synced";
+            transports: string[];
+            aaguid: string;
+        };
+        WebAuthnCredentialList: components["schemas"]["WebAuthnCredential"][];
+        WebAuthnAuthenticateStartRequest: {
+            /** @description The user's username, email or E.164 phone number; omit for a discoverable-passkey login. */
+            username?: string;
+            /** @description Seconds for the browser prompt (default 300); the challenge itself lives 5 minutes. */
+            timeout?: number;
+        };
+        WebAuthnAuthenticateStartResponse: {
+            webauthn_session_id: string;
+            /** @description `PublicKeyCredentialRequestOptionsJSON`: pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then `navigator.credentials.get()`. */
+            credential_request_options: {
+                challenge: string;
+                timeout: number;
+                rpId: string;
+                allowCredentials: {
+                    /** @constant */
+                    type: "public-key";
+                    id: string;
+                    transports: string[];
+                }[];
+                /** @enum {string} */
+                userVerification: "required" | "preferred";
+            };
+        };
+        WebAuthnAuthenticateRequest: {
+            /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
+            webauthn_encoded_result: string;
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
     };
     responses: never;
@@ -2721,6 +2926,381 @@ export interface operations {
              *     `session_binding_mismatch`: the session is bound to another IP address
              */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "auth-webauthn-register-start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebAuthnRegisterStartRequest"];
+            };
+        };
+        responses: {
+            /** @description Creation options for navigator.credentials.create() */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebAuthnRegisterStartResponse"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: passkeys are not configured for this client (webauthn_rp_id, webauthn_origins) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "auth-webauthn-register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebAuthnRegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description The registered passkey */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebAuthnCredential"];
+                };
+            };
+            /**
+             * @description `auth_invalid_credentials`: unknown, expired, used or foreign challenge; wrong origin or RP ID; user not verified when required; a passkey already registered; a malformed result
+             *
+             *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: passkeys are not configured for this client */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "auth-webauthn-authenticate-start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebAuthnAuthenticateStartRequest"];
+            };
+        };
+        responses: {
+            /** @description Request options for navigator.credentials.get() */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebAuthnAuthenticateStartResponse"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: passkeys are not configured for this client */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "auth-webauthn-authenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebAuthnAuthenticateRequest"];
+            };
+        };
+        responses: {
+            /** @description Tokens for the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /**
+             * @description `auth_invalid_credentials`: unknown passkey or challenge, a replayed result, wrong signature, origin or RP ID, user not verified when required, a counter that did not advance, a passkey not offered for the username
+             *
+             *     `session_not_found`: session_id is unknown, expired, ended or of another client
+             *
+             *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `forbidden`: passkeys are not configured for this client
+             *
+             *     `session_user_mismatch`: the authenticated user is not the session user
+             *
+             *     `session_binding_mismatch`: the session is bound to another IP address
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-webauthn-credentials-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The passkeys (never their public keys) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebAuthnCredentialList"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `user_not_found`: no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-webauthn-credentials-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `user_not_found`: no such user
+             *
+             *     `webauthn_credential_not_found`: the user has no passkey with this id
+             */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

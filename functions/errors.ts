@@ -214,3 +214,11 @@ export class MfaRequiredError extends TwofoldError {
     super(message);
   }
 }
+
+export class PasskeyNotFoundError extends TwofoldError {
+  readonly code = 'webauthn_credential_not_found';
+  readonly status = 404;
+  constructor(message = 'The user has no passkey with this id') {
+    super(message);
+  }
+}

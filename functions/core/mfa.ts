@@ -10,18 +10,19 @@
  */
 import { toEpochSeconds, type AuthMethod, type MfaPolicy, type SessionRecord } from './model.js';
 
-export const FACTOR_CLASS: Record<AuthMethod, 'knowledge' | 'email' | 'phone' | 'authenticator' | 'recovery'> = {
+export const FACTOR_CLASS: Record<AuthMethod, 'knowledge' | 'email' | 'phone' | 'authenticator' | 'passkey' | 'recovery'> = {
   pwd: 'knowledge',
   eotp: 'email',
   eml: 'email',
   sms: 'phone',
   otp: 'authenticator',
+  webauthn: 'passkey',
   // The stand-in for a lost possession factor: its own class, so password + recovery code is MFA.
   recovery_code: 'recovery',
 };
 
 /** Stable order for `amr`, so equal sessions produce equal tokens. */
-const METHOD_ORDER: readonly AuthMethod[] = ['pwd', 'eotp', 'eml', 'sms', 'otp', 'recovery_code'];
+const METHOD_ORDER: readonly AuthMethod[] = ['pwd', 'eotp', 'eml', 'sms', 'otp', 'webauthn', 'recovery_code'];
 
 export function satisfiesMfa(methods: Iterable<AuthMethod>, policy: MfaPolicy): boolean {
   const distinct = new Set(methods);

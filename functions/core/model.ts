@@ -4,7 +4,7 @@
  */
 
 /** `amr` values of the authentication methods (contract section 6). */
-export type AuthMethod = 'pwd' | 'eotp' | 'eml' | 'sms' | 'otp' | 'recovery_code';
+export type AuthMethod = 'pwd' | 'eotp' | 'eml' | 'sms' | 'otp' | 'webauthn' | 'recovery_code';
 
 export type MfaPolicy = 'factor_classes' | 'distinct_methods';
 
@@ -23,6 +23,14 @@ export interface ClientRecord {
   /** OTP and link sends allowed per hour for the whole client. */
   send_budget_per_hour: number;
   created_at: number;
+  /** Passkeys: the relying-party ID (a domain, no scheme or port); unset = passkeys off for this client. */
+  webauthn_rp_id?: string;
+  /** Shown by the authenticator when a passkey is created; defaults to the client name. */
+  webauthn_rp_name?: string;
+  /** Origins the browser may report in a ceremony, matched exactly (`https://shop.example`). */
+  webauthn_origins?: string[];
+  /** `required` (default): the authenticator must verify the user (PIN, biometrics). */
+  webauthn_user_verification?: 'required' | 'preferred';
 }
 
 export interface PasswordRecord {
@@ -68,6 +76,29 @@ export interface UserRecord {
   totp_locked_until?: number;
   /** Sessions created before this instant (ms) are ended (password replaced, logout-all). */
   sessions_valid_after?: number;
+  /** Registered passkeys; each id is also claimed by a `webauthn#<id>` record. */
+  webauthn_credentials?: WebAuthnCredentialRecord[];
+}
+
+export interface WebAuthnCredentialRecord {
+  /** base64url credential ID, as the browser reports it. */
+  id: string;
+  /** SPKI DER public key, base64url, and its algorithm. */
+  public_key: string;
+  algorithm: 'ES256' | 'RS256';
+  /** The last signature counter seen; 0 for authenticators that keep none. */
+  counter: number;
+  transports: string[];
+  /** Backup eligibility (a synced passkey) and backup state at the last ceremony. */
+  backup_eligible: boolean;
+  backed_up: boolean;
+  aaguid: string;
+  /** A name for the passkey (the authenticator model when known). */
+  name: string;
+  /** The user account's display name given at registration. */
+  display_name?: string;
+  created_at: number;
+  last_used_at?: number;
 }
 
 export interface SessionAuthentication {
@@ -117,6 +148,8 @@ export const keys = {
   recoveryCodes: (userId: string) => `recovery#codes#${userId}`,
   /** Recovery-code guesses of one account (a user id, or a stand-in for an unknown identifier) in one window. */
   recoveryGuesses: (account: string, window: number) => `recovery#guesses#${account}#${window}`,
+  webauthnCredential: (credentialId: string) => `webauthn#${credentialId}`,
+  webauthnChallenge: (challengeHash: string) => `webauthn-challenge#${challengeHash}`,
 } as const;
 
 /** Contacts are matched case-insensitively: stored trimmed and lower-cased. */

@@ -431,3 +431,93 @@ export const RecoveryCodeAuthenticateRequest = z
 export const RecoveryTokenResponse = TokenResponse.extend({
   recovery_codes_remaining: z.number().int().min(0).meta({ description: 'Unused codes left in the set after this one.', example: 9 }),
 }).meta({ id: 'RecoveryTokenResponse' });
+
+// ---- passkeys (WebAuthn) ---------------------------------------------------
+
+const WebAuthnEncodedResult = z
+  .string()
+  .min(1)
+  .max(12_000)
+  .regex(/^[A-Za-z0-9_-]+=*$/, 'must be base64url')
+  .meta({ description: 'base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it.' });
+
+export const WebAuthnRegisterStartRequest = z
+  .object({ display_name: z.string().trim().min(1).max(64).optional().meta({ description: 'The account name the authenticator shows; default the username, email or phone number.' }) })
+  .meta({ id: 'WebAuthnRegisterStartRequest' });
+
+const CredentialDescriptor = z.object({ type: z.literal('public-key'), id: z.string(), transports: z.array(z.string()) });
+
+export const WebAuthnRegisterStartResponse = z
+  .object({
+    webauthn_session_id: z.string(),
+    credential_creation_options: z
+      .object({
+        rp: z.object({ id: z.string(), name: z.string() }),
+        user: z.object({ id: z.string(), name: z.string(), displayName: z.string() }),
+        challenge: z.string(),
+        pubKeyCredParams: z.array(z.object({ type: z.literal('public-key'), alg: z.number() })),
+        timeout: z.number(),
+        excludeCredentials: z.array(CredentialDescriptor),
+        authenticatorSelection: z.object({ residentKey: z.string(), requireResidentKey: z.boolean(), userVerification: z.enum(['required', 'preferred']) }),
+        attestation: z.literal('none'),
+        extensions: z.record(z.string(), z.unknown()),
+      })
+      .meta({ description: '`PublicKeyCredentialCreationOptionsJSON`: pass to `PublicKeyCredential.parseCreationOptionsFromJSON()`, then `navigator.credentials.create()`.' }),
+  })
+  .meta({ id: 'WebAuthnRegisterStartResponse' });
+
+export const WebAuthnRegisterRequest = z.object({ webauthn_encoded_result: WebAuthnEncodedResult }).meta({ id: 'WebAuthnRegisterRequest' });
+
+export const WebAuthnCredential = z
+  .object({
+    id: z.string().meta({ description: 'The credential ID (base64url).' }),
+    name: z.string().meta({ description: 'The authenticator model when known, else `Passkey`.' }),
+    display_name: z.string().optional(),
+    status: z.literal('active'),
+    first_seen: z.string().meta({ description: 'Registered at (ISO 8601).' }),
+    last_seen: z.string().meta({ description: 'Last used at (ISO 8601); the registration time until first used.' }),
+    passkey_type: z.enum(['synced', 'device_bound']),
+    sync_status: z.enum(['synced', 'not_synced']).optional(),
+    transports: z.array(z.string()),
+    aaguid: z.string(),
+  })
+  .meta({ id: 'WebAuthnCredential' });
+
+export const WebAuthnCredentialList = z.array(WebAuthnCredential).meta({ id: 'WebAuthnCredentialList' });
+
+export const WebAuthnAuthenticateStartRequest = z
+  .object({
+    username: z.string().trim().min(1).max(LIMITS.identifier).optional().meta({ description: "The user's username, email or E.164 phone number; omit for a discoverable-passkey login." }),
+    timeout: z.number().int().min(30).max(600).optional().meta({ description: 'Seconds for the browser prompt (default 300); the challenge itself lives 5 minutes.' }),
+  })
+  .meta({ id: 'WebAuthnAuthenticateStartRequest' });
+
+export const WebAuthnAuthenticateStartResponse = z
+  .object({
+    webauthn_session_id: z.string(),
+    credential_request_options: z
+      .object({
+        challenge: z.string(),
+        timeout: z.number(),
+        rpId: z.string(),
+        allowCredentials: z.array(CredentialDescriptor),
+        userVerification: z.enum(['required', 'preferred']),
+      })
+      .meta({ description: '`PublicKeyCredentialRequestOptionsJSON`: pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then `navigator.credentials.get()`.' }),
+  })
+  .meta({ id: 'WebAuthnAuthenticateStartResponse' });
+
+export const WebAuthnAuthenticateRequest = z
+  .object({
+    webauthn_encoded_result: WebAuthnEncodedResult,
+    session_id: SessionId.optional(),
+    client_attributes: ClientAttributes.optional(),
+    max_age: MaxAge.optional(),
+    claims: ClaimsRequest.optional(),
+  })
+  .meta({ id: 'WebAuthnAuthenticateRequest' });
+
+export const WebAuthnCredentialParams = z.object({
+  user_id: Id,
+  credential_id: z.string().min(1).max(1400).regex(/^[A-Za-z0-9_-]+$/, 'must be base64url'),
+});

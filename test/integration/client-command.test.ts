@@ -54,4 +54,22 @@ describe('npm run client', () => {
       stderr: expect.stringContaining('--mfa-policy takes factor_classes or distinct_methods'),
     });
   });
+
+  it('sets the passkey settings, and refuses an origin that is not on the RP ID', async () => {
+    const table = `cli-${randomUUID()}`;
+    const dynamo = dynamoClientFor(inject('dynamoEndpoint'));
+    await ensureTable(dynamo, table);
+    await client(table, 'create', '--name', 'shop', '--client-id', 'shop', '--webauthn-rp-id', 'shop.example', '--webauthn-origin', 'https://shop.example', '--webauthn-origin', 'https://www.shop.example', '--webauthn-user-verification', 'preferred');
+    const store = new DynamoDbStore(dynamo, table);
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({
+      webauthn_rp_id: 'shop.example',
+      webauthn_origins: ['https://shop.example', 'https://www.shop.example'],
+      webauthn_user_verification: 'preferred',
+    });
+    await expect(client(table, 'update', 'shop', '--webauthn-origin', 'https://evil.example')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('origin https://evil.example is not on the RP ID shop.example'),
+    });
+    dynamo.destroy();
+  });
 });

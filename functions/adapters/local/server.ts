@@ -1,7 +1,8 @@
 /**
  * The local HTTP server: the same handlers as in Lambda, reached through the
  * same route table, with API Gateway HTTP API (payload 2.0) events built from
- * plain node:http requests. Adds GET /local/outbox, which exists only here.
+ * plain node:http requests. Adds GET /local/outbox and the step-up demo at
+ * /local/demo (see demo.ts), which exist only here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,7 @@ import { routes, type RouteDefinition } from '../../routes.js';
 import { installDeps } from '../../runtime.js';
 import { DynamoDbStore } from '../aws/dynamodb-store.js';
 import { jsonLogger } from '../logger.js';
+import { createDemo } from './demo.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { LocalSigner } from './local-signer.js';
 import { Outbox } from './outbox.js';
@@ -35,7 +37,12 @@ export interface LocalServerOptions {
   dynamoPort?: number;
   clock?: Clock;
   logger?: Logger;
-  seedClient?: { client_id: string; client_secret: string; redirect_uris: string[] } | false;
+  /**
+   * The client seeded at start. Its passkey settings default to RP ID
+   * `localhost` and origin `http://localhost:<port>`, the demo page's.
+   * The demo at /local/demo acts as this client.
+   */
+  seedClient?: { client_id: string; client_secret: string; redirect_uris: string[]; webauthn_rp_id?: string; webauthn_origins?: string[] } | false;
   settings?: Partial<CoreSettings>;
 }
 
@@ -198,11 +205,17 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   };
   installDeps(deps);
 
+  let demo: ReturnType<typeof createDemo> | undefined;
   if (options.seedClient !== false) {
-    const seed = options.seedClient ?? { client_id: 'local-client', client_secret: 'local-secret', redirect_uris: ['http://localhost:3000/callback'] };
+    const seed = {
+      webauthn_rp_id: 'localhost',
+      webauthn_origins: [`http://localhost:${address.port}`],
+      ...(options.seedClient ?? { client_id: 'local-client', client_secret: 'local-secret', redirect_uris: ['http://localhost:3000/callback'] }),
+    };
     if (!(await getClient(deps, seed.client_id))) {
       await createClient(deps.store, clock.now(), { name: 'Local client', ...seed });
     }
+    demo = createDemo({ apiUrl: url, issuer: deps.settings.issuer, clientId: seed.client_id, clientSecret: seed.client_secret });
   }
 
   server.on('request', (req, res) => {
@@ -213,6 +226,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         sendJson(res, 200, { messages: outbox.list(url.searchParams.get('to') ?? undefined) });
         return;
       }
+      if (url.pathname.startsWith('/local/demo') && demo && (await demo(req, res, url))) return;
       const matched = matchRoute(method, url.pathname);
       if (matched === undefined) {
         sendJson(res, 404, { error_code: 'not_found', message: `No route for ${method} ${url.pathname}` });
