@@ -357,7 +357,14 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'Rotate a refresh token: new tokens, and the old refresh token stops working',
     body: s.RefreshRequest,
     success: { status: 200, description: 'Tokens (without session_id)', schema: s.RefreshTokenResponse },
-    errors: [{ status: 400, code: 'invalid_grant', when: 'unknown, rotated or foreign refresh token, or an ended session; a reused rotated token ends the session' }],
+    errors: [
+      {
+        status: 400,
+        code: 'invalid_grant',
+        when: "unknown, rotated or foreign refresh token, or an ended session. A rotated token presented again ends the whole session at once, unless it is the token rotated last and the client's `refresh_reuse_grace_seconds` (default 0) has not passed since: then it is refused and the session lives on. Of concurrent refreshes with one token exactly one succeeds.",
+      },
+      { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); nothing is rotated or ended' },
+    ],
     capabilities: ['sign'],
   },
   {
@@ -381,7 +388,10 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'End a session and every refresh token in it',
     body: s.LogoutRequest,
     success: { status: 204, description: 'Ended (also when it had already ended)' },
-    errors: [{ status: 400, code: 'session_not_found', when: 'unknown session or one of another client' }],
+    errors: [
+      { status: 400, code: 'session_not_found', when: 'unknown session or one of another client' },
+      { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); it lives on' },
+    ],
   },
 ];
 

@@ -234,7 +234,9 @@ export const SessionAuthenticateRequest = z
   .object({ session_id: SessionId, client_attributes: ClientAttributes.optional() })
   .meta({ id: 'SessionAuthenticateRequest' });
 
-export const LogoutRequest = z.object({ session_id: SessionId }).meta({ id: 'LogoutRequest' });
+export const LogoutRequest = z
+  .object({ session_id: SessionId, client_attributes: ClientAttributes.optional().meta({ description: 'Required (with ip_address) for a session bound to an IP.' }) })
+  .meta({ id: 'LogoutRequest' });
 
 export const VerificationSendEmailRequest = z.object({ email: Email }).meta({ id: 'EmailVerificationSendRequest' });
 export const VerificationVerifyEmailRequest = z
@@ -268,7 +270,12 @@ export const LinkAuthenticateRequest = z
   .object({ code: z.string().min(1).max(256), session_id: SessionId.optional(), client_attributes: ClientAttributes.optional() })
   .meta({ id: 'LinkAuthenticateRequest' });
 
-export const RefreshRequest = z.object({ refresh_token: z.string().min(1).max(512) }).meta({ id: 'RefreshRequest' });
+export const RefreshRequest = z
+  .object({
+    refresh_token: z.string().min(1).max(512),
+    client_attributes: ClientAttributes.optional().meta({ description: 'Required (with ip_address) for a session bound to an IP.' }),
+  })
+  .meta({ id: 'RefreshRequest' });
 
 export const TotpRegistrationResponse = z
   .object({ secret: z.string(), uri: z.string().meta({ description: 'otpauth:// URI for the authenticator app' }) })

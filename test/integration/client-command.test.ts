@@ -43,6 +43,11 @@ describe('npm run client', () => {
     expect(updated.stdout).toContain('"allow_direct_delivery": true');
     expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ allow_direct_delivery: true, session_idle_timeout_seconds: 600, mfa_policy: 'distinct_methods' });
 
+    const strict = (await store.get<ClientRecord>(keys.client('shop')))!.value;
+    expect(strict).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000 });
+    await client(table, 'update', 'shop', '--refresh-reuse-grace', '10', '--send-floor', '0');
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ refresh_reuse_grace_seconds: 10, send_response_floor_ms: 0 });
+
     const shown = await client(table, 'show', 'shop');
     expect(shown.stdout).not.toContain('secret_hash');
     dynamo.destroy();
@@ -52,6 +57,10 @@ describe('npm run client', () => {
     await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--mfa-policy', 'sometimes')).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--mfa-policy takes factor_classes or distinct_methods'),
+    });
+    await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--refresh-reuse-grace', '3600')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--refresh-reuse-grace takes a whole number from 0 to 60'),
     });
   });
 });
