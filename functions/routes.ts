@@ -31,6 +31,10 @@ export interface RouteDefinition {
   capabilities?: Capability[];
 }
 
+/** When a send answers 429: only what the caller submitted decides, never whether it names a user. */
+const SEND_LIMIT_429 =
+  "this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent.";
+
 const SESSION_ERRORS = [
   { status: 400, code: 'session_not_found', when: 'session_id is unknown, expired, ended or of another client' },
   { status: 403, code: 'session_user_mismatch', when: 'the authenticated user is not the session user' },
@@ -186,7 +190,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's" },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['email'],
   },
@@ -221,7 +225,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's" },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['sms'],
   },
@@ -278,10 +282,15 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Authentication',
     summary: 'Send a one-time passcode by email or SMS (or return it, `direct`)',
     body: s.OtpSendRequest,
-    success: { status: 200, description: 'Sent (also for unknown users, unless the client reveals them)', schema: s.OtpSendResponse },
+    success: {
+      status: 200,
+      description:
+        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody.",
+      schema: s.OtpSendResponse,
+    },
     errors: [
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email', 'sms'],
@@ -311,11 +320,16 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Authentication',
     summary: 'Email a magic link to `redirect_uri?code=…&state=…` (or return it, `direct`)',
     body: s.LinkSendRequest,
-    success: { status: 200, description: 'Sent (also for unknown users, unless the client reveals them)', schema: s.LinkSendResponse },
+    success: {
+      status: 200,
+      description:
+        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms).",
+      schema: s.LinkSendResponse,
+    },
     errors: [
       { status: 400, code: 'invalid_redirect_uri', when: "redirect_uri is not one of the client's allowed URIs" },
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email'],
