@@ -18,12 +18,14 @@
  * wall time as a caller measures it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CLIENT_DEFAULTS } from './clients.js';
 import type { Deps } from './deps.js';
 import type { ClientRecord } from './model.js';
 
 /** Runs `work` and answers (result or error) no sooner than the client's floor after the call began. */
 export async function withResponseFloor<T>(deps: Pick<Deps, 'logger'>, client: ClientRecord, route: string, work: () => Promise<T>): Promise<T> {
-  const floorMs = client.send_response_floor_ms ?? 0;
+  // A client stored before the setting existed gets the default, never "no floor".
+  const floorMs = client.send_response_floor_ms ?? CLIENT_DEFAULTS.send_response_floor_ms;
   const started = performance.now();
   try {
     return await work();
