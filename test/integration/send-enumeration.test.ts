@@ -103,12 +103,16 @@ async function expectIndistinguishable(steps: Step[], settings: Partial<CreateCl
   return { known, unknown };
 }
 
-/** Five sends in 15 minutes at most, one per 30 s: a refused one, the window filling, the sixth refused. */
+/**
+ * Five sends in 15 minutes at most, one per 30 s: a refused one, the window
+ * filling, the sixth refused, then the window's boundary to the millisecond.
+ */
 function cooldownAndWindow(step: Step): Step[] {
-  return [step, later(10, step), later(20, step), later(30, step), later(30, step), later(30, step), later(30, step)];
+  return [step, later(10, step), later(20, step), later(30, step), later(30, step), later(30, step), later(30, step), later(749, step), later(1, step)];
 }
 
-const SINGLE_ROUTE_CASES: Array<[string, Step]> = [
+/** Every route, channel and identifier type: a send, a refused one 10 s later, an accepted one at exactly 30 s. */
+const EVERY_FORM: Array<[string, Step]> = [
   ['otp email by email', otp('email', 'email')],
   ['otp email by phone_number', otp('email', 'phone_number')],
   ['otp email by username', otp('email', 'username')],
@@ -127,12 +131,35 @@ const SINGLE_ROUTE_CASES: Array<[string, Step]> = [
   ['link direct by email', link('email', 'direct')],
 ];
 
+/** One form per route and channel also goes through the whole 15-minute window. */
+const WINDOW_FORMS: Array<[string, Step]> = [
+  ['otp email by username', otp('email', 'username')],
+  ['otp sms by user_id', otp('sms', 'user_id')],
+  ['otp direct by phone_number', otp('direct', 'phone_number')],
+  ['link by email', link('email')],
+];
+
 describe('a registered and an unregistered identifier get identical answers', () => {
-  it.each(SINGLE_ROUTE_CASES)('%s: repeated sends, the 30 s cooldown and the 15 min window', async (_name, step) => {
+  it.each(EVERY_FORM)('%s: a repeated send and the 30 s cooldown', async (_name, step) => {
+    const { known } = await expectIndistinguishable([step, later(10, step), later(20, step)]);
+    expect(known.answers.map((a) => a.status)).toEqual([200, 429, 200]);
+    expect(known.answers[1]!.headers['Retry-After']).toBe('20');
+  });
+
+  it.each(WINDOW_FORMS)('%s: five sends in 15 minutes, to the millisecond', async (_name, step) => {
     const { known } = await expectIndistinguishable(cooldownAndWindow(step));
-    expect(known.answers.map((a) => a.status)).toEqual([200, 429, 200, 200, 200, 200, 429]);
+    expect(known.answers.map((a) => a.status)).toEqual([200, 429, 200, 200, 200, 200, 429, 429, 200]);
     expect(known.answers[1]!.headers['Retry-After']).toBe('20');
     expect(known.answers[6]!.headers['Retry-After']).toBe('750');
+    expect(known.answers[7]!.headers['Retry-After']).toBe('1');
+  });
+
+  it.each([
+    ['otp direct by username', otp('direct', 'username')],
+    ['otp direct by user_id', otp('direct', 'user_id')],
+  ])('%s: the same 400, whoever it names', async (_name, step) => {
+    const { known } = await expectIndistinguishable([step, step]);
+    expect(known.answers.map((a) => a.status)).toEqual([400, 400]);
   });
 
   it('an email send named by a phone number, then an SMS send to that phone number', async () => {
