@@ -39,14 +39,16 @@ describe('npm run client', () => {
     const token = await exchangeClientCredentials(deps, 'shop', secret!);
     expect(token.token_type).toBe('Bearer');
 
-    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600');
+    expect(stored?.value).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000 });
+    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600', '--refresh-reuse-grace', '10', '--send-floor', '0');
     expect(updated.stdout).toContain('"allow_direct_delivery": true');
-    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ allow_direct_delivery: true, session_idle_timeout_seconds: 600, mfa_policy: 'distinct_methods' });
-
-    const strict = (await store.get<ClientRecord>(keys.client('shop')))!.value;
-    expect(strict).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000 });
-    await client(table, 'update', 'shop', '--refresh-reuse-grace', '10', '--send-floor', '0');
-    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ refresh_reuse_grace_seconds: 10, send_response_floor_ms: 0 });
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({
+      allow_direct_delivery: true,
+      session_idle_timeout_seconds: 600,
+      mfa_policy: 'distinct_methods',
+      refresh_reuse_grace_seconds: 10,
+      send_response_floor_ms: 0,
+    });
 
     const shown = await client(table, 'show', 'shop');
     expect(shown.stdout).not.toContain('secret_hash');
@@ -58,6 +60,9 @@ describe('npm run client', () => {
       code: 2,
       stderr: expect.stringContaining('--mfa-policy takes factor_classes or distinct_methods'),
     });
+  });
+
+  it('refuses a refresh reuse grace over 60 seconds', async () => {
     await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--refresh-reuse-grace', '3600')).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--refresh-reuse-grace takes a whole number from 0 to 60'),
