@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStore, ensureTable } from '../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.js';
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
-import { createClient, getClient, updateClient, type ClientSettings } from '../functions/core/clients.js';
+import { createClient, getClient, MAX_REFRESH_REUSE_GRACE_SECONDS, MAX_SEND_RESPONSE_FLOOR_MS, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
 import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
 
@@ -37,7 +37,12 @@ Settings:
   --ip-binding on|off                    bind sessions to the end user's IP (default on)
   --direct-delivery on|off               allow channel "direct" (codes in the response; default off)
   --reveal-unknown-users on|off          404 user_not_found on sends for unknown users (default off)
-  --send-budget N                        OTP/link sends per hour for this client (default 1000)
+  --send-budget N                        real OTP/link deliveries per hour for this client (default 1000;
+                                         sends to unknown users do not count)
+  --send-floor MS                        every OTP/link send answers no sooner than this, so a real
+                                         delivery and a send to nobody take as long (default 1000, max 5000)
+  --refresh-reuse-grace SECONDS          a just-rotated refresh token presented again within this is refused
+                                         without ending the session (default 0: reuse ends it at once; max 60)
   --webauthn-rp-id HOST                  passkeys: the relying-party ID, e.g. shop.example (unset: passkeys off)
   --webauthn-rp-name NAME                passkeys: the name authenticators show (default the client name)
   --webauthn-origin ORIGIN               passkeys: an allowed origin, exactly scheme://host[:port]
@@ -71,6 +76,8 @@ const { values, positionals } = parseArgs({
     'webauthn-rp-name': { type: 'string' },
     'webauthn-origin': { type: 'string', multiple: true },
     'webauthn-user-verification': { type: 'string' },
+    'send-floor': { type: 'string' },
+    'refresh-reuse-grace': { type: 'string' },
     endpoint: { type: 'string' },
     table: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -89,6 +96,14 @@ function positiveInt(flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) fail(`--${flag} takes a positive whole number`);
+  return n;
+}
+
+function wholeNumberUpTo(flag: string, max: number): number | undefined {
+  const value = values[flag as keyof typeof values] as string | undefined;
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > max) fail(`--${flag} takes a whole number from 0 to ${max}`);
   return n;
 }
 
@@ -121,6 +136,8 @@ function settingsFromFlags(): Partial<ClientSettings> {
     allow_direct_delivery: onOff('direct-delivery'),
     reveal_unknown_users: onOff('reveal-unknown-users'),
     send_budget_per_hour: positiveInt('send-budget'),
+    send_response_floor_ms: wholeNumberUpTo('send-floor', MAX_SEND_RESPONSE_FLOOR_MS),
+    refresh_reuse_grace_seconds: wholeNumberUpTo('refresh-reuse-grace', MAX_REFRESH_REUSE_GRACE_SECONDS),
   };
 }
 

@@ -831,6 +831,8 @@ export interface components {
         LogoutRequest: {
             /** @description A session created by an earlier authentication of this client. */
             session_id: string;
+            /** @description Required (with ip_address) for a session bound to an IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
         };
         EmailVerificationSendRequest: {
             /**
@@ -903,6 +905,8 @@ export interface components {
         };
         RefreshRequest: {
             refresh_token: string;
+            /** @description Required (with ip_address) for a session bound to an IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
         };
         TotpRegisterRequest: {
             /** @description Account name shown in the authenticator app. Default: the user's email, else username, else phone number, else user_id. */
@@ -1879,7 +1883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: send cooldown or budget exceeded; see Retry-After */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2039,7 +2043,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: send cooldown or budget exceeded; see Retry-After */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2226,7 +2230,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Sent (also for unknown users, unless the client reveals them) */
+            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2271,7 +2275,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: send cooldown or budget exceeded; see Retry-After */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2378,7 +2382,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Sent (also for unknown users, unless the client reveals them) */
+            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2427,7 +2431,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: send cooldown or budget exceeded; see Retry-After */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2672,7 +2676,7 @@ export interface operations {
                 };
             };
             /**
-             * @description `invalid_grant`: unknown, rotated or foreign refresh token, or an ended session; a reused rotated token ends the session
+             * @description `invalid_grant`: unknown, rotated or foreign refresh token, or an ended session. A rotated token presented again ends the whole session at once, unless it is the token rotated last and the client's `refresh_reuse_grace_seconds` (default 0) has not passed since: then it is refused and the session lives on. Of concurrent refreshes with one token exactly one succeeds.
              *
              *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
              */
@@ -2686,6 +2690,15 @@ export interface operations {
             };
             /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `session_binding_mismatch`: the session is bound to another IP address (or client_attributes.ip_address is missing); nothing is rotated or ended */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2807,6 +2820,15 @@ export interface operations {
             };
             /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `session_binding_mismatch`: the session is bound to another IP address (or client_attributes.ip_address is missing); it lives on */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

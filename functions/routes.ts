@@ -37,6 +37,10 @@ export interface RouteDefinition {
   capabilities?: Capability[];
 }
 
+/** When a send answers 429: only what the caller submitted decides, never whether it names a user. */
+const SEND_LIMIT_429 =
+  "this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent.";
+
 const SESSION_ERRORS = [
   { status: 400, code: 'session_not_found', when: 'session_id is unknown, expired, ended or of another client' },
   { status: 403, code: 'session_user_mismatch', when: 'the authenticated user is not the session user' },
@@ -220,7 +224,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's" },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['email'],
   },
@@ -255,7 +259,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's" },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['sms'],
   },
@@ -301,10 +305,15 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Authentication',
     summary: 'Send a one-time passcode by email or SMS (or return it, `direct`)',
     body: s.OtpSendRequest,
-    success: { status: 200, description: 'Sent (also for unknown users, unless the client reveals them)', schema: s.OtpSendResponse },
+    success: {
+      status: 200,
+      description:
+        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody.",
+      schema: s.OtpSendResponse,
+    },
     errors: [
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email', 'sms'],
@@ -334,11 +343,16 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Authentication',
     summary: 'Email a magic link to `redirect_uri?code=…&state=…` (or return it, `direct`)',
     body: s.LinkSendRequest,
-    success: { status: 200, description: 'Sent (also for unknown users, unless the client reveals them)', schema: s.LinkSendResponse },
+    success: {
+      status: 200,
+      description:
+        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms).",
+      schema: s.LinkSendResponse,
+    },
     errors: [
       { status: 400, code: 'invalid_redirect_uri', when: "redirect_uri is not one of the client's allowed URIs" },
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
-      { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
+      { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email'],
@@ -395,7 +409,14 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'Rotate a refresh token: new tokens, and the old refresh token stops working',
     body: s.RefreshRequest,
     success: { status: 200, description: 'Tokens (without session_id)', schema: s.RefreshTokenResponse },
-    errors: [{ status: 400, code: 'invalid_grant', when: 'unknown, rotated or foreign refresh token, or an ended session; a reused rotated token ends the session' }],
+    errors: [
+      {
+        status: 400,
+        code: 'invalid_grant',
+        when: "unknown, rotated or foreign refresh token, or an ended session. A rotated token presented again ends the whole session at once, unless it is the token rotated last and the client's `refresh_reuse_grace_seconds` (default 0) has not passed since: then it is refused and the session lives on. Of concurrent refreshes with one token exactly one succeeds.",
+      },
+      { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); nothing is rotated or ended' },
+    ],
     capabilities: ['sign'],
   },
   {
@@ -419,7 +440,10 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'End a session and every refresh token in it',
     body: s.LogoutRequest,
     success: { status: 204, description: 'Ended (also when it had already ended)' },
-    errors: [{ status: 400, code: 'session_not_found', when: 'unknown session or one of another client' }],
+    errors: [
+      { status: 400, code: 'session_not_found', when: 'unknown session or one of another client' },
+      { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); it lives on' },
+    ],
   },
   // ---- recovery codes ----
   {

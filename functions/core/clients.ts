@@ -17,7 +17,14 @@ export const CLIENT_DEFAULTS = {
   allow_direct_delivery: false,
   reveal_unknown_users: false,
   send_budget_per_hour: 1000,
+  send_response_floor_ms: 1000,
+  refresh_reuse_grace_seconds: 0,
 } as const;
+
+/** The longest refresh reuse grace a client may set: it is for double submits, not for sharing tokens. */
+export const MAX_REFRESH_REUSE_GRACE_SECONDS = 60;
+/** The longest response floor a client may set, well inside the function timeout. */
+export const MAX_SEND_RESPONSE_FLOOR_MS = 5000;
 
 export type ClientSettings = Omit<ClientRecord, 'client_id' | 'name' | 'secret_hash' | 'created_at'>;
 

@@ -10,8 +10,9 @@ import type { StoredRecord } from '../ports.js';
 import { keyedHash, randomToken } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
-import { keys, normalizeEmail, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
-import { reserveSend } from './rate-limits.js';
+import { keys, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
+import { admitDelivery, guardSendRequest } from './rate-limits.js';
+import { withResponseFloor } from './send-pacing.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, type IdentifierType } from './users.js';
@@ -74,7 +75,11 @@ export function buildMagicLink(redirectUri: string, code: string, state?: string
   return url.toString();
 }
 
-/** `POST /cis/v1/auth/link/email/send`. */
+/**
+ * `POST /cis/v1/auth/link/email/send`. Known and unknown identifiers are
+ * answered alike, as for OTP sends: 429s only on what was submitted, silent
+ * limits on the real address, the client's response floor on every answer.
+ */
 export async function sendMagicLink(deps: Deps, client: ClientRecord, input: LinkSendInput): Promise<LinkSendResult> {
   // Exact string match against the registered URIs, before any lookup: no prefix, no normalisation.
   if (!client.redirect_uris.includes(input.redirect_uri)) throw new InvalidRedirectUriError();
@@ -83,46 +88,55 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
 
   const type: IdentifierType = input.identifier !== undefined ? (input.identifier_type ?? 'email') : 'email';
   const identifier = input.identifier ?? input.email!;
-  const found = await findUser(deps, type, identifier);
-  const user = found?.value.status === 'Active' ? found.value : undefined;
   const minutes = input.email_expiration ?? LINK_DEFAULT_MINUTES;
 
-  if (!user || user.email === undefined) {
-    if (client.reveal_unknown_users) {
+  return withResponseFloor(deps, client, 'link/email/send', async () => {
+    const found = await findUser(deps, type, identifier);
+    const user = found?.value.status === 'Active' ? found.value : undefined;
+    if ((!user || user.email === undefined) && client.reveal_unknown_users) {
       if (!user) throw new UserNotFoundError();
       throw new InvalidInputError('The user has no email address');
     }
-    // Same answer as for a known user, and the same send limits, so neither reveals who exists.
-    await reserveSend(deps, client, type === 'email' ? normalizeEmail(identifier) : `${type}:${identifier}`);
-    return direct ? { message: LINK_SENT_MESSAGE, link: buildMagicLink(input.redirect_uri, randomToken(LINK_CODE_BYTES), input.state) } : { message: LINK_SENT_MESSAGE };
-  }
 
-  await reserveSend(deps, client, user.email);
-  const code = randomToken(LINK_CODE_BYTES);
-  const link = buildMagicLink(input.redirect_uri, code, input.state);
-  const now = deps.clock.now();
-  const record: MagicLinkRecord = {
-    client_id: client.client_id,
-    user_id: user.user_id,
-    email: user.email,
-    created_at: now,
-    expires_at: now + minutes * 60_000,
-  };
-  const key = codeKey(deps, code);
-  const version = await deps.store.put(key, record, { expectVersion: null, expiresAt: toEpochSeconds(record.expires_at) + 3600 });
-  if (direct) return { message: LINK_SENT_MESSAGE, link };
+    await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier });
+    if (!user || user.email === undefined) {
+      // Same answer as for a known user; nothing is stored or sent.
+      return direct ? { message: LINK_SENT_MESSAGE, link: buildMagicLink(input.redirect_uri, randomToken(LINK_CODE_BYTES), input.state) } : { message: LINK_SENT_MESSAGE };
+    }
+    if (!direct) {
+      const verdict = await admitDelivery(deps, client, 'email', user.email);
+      if (verdict !== 'deliver') {
+        deps.logger.warn('magic link send dropped', { user_id: user.user_id, reason: verdict, client_id: client.client_id });
+        return { message: LINK_SENT_MESSAGE };
+      }
+    }
 
-  const email = renderEmail(deps.settings.appName, input.email_content, { link }, minutes);
-  try {
-    await deps.mailer.sendEmail({ to: user.email, ...email, link });
-  } catch (error) {
-    // An undelivered link must not stay usable: remove it, then report the outage.
-    await deps.store.delete(key, { expectVersion: version }).catch((cleanup: unknown) => {
-      deps.logger.warn('could not remove an undelivered magic link', { error: cleanup instanceof Error ? cleanup.name : String(cleanup) });
-    });
-    throw error;
-  }
-  return { message: LINK_SENT_MESSAGE };
+    const code = randomToken(LINK_CODE_BYTES);
+    const link = buildMagicLink(input.redirect_uri, code, input.state);
+    const now = deps.clock.now();
+    const record: MagicLinkRecord = {
+      client_id: client.client_id,
+      user_id: user.user_id,
+      email: user.email,
+      created_at: now,
+      expires_at: now + minutes * 60_000,
+    };
+    const key = codeKey(deps, code);
+    const version = await deps.store.put(key, record, { expectVersion: null, expiresAt: toEpochSeconds(record.expires_at) + 3600 });
+    if (direct) return { message: LINK_SENT_MESSAGE, link };
+
+    const email = renderEmail(deps.settings.appName, input.email_content, { link }, minutes);
+    try {
+      await deps.mailer.sendEmail({ to: user.email, ...email, link });
+    } catch (error) {
+      // An undelivered link must not stay usable: remove it, then report the outage.
+      await deps.store.delete(key, { expectVersion: version }).catch((cleanup: unknown) => {
+        deps.logger.warn('could not remove an undelivered magic link', { error: cleanup instanceof Error ? cleanup.name : String(cleanup) });
+      });
+      throw error;
+    }
+    return { message: LINK_SENT_MESSAGE };
+  });
 }
 
 export interface LinkAuthenticateInput {

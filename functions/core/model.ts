@@ -20,8 +20,12 @@ export interface ClientRecord {
   bind_sessions_to_ip: boolean;
   allow_direct_delivery: boolean;
   reveal_unknown_users: boolean;
-  /** OTP and link sends allowed per hour for the whole client. */
+  /** Real OTP and link deliveries allowed per hour for the whole client (sends to unknown users do not count). */
   send_budget_per_hour: number;
+  /** Every OTP and link send answers no sooner than this, so a real delivery takes as long as a send to nobody. */
+  send_response_floor_ms: number;
+  /** How long a just-rotated refresh token is refused without ending the session (a double submit); 0: reuse ends it at once. */
+  refresh_reuse_grace_seconds: number;
   created_at: number;
   /** Passkeys: the relying-party ID (a domain, no scheme or port); unset = passkeys off for this client. */
   webauthn_rp_id?: string;
@@ -143,7 +147,10 @@ export const keys = {
   session: (sessionId: string) => `session#${sessionId}`,
   otp: (userId: string, channel: string) => `otp#${userId}#${channel}`,
   magicLink: (codeHash: string) => `link#${codeHash}`,
+  /** Send log of a real destination (keyed hash of the contact). */
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,
+  /** Send log of what callers submitted (keyed hash of channel, identifier type and identifier). */
+  sendRequestRate: (requestHash: string) => `rate#req#${requestHash}`,
   sendBudget: (clientId: string, window: number) => `rate#client#${clientId}#${window}`,
   recoveryCodes: (userId: string) => `recovery#codes#${userId}`,
   /** Recovery-code guesses of one account (a user id, or a stand-in for an unknown identifier) in one window. */

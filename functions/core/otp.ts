@@ -29,8 +29,9 @@ import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
-import { keys, normalizeEmail, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
-import { reserveSend } from './rate-limits.js';
+import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
+import { admitDelivery, guardSendRequest } from './rate-limits.js';
+import { withResponseFloor } from './send-pacing.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES, recentFailures } from './lockout.js';
@@ -489,13 +490,13 @@ export interface OtpSendResult {
   code?: string;
 }
 
-/** A stand-in destination for the rate limit when there is no user to send to. */
-function unknownDestination(type: IdentifierType, identifier: string): string {
-  if (type === 'email') return normalizeEmail(identifier);
-  return `${type}:${identifier.trim()}`;
-}
-
-/** `POST /cis/v1/auth/otp/send` */
+/**
+ * `POST /cis/v1/auth/otp/send`. Known and unknown identifiers are answered
+ * alike in every observable way: the 429s depend only on what was submitted
+ * (core/rate-limits.ts guardSendRequest), the limits on the real destination
+ * drop a send silently, and every answer takes the client's response floor
+ * (core/send-pacing.ts).
+ */
 export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendInput): Promise<OtpSendResult> {
   const { channel, direct } = resolveSendChannel(input.channel, input.identifier_type, client);
   const template = input.custom_sms_input?.custom_message;
@@ -503,28 +504,37 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
   if (template !== undefined) renderSmsText(deps.settings.appName, '0'.repeat(OTP_DIGITS), template);
   const expiresInMinutes = Math.min(input.expires_in ?? DEFAULT_EXPIRY_MINUTES, MAX_EXPIRY_MINUTES);
 
-  const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
-  const user = reachableOn(found, channel) ? found : undefined;
-  if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
+  return withResponseFloor(deps, client, 'otp/send', async () => {
+    const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
+    const user = reachableOn(found, channel) ? found : undefined;
+    if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
 
-  await reserveSend(deps, client, user ? contactOf(user, channel)! : unknownDestination(input.identifier_type, input.identifier));
-  const requestId = input.generate_request_id ? randomId() : undefined;
-  const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
+    await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier });
+    const requestId = input.generate_request_id ? randomId() : undefined;
+    const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
 
-  if (!user) {
-    // Answer exactly as for a known user; a direct caller gets a code that works nowhere.
-    return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
-  }
-  const issued = await issueCode(deps, { client, user, channel, purpose: 'login', expiresInMinutes, ...(requestId !== undefined && { requestId }) });
-  deps.logger.info('otp issued', { user_id: user.user_id, channel, direct, client_id: client.client_id });
-  if (direct) return { ...result, code: issued.code };
-  await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
-    sendCode(deps, user, channel, issued.code, expiresInMinutes, {
-      ...(input.email_content !== undefined && { emailContent: input.email_content }),
-      ...(template !== undefined && { smsTemplate: template }),
-    }),
-  );
-  return result;
+    if (!user) {
+      // Answer exactly as for a known user; a direct caller gets a code that works nowhere.
+      return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
+    }
+    if (!direct) {
+      const verdict = await admitDelivery(deps, client, channel, contactOf(user, channel)!);
+      if (verdict !== 'deliver') {
+        deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
+        return result;
+      }
+    }
+    const issued = await issueCode(deps, { client, user, channel, purpose: 'login', expiresInMinutes, ...(requestId !== undefined && { requestId }) });
+    deps.logger.info('otp issued', { user_id: user.user_id, channel, direct, client_id: client.client_id });
+    if (direct) return { ...result, code: issued.code };
+    await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
+      sendCode(deps, user, channel, issued.code, expiresInMinutes, {
+        ...(input.email_content !== undefined && { emailContent: input.email_content }),
+        ...(template !== undefined && { smsTemplate: template }),
+      }),
+    );
+    return result;
+  });
 }
 
 export interface OtpAuthenticateInput {

@@ -1,65 +1,137 @@
 /**
- * Send limits (contract section 8): at most 1 send per 30 s and 5 per 15 min
- * per destination, plus a per-client hourly budget. Over a limit: 429
- * `rate_limited` with Retry-After, and nothing is sent.
+ * Send limits: at most 1 send per 30 s and 5 per 15 min per destination,
+ * plus a per-client hourly budget. Over a limit nothing is sent.
  *
- * The per-destination limit is a sliding log of send times in one record,
- * updated with one conditional write on its version; the client budget is an
- * atomic counter per hour window (a hot key, so no read-modify-write).
+ * No limit may tell a registered identifier from an unknown one, so the
+ * limits come in two kinds:
+ *
+ * - What the caller asked for (`guardSendRequest`): 1 per 30 s and 5 per
+ *   15 min per (channel, identifier type, normalized identifier) as
+ *   submitted, and the client's budget as it stands. These answer 429
+ *   `rate_limited` with Retry-After, and are judged and recorded identically
+ *   whether or not the identifier names anyone.
+ * - What would really be delivered (`admitDelivery`): the same 1 per 30 s and
+ *   5 per 15 min per real destination (the user's email address or phone
+ *   number, whichever name the caller used for them), and one unit of the
+ *   client's budget. These fail silently: the caller gets the same 200 and
+ *   nothing is sent; the log says why, by user id, never by contact.
+ *
+ * The budget is read on every send but consumed only by real deliveries
+ * (not by sends to unknown identifiers, nor by `direct` delivery, which
+ * reaches no one), so nobody can use it up by sending to identifiers that do
+ * not exist. The residual, accepted: the budget is client-wide state that
+ * real deliveries change, so a caller who knows the counter is exactly one
+ * short of the budget could learn, once per hour window, whether one send
+ * was delivered (and that send reaches the victim, who sees it). Keep the
+ * budget far above real traffic (default 1000 per hour).
+ *
+ * Each sliding log of send times is one record updated with one conditional
+ * write on its version; the budget is an atomic counter per hour window (a
+ * hot key: read with an atomic add of 0, consumed with an atomic add of 1).
+ * Keys hold only keyed hashes of identifiers and contacts.
  */
 import { ConflictError, RateLimitedError } from '../errors.js';
-import { sha256 } from './crypto.js';
+import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, type ClientRecord } from './model.js';
+import { keys, normalizeEmail, normalizeUsername, type ClientRecord } from './model.js';
+import type { IdentifierType } from './users.js';
 
 export const SEND_COOLDOWN_MS = 30_000;
 export const SEND_WINDOW_MS = 15 * 60_000;
 export const SENDS_PER_WINDOW = 5;
-const BUDGET_WINDOW_MS = 3600_000;
+export const BUDGET_WINDOW_MS = 3600_000;
+const MAX_WRITE_ATTEMPTS = 5;
+
+export type SendChannel = 'email' | 'sms';
+
+/** A send as the caller named it: the channel it goes out on, and the identifier as submitted. */
+export interface SendRequest {
+  channel: SendChannel;
+  identifierType: IdentifierType;
+  identifier: string;
+}
 
 interface SendLog {
   sent_at: number[];
 }
 
-/**
- * Records one send to `destination` (an email address, phone number or other
- * delivery target) for `client`, or throws RateLimitedError without recording.
- * The destination is stored only as a hash.
- */
-export async function reserveSend(deps: Deps, client: ClientRecord, destination: string): Promise<void> {
-  const key = keys.sendRate(sha256(destination.trim().toLowerCase()));
-  for (let attempt = 0; attempt < 5; attempt++) {
+type Slot = { ok: true } | { ok: false; reason: 'cooldown' | 'window' | 'contention'; retryAfterMs: number };
+
+/** The identifier as lookups compare it, so spellings of one name share one limit. */
+export function normalizeIdentifier(type: IdentifierType, identifier: string): string {
+  if (type === 'email') return normalizeEmail(identifier);
+  if (type === 'username') return normalizeUsername(identifier);
+  return identifier.trim();
+}
+
+/** Records a send time in the sliding log at `key`, unless the cooldown or the window is full. */
+async function takeSlot(deps: Deps, key: string): Promise<Slot> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const now = deps.clock.now();
     const record = await deps.store.get<SendLog>(key);
     const recent = (record?.value.sent_at ?? []).filter((t) => t > now - SEND_WINDOW_MS).sort((a, b) => a - b);
     const last = recent.at(-1);
-    if (last !== undefined && now - last < SEND_COOLDOWN_MS) {
-      throw new RateLimitedError('Wait before sending another code to this destination', (last + SEND_COOLDOWN_MS - now) / 1000);
-    }
-    if (recent.length >= SENDS_PER_WINDOW) {
-      throw new RateLimitedError('Too many codes sent to this destination; try again later', (recent[0]! + SEND_WINDOW_MS - now) / 1000);
-    }
+    if (last !== undefined && now - last < SEND_COOLDOWN_MS) return { ok: false, reason: 'cooldown', retryAfterMs: last + SEND_COOLDOWN_MS - now };
+    if (recent.length >= SENDS_PER_WINDOW) return { ok: false, reason: 'window', retryAfterMs: recent[0]! + SEND_WINDOW_MS - now };
     try {
       await deps.store.put<SendLog>(key, { sent_at: [...recent, now] }, {
         expectVersion: record?.version ?? null,
         expiresAt: Math.ceil((now + SEND_WINDOW_MS) / 1000),
       });
+      return { ok: true };
     } catch (error) {
       if (error instanceof ConflictError) continue; // a concurrent send won; re-read and re-judge
       throw error;
     }
-    await consumeClientBudget(deps, client, now);
-    return;
   }
-  throw new RateLimitedError('Too many concurrent sends to this destination', 1);
+  return { ok: false, reason: 'contention', retryAfterMs: 1000 };
 }
 
-async function consumeClientBudget(deps: Deps, client: ClientRecord, now: number): Promise<void> {
+function budgetWindow(now: number): { key: (clientId: string) => string; endsAt: number; expiresAt: number } {
   const window = Math.floor(now / BUDGET_WINDOW_MS);
-  const used = await deps.store.increment(keys.sendBudget(client.client_id, window), 1, {
-    expiresAt: Math.ceil(((window + 1) * BUDGET_WINDOW_MS) / 1000) + 3600,
-  });
-  if (used > client.send_budget_per_hour) {
-    throw new RateLimitedError("This client's hourly send budget is used up", ((window + 1) * BUDGET_WINDOW_MS - now) / 1000);
+  const endsAt = (window + 1) * BUDGET_WINDOW_MS;
+  return { key: (clientId) => keys.sendBudget(clientId, window), endsAt, expiresAt: Math.ceil(endsAt / 1000) + 3600 };
+}
+
+/**
+ * The limits on what the caller submitted: throws RateLimitedError (429)
+ * when the client's budget is used up or when this channel and identifier
+ * were sent to too recently; otherwise records the send. Call it for every
+ * send, before anything depends on whether the identifier names a user.
+ */
+export async function guardSendRequest(deps: Deps, client: ClientRecord, request: SendRequest): Promise<void> {
+  const now = deps.clock.now();
+  const budget = budgetWindow(now);
+  const used = await deps.store.increment(budget.key(client.client_id), 0, { expiresAt: budget.expiresAt });
+  if (used >= client.send_budget_per_hour) {
+    throw new RateLimitedError("This client's hourly send budget is used up", (budget.endsAt - now) / 1000);
   }
+  const submitted = `${request.channel}|${request.identifierType}|${normalizeIdentifier(request.identifierType, request.identifier)}`;
+  const slot = await takeSlot(deps, keys.sendRequestRate(keyedHash(deps.hashKey, submitted)));
+  if (slot.ok) return;
+  const message = {
+    cooldown: 'Wait before sending another code to this destination',
+    window: 'Too many codes sent to this destination; try again later',
+    contention: 'Too many concurrent sends to this destination',
+  }[slot.reason];
+  throw new RateLimitedError(message, slot.retryAfterMs / 1000);
+}
+
+export type DeliveryVerdict = 'deliver' | 'destination_limit' | 'client_budget';
+
+/**
+ * The limits on what would really be delivered to `contact`: records the
+ * delivery in the contact's log and consumes one unit of the client's
+ * budget, or says which limit refused it. Never throws a rate limit: the
+ * caller answers as if sent, sends nothing, and logs the verdict (never the
+ * contact).
+ */
+export async function admitDelivery(deps: Deps, client: ClientRecord, channel: SendChannel, contact: string): Promise<DeliveryVerdict> {
+  const normalized = channel === 'email' ? normalizeEmail(contact) : contact.trim();
+  const slot = await takeSlot(deps, keys.sendRate(keyedHash(deps.hashKey, `${channel}|${normalized}`)));
+  if (!slot.ok) return 'destination_limit';
+  const budget = budgetWindow(deps.clock.now());
+  const used = await deps.store.increment(budget.key(client.client_id), 1, { expiresAt: budget.expiresAt });
+  // Over only when concurrent sends all read the budget below its end; silent, like any delivery limit.
+  return used > client.send_budget_per_hour ? 'client_budget' : 'deliver';
 }

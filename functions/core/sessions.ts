@@ -23,8 +23,6 @@ export interface ClientAttributes {
 const MAX_LIVE_REFRESH_TOKENS = 20;
 /** Rotated refresh-token hashes remembered for reuse detection. */
 const MAX_RETIRED_REFRESH_TOKENS = 50;
-/** A just-rotated token presented again within this window is a race, not reuse. */
-export const REFRESH_RACE_GRACE_MS = 10_000;
 /** Conditional-write retries before a contended session gives up. */
 const MAX_WRITE_ATTEMPTS = 4;
 
@@ -72,6 +70,11 @@ export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionI
 
 function checkSessionAccess(session: SessionRecord, userId: string, attributes: ClientAttributes | undefined): void {
   if (session.user_id !== userId) throw new SessionUserMismatchError();
+  checkBinding(session, attributes);
+}
+
+/** A session bound to an IP works only for calls that pass that IP in `client_attributes`. */
+export function checkBinding(session: SessionRecord, attributes: ClientAttributes | undefined): void {
   if (session.bound_ip !== undefined && attributes?.ip_address !== session.bound_ip) {
     throw new SessionBindingMismatchError();
   }
@@ -190,11 +193,13 @@ export async function authenticateSession(
 /**
  * `POST /cis/v1/auth/session/logout`: ends the session and every refresh
  * token in it at once. Logging out an already ended session of this client
- * succeeds again (idempotent); an unknown or foreign one is session_not_found.
+ * succeeds again (idempotent); an unknown or foreign one is session_not_found;
+ * a session bound to another IP is session_binding_mismatch and lives on.
  */
-export async function logoutSession(deps: Deps, client: ClientRecord, sessionId: string): Promise<void> {
+export async function logoutSession(deps: Deps, client: ClientRecord, sessionId: string, clientAttributes?: ClientAttributes): Promise<void> {
   await endSession(deps, sessionId, 'logout', (session) => {
     if (session.client_id !== client.client_id) throw new SessionNotFoundError();
+    checkBinding(session, clientAttributes);
   });
 }
 
@@ -234,42 +239,58 @@ function includesHash(hashes: string[], hash: string): boolean {
 }
 
 /**
+ * Whether a rotated token presented again is a double submit the client
+ * forgives: it must be the token rotated last, within the client's
+ * `refresh_reuse_grace_seconds` of that rotation (default 0: never).
+ */
+export function isForgivenDoubleSubmit(session: SessionRecord, presented: string, client: ClientRecord, now: number): boolean {
+  const rotated = session.last_rotation;
+  const graceMs = (client.refresh_reuse_grace_seconds ?? 0) * 1000;
+  return rotated !== undefined && constantTimeEqual(rotated.hash, presented) && now - rotated.at < graceMs;
+}
+
+/**
  * `POST /cis/v1/auth/token/refresh`: rotates a refresh token. The presented
  * token stops working and a new one is issued, with fresh ID and access
  * tokens carrying the session's current `amr`.
  *
- * - A token that was already rotated (reuse) ends the whole session.
+ * - IP binding applies as to every authenticate call: a session bound to an
+ *   IP refuses a refresh from another IP, or with none, with
+ *   session_binding_mismatch, and nothing is rotated or ended. Only a caller
+ *   holding one of the session's tokens (current or rotated) learns of the
+ *   binding; any other token is invalid_grant.
+ * - A token that was already rotated (reuse) ends the whole session, at once
+ *   by default. A client may set `refresh_reuse_grace_seconds`: within it,
+ *   the token rotated last is refused without ending the session (a double
+ *   submit).
  * - Two concurrent refreshes with one token: the conditional write lets
- *   exactly one through; the others get `invalid_grant` and the session is
- *   left alone — whether they read the token while it was current, or
- *   presented the token that was rotated less than REFRESH_RACE_GRACE_MS ago
- *   (a double submit). Presenting it again after that is reuse.
+ *   exactly one through; the other then finds the token rotated, which is
+ *   reuse (or, within the client's grace, a forgiven double submit).
  */
 export async function refreshSession(
   deps: Deps,
   client: ClientRecord,
   refreshToken: string,
+  clientAttributes?: ClientAttributes,
 ): Promise<Omit<TokenResponse, 'session_id'>> {
   const sessionId = refreshToken.split('.')[0] ?? '';
   const presented = sha256(refreshToken);
-  let sawItLive = false;
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
     if (!record || record.value.client_id !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
     const session = record.value;
     if (session.ended_at !== undefined) throw new InvalidGrantError('The session has ended');
-    if (!includesHash(session.refresh_token_hashes, presented)) {
-      if (includesHash(session.retired_refresh_token_hashes, presented)) {
-        const rotated = session.last_rotation;
-        const concurrent = rotated !== undefined && constantTimeEqual(rotated.hash, presented) && deps.clock.now() - rotated.at < REFRESH_RACE_GRACE_MS;
-        if (sawItLive || concurrent) throw new InvalidGrantError('The refresh token was rotated by a concurrent request');
-        await endSession(deps, sessionId, 'refresh_token_reuse');
-        deps.logger.warn('refresh token reuse: session ended', { session_id: sessionId, client_id: client.client_id });
-        throw new InvalidGrantError('The refresh token was already used; the session has been ended');
+    const live = includesHash(session.refresh_token_hashes, presented);
+    if (!live && !includesHash(session.retired_refresh_token_hashes, presented)) throw new InvalidGrantError('Unknown refresh token');
+    checkBinding(session, clientAttributes);
+    if (!live) {
+      if (isForgivenDoubleSubmit(session, presented, client, deps.clock.now())) {
+        throw new InvalidGrantError('The refresh token was rotated by a concurrent request');
       }
-      throw new InvalidGrantError('Unknown refresh token');
+      await endSession(deps, sessionId, 'refresh_token_reuse');
+      deps.logger.warn('refresh token reuse: session ended', { session_id: sessionId, client_id: client.client_id });
+      throw new InvalidGrantError('The refresh token was already used; the session has been ended');
     }
-    sawItLive = true;
     const user = await getUser(deps, session.user_id);
     const now = deps.clock.now();
     if (!isSessionLive(session, user?.value, now)) throw new InvalidGrantError('The session has ended');
@@ -288,4 +309,3 @@ export async function refreshSession(
   }
   throw new InvalidGrantError('The session is changing too fast; retry');
 }
-

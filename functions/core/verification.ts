@@ -13,7 +13,7 @@ import { ContactMismatchError, UserNotFoundError } from '../errors.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
 import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issueCode, sendCode, type OtpChannel } from './otp.js';
-import { reserveSend } from './rate-limits.js';
+import { admitDelivery, guardSendRequest } from './rate-limits.js';
 
 const LABEL: Record<OtpChannel, string> = { email: 'email address', sms: 'phone number' };
 
@@ -34,7 +34,14 @@ async function loadUserWithContact(deps: Deps, userId: string, channel: OtpChann
 /** `POST /cis/v1/users/{user_id}/{email|phone}/verification/send` */
 export async function sendContactVerification(deps: Deps, client: ClientRecord, userId: string, channel: OtpChannel, contact: string): Promise<{ result: true }> {
   const user = await loadUserWithContact(deps, userId, channel, contact);
-  await reserveSend(deps, client, contactOf(user, channel)!);
+  const destination = contactOf(user, channel)!;
+  // 429 only on what was submitted (the contact, by its type); the limit on the real destination drops silently.
+  await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination });
+  const verdict = await admitDelivery(deps, client, channel, destination);
+  if (verdict !== 'deliver') {
+    deps.logger.warn('verification send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
+    return { result: true };
+  }
   const issued = await issueCode(deps, { client, user, channel, purpose: 'verification', expiresInMinutes: DEFAULT_EXPIRY_MINUTES });
   deps.logger.info('verification code issued', { user_id: user.user_id, channel, client_id: client.client_id });
   const emailContent = { subject: `Verify your email address for ${deps.settings.appName}`, headerText: 'Verify your email address', bodyText: 'Enter this code to verify your email address:' };

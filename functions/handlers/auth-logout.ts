@@ -4,6 +4,6 @@ import { endpoint, noContent } from '../http/endpoint.js';
 import type { LogoutRequest } from '../http/schemas.js';
 
 export const handler = endpoint<z.output<typeof LogoutRequest>>('auth-logout', async ({ deps, client, body }) => {
-  await logoutSession(deps, client, body.session_id);
+  await logoutSession(deps, client, body.session_id, body.client_attributes);
   return noContent();
 });

@@ -4,5 +4,5 @@ import { endpoint, json } from '../http/endpoint.js';
 import type { RefreshRequest } from '../http/schemas.js';
 
 export const handler = endpoint<z.output<typeof RefreshRequest>>('auth-token-refresh', async ({ deps, client, body }) =>
-  json(200, await refreshSession(deps, client, body.refresh_token)),
+  json(200, await refreshSession(deps, client, body.refresh_token, body.client_attributes)),
 );

@@ -145,15 +145,20 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/**
+ * Path parameters exactly as API Gateway delivers them, never decoded again.
+ * AWS's "Create routes for HTTP APIs in API Gateway" guide
+ * (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html)
+ * says: "API Gateway decodes URL-encoded request parameters before passing
+ * them to your backend integration." So `pathParameters` of a payload 2.0
+ * event is already decoded once; decoding it here as well would turn
+ * `/users/username/%2561dmin` into `admin`. The local server decodes once,
+ * the same way (functions/adapters/local/server.ts).
+ */
 function decodeParams(params: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(params ?? {})) {
-    if (value === undefined) continue;
-    try {
-      out[key] = value.includes('%') ? decodeURIComponent(value) : value;
-    } catch {
-      out[key] = value;
-    }
+    if (value !== undefined) out[key] = value;
   }
   return out;
 }

@@ -324,7 +324,9 @@ export const SessionAuthenticateRequest = z
   .object({ session_id: SessionId, client_attributes: ClientAttributes.optional(), max_age: MaxAge.optional(), claims: ClaimsRequest.optional() })
   .meta({ id: 'SessionAuthenticateRequest' });
 
-export const LogoutRequest = z.object({ session_id: SessionId }).meta({ id: 'LogoutRequest' });
+export const LogoutRequest = z
+  .object({ session_id: SessionId, client_attributes: ClientAttributes.optional().meta({ description: 'Required (with ip_address) for a session bound to an IP.' }) })
+  .meta({ id: 'LogoutRequest' });
 
 export const VerificationSendEmailRequest = z.object({ email: Email }).meta({ id: 'EmailVerificationSendRequest' });
 export const VerificationVerifyEmailRequest = z
@@ -364,7 +366,12 @@ export const LinkAuthenticateRequest = z
   })
   .meta({ id: 'LinkAuthenticateRequest' });
 
-export const RefreshRequest = z.object({ refresh_token: z.string().min(1).max(512) }).meta({ id: 'RefreshRequest' });
+export const RefreshRequest = z
+  .object({
+    refresh_token: z.string().min(1).max(512),
+    client_attributes: ClientAttributes.optional().meta({ description: 'Required (with ip_address) for a session bound to an IP.' }),
+  })
+  .meta({ id: 'RefreshRequest' });
 
 export const TotpRegisterRequest = z
   .object({

@@ -39,9 +39,16 @@ describe('npm run client', () => {
     const token = await exchangeClientCredentials(deps, 'shop', secret!);
     expect(token.token_type).toBe('Bearer');
 
-    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600');
+    expect(stored?.value).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000 });
+    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600', '--refresh-reuse-grace', '10', '--send-floor', '0');
     expect(updated.stdout).toContain('"allow_direct_delivery": true');
-    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ allow_direct_delivery: true, session_idle_timeout_seconds: 600, mfa_policy: 'distinct_methods' });
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({
+      allow_direct_delivery: true,
+      session_idle_timeout_seconds: 600,
+      mfa_policy: 'distinct_methods',
+      refresh_reuse_grace_seconds: 10,
+      send_response_floor_ms: 0,
+    });
 
     const shown = await client(table, 'show', 'shop');
     expect(shown.stdout).not.toContain('secret_hash');
@@ -71,5 +78,12 @@ describe('npm run client', () => {
       stderr: expect.stringContaining('origin https://evil.example is not on the RP ID shop.example'),
     });
     dynamo.destroy();
+  });
+
+  it('refuses a refresh reuse grace over 60 seconds', async () => {
+    await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--refresh-reuse-grace', '3600')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--refresh-reuse-grace takes a whole number from 0 to 60'),
+    });
   });
 });

@@ -217,26 +217,6 @@ describe('POST /cis/v1/auth/token/refresh', () => {
     expect(stored?.value.end_reason).toBe('refresh_token_reuse');
   });
 
-  it('two concurrent refreshes with one token: exactly one succeeds, the session lives on', async () => {
-    const first = await seedAuthentication(t.deps, client, user, 'pwd');
-    const results = await Promise.all(Array.from({ length: 4 }, () => invoke(refresh, { token, body: { refresh_token: first.refresh_token } })));
-    const ok = results.filter((r) => r.status === 200);
-    expect(ok).toHaveLength(1);
-    for (const r of results.filter((r) => r.status !== 200)) expect(r.body.error_code).toBe('invalid_grant');
-    expect((await invoke(refresh, { token, body: { refresh_token: ok[0]!.body.refresh_token } })).status).toBe(200);
-  });
-
-  it('a double submit within 10 s is refused without ending the session; later it is reuse', async () => {
-    const first = await seedAuthentication(t.deps, client, user, 'pwd');
-    const winner = await invoke(refresh, { token, body: { refresh_token: first.refresh_token } });
-    t.clock.advanceSeconds(9);
-    expect((await invoke(refresh, { token, body: { refresh_token: first.refresh_token } })).body.error_code).toBe('invalid_grant');
-    expect((await invoke(sessionAuthenticate, { token, body: { session_id: first.session_id } })).status).toBe(200);
-    t.clock.advanceSeconds(2);
-    expect((await invoke(refresh, { token, body: { refresh_token: first.refresh_token } })).body.error_code).toBe('invalid_grant');
-    expect((await invoke(refresh, { token, body: { refresh_token: winner.body.refresh_token } })).body.error_code).toBe('invalid_grant');
-  });
-
   it('refuses unknown, malformed, foreign and expired-session refresh tokens', async () => {
     const first = await seedAuthentication(t.deps, client, user, 'pwd');
     const other = await createTestClient(t.deps, { name: 'other' });

@@ -203,9 +203,7 @@ describe('getting a user', () => {
       [getByUsername, { username: 'ada' }],
       [getByUsername, { username: 'ADA' }],
       [getByEmail, { email: 'ADA@example.com' }],
-      [getByEmail, { email: 'ada%40example.com' }],
       [getByPhone, { phone_number: '+15551234567' }],
-      [getByPhone, { phone_number: '%2B15551234567' }],
     ] as const) {
       const res = await invoke(handler, { token, params });
       expect(res.status, JSON.stringify(params)).toBe(200);

@@ -73,6 +73,8 @@ export async function createTestClient(deps: Deps, input: Partial<CreateClientIn
   const { client, client_secret } = await createClient(deps.store, deps.clock.now(), {
     name: 'test client',
     redirect_uris: ['https://app.example/callback'],
+    // Sends answer at once in tests; the response floor has its own test (send-timing).
+    send_response_floor_ms: 0,
     ...input,
   });
   const { access_token } = await issueClientToken(deps, client);

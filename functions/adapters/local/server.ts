@@ -126,7 +126,21 @@ async function readBody(req: IncomingMessage, limit: number): Promise<{ body: st
   return { body: Buffer.concat(chunks).toString('utf8'), truncated };
 }
 
-function toEvent(req: IncomingMessage, url: URL, route: RouteDefinition, params: Record<string, string>, body: string): APIGatewayProxyEventV2 {
+/**
+ * The request path decoded once, as API Gateway (HTTP API) does before it
+ * matches routes: its path parameters and `rawPath` arrive decoded (see the
+ * note in functions/http/endpoint.ts), so `%2F` splits segments like `/`,
+ * and `%2561` becomes `%61`, never `a`. Undefined for malformed escapes.
+ */
+export function decodePath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+}
+
+function toEvent(req: IncomingMessage, url: URL, path: string, route: RouteDefinition, params: Record<string, string>, body: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -139,7 +153,7 @@ function toEvent(req: IncomingMessage, url: URL, route: RouteDefinition, params:
   return {
     version: '2.0',
     routeKey: `${route.method} ${route.path}`,
-    rawPath: url.pathname,
+    rawPath: path,
     rawQueryString: url.search.slice(1),
     headers,
     queryStringParameters: Object.keys(query).length ? query : undefined,
@@ -153,7 +167,7 @@ function toEvent(req: IncomingMessage, url: URL, route: RouteDefinition, params:
       domainPrefix: 'local',
       http: {
         method: route.method,
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
@@ -178,6 +192,44 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 const lambdaContext = { functionName: 'local', awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 
+/** Answers one request: the outbox, or a route of the route table through its Lambda handler. */
+function handleRequest(outbox: Outbox, logger: Logger, demo: () => ReturnType<typeof createDemo> | undefined) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const method = (req.method ?? 'GET').toUpperCase();
+      if (url.pathname === '/local/outbox' && method === 'GET') {
+        sendJson(res, 200, { messages: outbox.list(url.searchParams.get('to') ?? undefined) });
+        return;
+      }
+      const demoHandler = demo();
+      if (url.pathname.startsWith('/local/demo') && demoHandler && (await demoHandler(req, res, url))) return;
+      const path = decodePath(url.pathname);
+      if (path === undefined) {
+        sendJson(res, 400, { error_code: 'system_invalid_input', message: 'The path has a malformed percent-encoding' });
+        return;
+      }
+      const matched = matchRoute(method, path);
+      if (matched === undefined) {
+        sendJson(res, 404, { error_code: 'not_found', message: `No route for ${method} ${url.pathname}` });
+        return;
+      }
+      if (matched === 'method_not_allowed') {
+        sendJson(res, 405, { error_code: 'method_not_allowed', message: `${method} is not allowed on ${url.pathname}` });
+        return;
+      }
+      // Read a little more than the API's limit so an oversized body still reaches the handler's 400.
+      const { body, truncated } = await readBody(req, 64 * 1024);
+      const event = toEvent(req, url, path, matched.route, matched.params, truncated ? 'x'.repeat(64 * 1024 + 1) : body);
+      const handler = await loadHandler(matched.route.name);
+      send(res, await handler(event, lambdaContext));
+    })().catch((error: unknown) => {
+      logger.error('local server failure', { error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) sendJson(res, 500, { error_code: 'internal_error', message: 'Internal error' });
+    });
+  };
+}
+
 /** Starts the whole API locally: embedded store, local key, outbox, seeded client. */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const tableName = options.tableName ?? LOCAL_TABLE_NAME;
@@ -185,11 +237,35 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const clock = options.clock ?? { now: () => Date.now() };
   const dynamo = await startEmbeddedDynamoDb(tableName, options.dynamoEndpoint ?? process.env.DYNAMODB_ENDPOINT, options.dynamoPort ?? 0);
   const outbox = new Outbox(clock);
-  const server: Server = createServer();
+
+  // The issuer is the listening address, known only once listening; requests that arrive before the
+  // dependencies are wired wait for them instead of reaching a server with no request handler.
+  let markReady!: () => void;
+  let markFailed!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    markFailed = reject;
+  });
+  ready.catch(() => {});
+  let demo: ReturnType<typeof createDemo> | undefined;
+  const answer = handleRequest(outbox, logger, () => demo);
+  const server: Server = createServer((req, res) => {
+    ready.then(
+      () => answer(req, res),
+      () => sendJson(res, 503, { error_code: 'service_unavailable', message: 'The local server failed to start' }),
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
   });
+  const close = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await dynamo.stop();
+  };
+
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   const deps: Deps = {
@@ -203,60 +279,25 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     // A fresh random key per start: codes from an earlier run never verify.
     hashKey: randomBytes(32),
   };
-  installDeps(deps);
-
-  let demo: ReturnType<typeof createDemo> | undefined;
-  if (options.seedClient !== false) {
-    const seed = {
-      webauthn_rp_id: 'localhost',
-      webauthn_origins: [`http://localhost:${address.port}`],
-      ...(options.seedClient ?? { client_id: 'local-client', client_secret: 'local-secret', redirect_uris: ['http://localhost:3000/callback'] }),
-    };
-    if (!(await getClient(deps, seed.client_id))) {
-      await createClient(deps.store, clock.now(), { name: 'Local client', ...seed });
+  try {
+    installDeps(deps);
+    if (options.seedClient !== false) {
+      const seed = {
+        webauthn_rp_id: 'localhost',
+        webauthn_origins: [`http://localhost:${address.port}`],
+        ...(options.seedClient ?? { client_id: 'local-client', client_secret: 'local-secret', redirect_uris: ['http://localhost:3000/callback'] }),
+      };
+      if (!(await getClient(deps, seed.client_id))) {
+        await createClient(deps.store, clock.now(), { name: 'Local client', ...seed });
+      }
+      demo = createDemo({ apiUrl: url, issuer: deps.settings.issuer, clientId: seed.client_id, clientSecret: seed.client_secret });
     }
-    demo = createDemo({ apiUrl: url, issuer: deps.settings.issuer, clientId: seed.client_id, clientSecret: seed.client_secret });
+  } catch (error) {
+    markFailed(error);
+    await close();
+    throw error;
   }
+  markReady();
 
-  server.on('request', (req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://local');
-      const method = (req.method ?? 'GET').toUpperCase();
-      if (url.pathname === '/local/outbox' && method === 'GET') {
-        sendJson(res, 200, { messages: outbox.list(url.searchParams.get('to') ?? undefined) });
-        return;
-      }
-      if (url.pathname.startsWith('/local/demo') && demo && (await demo(req, res, url))) return;
-      const matched = matchRoute(method, url.pathname);
-      if (matched === undefined) {
-        sendJson(res, 404, { error_code: 'not_found', message: `No route for ${method} ${url.pathname}` });
-        return;
-      }
-      if (matched === 'method_not_allowed') {
-        sendJson(res, 405, { error_code: 'method_not_allowed', message: `${method} is not allowed on ${url.pathname}` });
-        return;
-      }
-      // Read a little more than the API's limit so an oversized body still reaches the handler's 400.
-      const { body, truncated } = await readBody(req, 64 * 1024);
-      const event = toEvent(req, url, matched.route, matched.params, truncated ? 'x'.repeat(64 * 1024 + 1) : body);
-      const handler = await loadHandler(matched.route.name);
-      send(res, await handler(event, lambdaContext));
-    })().catch((error: unknown) => {
-      logger.error('local server failure', { error: error instanceof Error ? error.message : String(error) });
-      if (!res.headersSent) sendJson(res, 500, { error_code: 'internal_error', message: 'Internal error' });
-    });
-  });
-
-  return {
-    url,
-    deps,
-    outbox,
-    dynamoEndpoint: dynamo.endpoint,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-      await dynamo.stop();
-    },
-  };
+  return { url, deps, outbox, dynamoEndpoint: dynamo.endpoint, close };
 }
