@@ -43,6 +43,22 @@ function countingStore(inner: Store): Store {
       counters.writes += 1;
       return inner.increment(key, by, options);
     },
+    countAttempt: (key, options) => {
+      counters.writes += 1;
+      return inner.countAttempt(key, options);
+    },
+    getAttempts: (key) => {
+      counters.reads += 1;
+      return inner.getAttempts(key);
+    },
+    restartAttempts: (key, seen, next, expiresAt) => {
+      counters.writes += 1;
+      return inner.restartAttempts(key, seen, next, expiresAt);
+    },
+    uncountAttempt: (key, run) => {
+      counters.writes += 1;
+      return inner.uncountAttempt(key, run);
+    },
   };
 }
 
