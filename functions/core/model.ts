@@ -54,13 +54,7 @@ export interface UserRecord {
   created_at: number;
   updated_at: number;
   password?: PasswordRecord;
-  /** Consecutive password failures, and the lock they may have set. */
-  password_failures: number;
-  password_locked_until?: number;
   totp?: TotpRecord;
-  /** Times (ms) of TOTP failures in the current window, and the lock they may have set; kept across re-registration. */
-  totp_failed_at?: number[];
-  totp_locked_until?: number;
   /** Sessions created before this instant (ms) are ended (password replaced, logout-all). */
   sessions_valid_after?: number;
 }
@@ -109,6 +103,11 @@ export const keys = {
   magicLink: (codeHash: string) => `link#${codeHash}`,
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,
   sendBudget: (clientId: string, window: number) => `rate#client#${clientId}#${window}`,
+  /** Guess counters (core/attempts.ts); a subject is a user id, or unknownSubject() for an identifier naming no one. */
+  otpCodeAttempts: (codeId: string) => `attempts#code#${codeId}`,
+  otpChannelAttempts: (subject: string, channel: string) => `attempts#otp#${subject}#${channel}`,
+  totpAttempts: (subject: string) => `attempts#totp#${subject}`,
+  passwordAttempts: (subject: string) => `attempts#pwd#${subject}`,
 } as const;
 
 /** Contacts are matched case-insensitively: stored trimmed and lower-cased. */

@@ -27,6 +27,13 @@ const MAX_RETIRED_REFRESH_TOKENS = 50;
 export const REFRESH_RACE_GRACE_MS = 10_000;
 /** Conditional-write retries before a contended session gives up. */
 const MAX_WRITE_ATTEMPTS = 4;
+/**
+ * Retries of adding an authentication to a contended session. The credential
+ * is already consumed by then, so giving up would lose it: every lost race
+ * means another authentication was added, so this bounds only a burst of
+ * that many concurrent ones.
+ */
+const MAX_JOIN_ATTEMPTS = 32;
 
 export function sessionExpiresAt(session: SessionRecord): number {
   return Math.min(
@@ -135,7 +142,7 @@ export async function authenticate(
       });
       return { ...tokens, refresh_token: refreshToken, token_type: 'Bearer', session_id: next.session_id };
     } catch (error) {
-      if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_JOIN_ATTEMPTS) throw error;
       // Someone else wrote the session meanwhile: re-read and re-check before retrying.
       existing = (await loadLiveSession(deps, client, existing.value.session_id)).record;
       checkSessionAccess(existing.value, request.userId, clientAttributes);

@@ -241,7 +241,6 @@ export function newUserRecord(userId: string, now: number): UserRecord {
     status: 'Active',
     created_at: now,
     updated_at: now,
-    password_failures: 0,
   };
 }
 
@@ -357,21 +356,18 @@ export async function deleteUser(deps: Deps, userId: string): Promise<void> {
 
 /**
  * `POST /cis/v1/users/{user_id}/password`: sets or replaces the password.
- * Replacing one ends every session of the user created before now, and a new
- * password clears the failure counter and any lock.
+ * Replacing one ends every session of the user created before now. A new
+ * password starts with no failures and no lock: password guesses are counted
+ * per password (core/password-auth.ts).
  */
 export async function setUserPassword(deps: Deps, userId: string, password: string): Promise<true> {
   const hash = await hashPassword(await checkPasswordPolicy(password), deps.settings.scrypt);
-  const updated = await modifyUser(deps, userId, (user, now) => {
-    const { password_locked_until: _lock, ...rest } = user;
-    return {
-      ...rest,
-      password: { hash, updated_at: now },
-      password_failures: 0,
-      ...(user.password !== undefined && { sessions_valid_after: now }),
-      updated_at: now,
-    };
-  });
+  const updated = await modifyUser(deps, userId, (user, now) => ({
+    ...user,
+    password: { hash, updated_at: now },
+    ...(user.password !== undefined && { sessions_valid_after: now }),
+    updated_at: now,
+  }));
   if (!updated) throw new UserNotFoundError();
   return true;
 }
