@@ -298,7 +298,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or unknown code' },
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
-      { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel in 15 minutes' },
+      { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel without a 15-minute pause (locked 15 minutes)' },
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign'],

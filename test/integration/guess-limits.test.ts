@@ -309,3 +309,72 @@ describe('parallel factors added to one session', () => {
     expect((await idTokenClaims(t.deps, now.body.id_token, client.client_id)).amr).toEqual(['pwd', 'eotp', 'eml', 'sms', 'otp', 'mfa']);
   });
 });
+
+// ---- time, taken to each boundary by the injected clock ---------------------------
+
+describe('time boundaries', () => {
+  it('an OTP works until 1 ms before its expiry and is expired from the instant on, even long after its record’s TTL', async () => {
+    await sendOtp('email');
+    const sentAt = t.clock.now();
+    const code = lastCode(t.outbox, EMAIL);
+    t.clock.current = sentAt + 5 * MINUTE;
+    expect((await otpLogin('email', code)).body.error_code).toBe('auth_otp_passcode_expired');
+    t.clock.current = sentAt + 3 * 24 * 60 * MINUTE; // the table's TTL has passed; dynalite, like a lagging TTL, still holds it
+    expect((await t.store.get(keys.otp(ada.user_id, 'email')))).toBeDefined();
+    const late = await invoke(otpAuthenticate, { token: (await createTestClient(t.deps)).token, body: { passcode: code, identifier_type: 'email', identifier: EMAIL } });
+    expect(late.status).toBe(400);
+
+    t.clock.current = sentAt;
+    await sendOtp('sms');
+    t.clock.current = sentAt + 5 * MINUTE - 1;
+    expect((await otpLogin('sms', lastCode(t.outbox, PHONE))).status).toBe(200);
+  });
+
+  it('a locked code stays locked to its last millisecond, then is expired', async () => {
+    await sendOtp('email');
+    const sentAt = t.clock.now();
+    const code = lastCode(t.outbox, EMAIL);
+    for (const wrong of wrongCodes(code, 5)) await otpLogin('email', wrong);
+    t.clock.current = sentAt + 5 * MINUTE - 1;
+    expectLocked(await otpLogin('email', code));
+    t.clock.current = sentAt + 5 * MINUTE;
+    expect((await otpLogin('email', code)).body.error_code).toBe('auth_otp_passcode_expired');
+  });
+
+  it('failures 1 ms short of a 15-minute pause still count, and the channel lock ends exactly 15 minutes after the failure that set it', async () => {
+    await sendOtp('sms');
+    const first = lastCode(t.outbox, PHONE);
+    for (const wrong of wrongCodes(first, 4)) await otpLogin('sms', wrong);
+    const lastFailure = t.clock.now();
+    // 1 ms short of a 15-minute pause, the four failures still count: six more lock.
+    t.clock.current = lastFailure + LOCK_MS - 1;
+    await sendOtp('sms');
+    const second = lastCode(t.outbox, PHONE);
+    const answers = [];
+    for (const wrong of wrongCodes(second, 5)) answers.push((await otpLogin('sms', wrong)).body.error_code);
+    t.clock.advanceSeconds(30);
+    await sendOtp('sms');
+    const third = lastCode(t.outbox, PHONE);
+    answers.push((await otpLogin('sms', wrongCodes(third, 1)[0]!)).body.error_code);
+    // Four plain failures, the code's fifth try (code locked), then the channel's tenth failure (channel locked).
+    expect(answers).toEqual([...Array(4).fill('auth_invalid_credentials'), 'auth_locked', 'auth_locked']);
+    const lockedAt = t.clock.now();
+    t.clock.current = lockedAt + LOCK_MS - 2 * MINUTE;
+    await sendOtp('sms');
+    const fresh = lastCode(t.outbox, PHONE);
+    t.clock.current = lockedAt + LOCK_MS - 1;
+    expectLocked(await otpLogin('sms', fresh));
+    t.clock.current = lockedAt + LOCK_MS;
+    expect((await otpLogin('sms', fresh)).status).toBe(200);
+  });
+
+  it('a counter whose TTL has passed but which is still stored is judged by its times: the user is not locked out for ever', async () => {
+    const guesses = Array.from({ length: 10 }, (_, i) => `wrong password ${i}`);
+    for (const p of guesses) await login(p);
+    expectLocked(await login(PASSWORD));
+    t.clock.advance(40 * 24 * 60 * MINUTE); // past the counter's TTL; the item is still in the table
+    const fresh = (await createTestClient(t.deps)).token;
+    const res = await invoke(passwordAuthenticate, { token: fresh, body: { username: 'ada', password: PASSWORD } });
+    expect(res.status).toBe(200);
+  });
+});
