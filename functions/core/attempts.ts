@@ -30,7 +30,7 @@
  * All times are the injected clock's, and expiry is judged from the stored
  * `last_at` on every read; the table's TTL only cleans up later.
  */
-import { LockedError, ServiceUnavailableError, type TwofoldError } from '../errors.js';
+import { ServiceUnavailableError } from '../errors.js';
 import type { AttemptCounter } from '../ports.js';
 import { randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
@@ -131,7 +131,3 @@ export function unknownSubject(identifierType: string, normalizedIdentifier: str
   return `unknown:${sha256(`${identifierType}:${normalizedIdentifier}`)}`;
 }
 
-/** The answer to a counted guess that proved wrong: `locked` when it was the last one the limit allowed. */
-export function wrongGuess(reservation: Reservation, invalid: () => TwofoldError, locked: () => LockedError): TwofoldError {
-  return reservation.reserved && reservation.reachedLimit ? locked() : invalid();
-}

@@ -409,6 +409,9 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
         await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
       }
     },
+    release: async () => {
+      await Promise.all([giveBackAttempt(deps, onCode), giveBackAttempt(deps, onChannel)]);
+    },
   };
 }
 

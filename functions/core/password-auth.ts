@@ -16,7 +16,7 @@
  * the count. A run of failures is forgotten after 30 days without any.
  */
 import { InvalidCredentialsError, LockedError } from '../errors.js';
-import { reserveAttempt, resetAttempts, unknownSubject, type AttemptPolicy } from './attempts.js';
+import { giveBackAttempt, reserveAttempt, resetAttempts, unknownSubject, type AttemptPolicy } from './attempts.js';
 import { sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
@@ -72,7 +72,7 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
         throw new InvalidCredentialsError();
       }
       if (!(await verifyPassword(password, user.password.hash))) throw new InvalidCredentialsError();
-      return { user, commit: () => resetAttempts(deps, key) };
+      return { user, commit: () => resetAttempts(deps, key), release: () => giveBackAttempt(deps, reservation) };
     },
   );
 }

@@ -93,6 +93,12 @@ function checkSessionAccess(session: SessionRecord, userId: string, attributes: 
 export interface CredentialCheck {
   user: UserRecord;
   commit(): Promise<void>;
+  /**
+   * Runs instead of `commit` when the tokens could not be signed: the
+   * credential stays unused, and a counted guess that proved right is given
+   * back, so an outage does not use up the user's attempts.
+   */
+  release?(): Promise<void>;
 }
 
 export interface AuthenticateRequest {
@@ -133,7 +139,10 @@ export async function authenticate(
       last_active_at: now,
       refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
-    const tokens = await signSessionTokens(deps, client, check.user, next);
+    const tokens = await signSessionTokens(deps, client, check.user, next).catch(async (error: unknown) => {
+      if (attempt === 1) await check.release?.();
+      throw error;
+    });
     if (attempt === 1) await check.commit();
     try {
       await deps.store.put(keys.session(next.session_id), next, {

@@ -167,6 +167,7 @@ async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undef
         await giveBackAttempt(deps, reservation); // the code was right, even if a concurrent use of it won
       }
     },
+    release: () => giveBackAttempt(deps, reservation),
   };
 }
 

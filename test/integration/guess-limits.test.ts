@@ -14,6 +14,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as crypto from '../../functions/core/crypto.js';
 import type { ClientRecord, SessionRecord, UserRecord } from '../../functions/core/model.js';
 import { keys } from '../../functions/core/model.js';
+import { DependencyError } from '../../functions/errors.js';
 import * as passwords from '../../functions/core/passwords.js';
 import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
 import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
@@ -307,6 +308,25 @@ describe('parallel factors added to one session', () => {
     expect(session.authentications.map((a) => a.method).sort()).toEqual(['eml', 'eml', 'eml', 'eotp', 'otp', 'pwd', 'pwd', 'sms']);
     const now = await invoke(sessionAuthenticate, { token, body: { session_id } });
     expect((await idTokenClaims(t.deps, now.body.id_token, client.client_id)).amr).toEqual(['pwd', 'eotp', 'eml', 'sms', 'otp', 'mfa']);
+  });
+});
+
+describe('an outage after a right guess', () => {
+  it('gives the counted attempts back: a right secret retried through a signing outage still works afterwards', async () => {
+    const secret = await registerTotp();
+    await sendOtp('sms');
+    const code = lastCode(t.outbox, PHONE);
+    const signer = t.deps.signer;
+    t.deps.signer = { ...signer, currentKeyId: () => signer.currentKeyId(), publicKeys: () => signer.publicKeys(), sign: async () => Promise.reject(new DependencyError('kms')) };
+    for (let i = 0; i < 11; i++) {
+      for (const res of [await otpLogin('sms', code), await totpLogin(totpNow(secret)), await login(PASSWORD)]) {
+        expect(res.status).toBe(503);
+      }
+    }
+    t.deps.signer = signer;
+    expect((await otpLogin('sms', code)).status).toBe(200);
+    expect((await totpLogin(totpNow(secret))).status).toBe(200);
+    expect((await login(PASSWORD)).status).toBe(200);
   });
 });
 
