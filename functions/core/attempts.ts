@@ -18,11 +18,12 @@
  *   of any concurrent starters; the others then count on the new run).
  *
  * Runs end after a pause, not on a sliding log of times: a log cannot be
- * trimmed and checked in one atomic write, a run can. The guarantee is the
- * stronger one: any span of `idleMs` holds attempts of one run only, so
- * never more than `limit` compared guesses; ten failures within 15 minutes
- * always lock. The price: failures that keep coming less than `idleMs`
- * apart keep counting, so they lock too.
+ * trimmed and checked in one atomic write, a run can. Two runs are always
+ * apart by at least the pause or the lock, so with both at 15 minutes (OTP
+ * channels, TOTP) any 15 minutes hold attempts of one run only: never more
+ * than `limit` compared guesses, and ten failures within 15 minutes always
+ * lock. The price: failures that keep coming less than `idleMs` apart keep
+ * counting, so they lock too.
  *
  * Successes: a limit on failures within a window (OTP, TOTP) gives the
  * success's reserved attempt back (an atomic decrement in the same run); a
