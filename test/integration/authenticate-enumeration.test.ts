@@ -43,6 +43,14 @@ async function setUp(): Promise<void> {
   totpSecret = (await invoke(totpRegister, { token, params: { user_id: victim.user_id } })).body.secret;
 }
 
+/** A code no step of the drift window accepts now. */
+function wrongTotp(): string {
+  const window = [-1, 0, 1].map((o) => totpCodeForStep(totpSecret, totpStep(t.clock.now()) + o));
+  let code = otherCode(window[1]!);
+  while (window.includes(code)) code = otherCode(code);
+  return code;
+}
+
 type Who = 'registered' | 'unregistered';
 const user = (who: Who) => (who === 'registered' ? { ...VICTIM, user_id: victim.user_id } : { ...NOBODY, user_id: 'u-nobody' });
 
@@ -61,7 +69,7 @@ const routes: Array<{ name: string; call: (who: Who, extra: Record<string, unkno
   ...(['email', 'phone_number', 'username', 'user_id'] as const).map((identifier_type) => ({
     name: `TOTP by ${identifier_type}`,
     call: (who: Who, extra: Record<string, unknown>) =>
-      invoke(totpAuthenticate, { token, body: { passcode: otherCode(totpCodeForStep(totpSecret, totpStep(t.clock.now()))), identifier_type, identifier: user(who)[identifier_type], ...extra } }),
+      invoke(totpAuthenticate, { token, body: { passcode: wrongTotp(), identifier_type, identifier: user(who)[identifier_type], ...extra } }),
   })),
 ];
 
@@ -128,5 +136,25 @@ describe('the session is checked before any secret', () => {
     const registeredWithout = await invoke(totpAuthenticate, { token, body: { passcode: '123456', identifier_type: 'email', identifier: 'other-user@example.com', ...extra } });
     expect(withoutTotp).toEqual(withTotp);
     expect(registeredWithout).toEqual(withTotp);
+  });
+});
+
+describe('locks tell nothing either', () => {
+  beforeEach(setUp);
+
+  it('TOTP guesses at an unknown identifier, or at a user without an authenticator, lock exactly like guesses at a registered one', async () => {
+    await seedUser(t.deps, { email: 'no-authenticator@example.com' });
+    const answers = async (identifier: string) => {
+      const out: Array<{ status: number; body: unknown; retry?: string }> = [];
+      for (let i = 0; i < 11; i++) {
+        const res = await invoke(totpAuthenticate, { token, body: { passcode: wrongTotp(), identifier_type: 'email', identifier } });
+        out.push({ status: res.status, body: res.body, retry: res.headers['Retry-After'] });
+      }
+      return out;
+    };
+    const registered = await answers(VICTIM.email);
+    expect(registered.at(-1)).toMatchObject({ status: 403, retry: '900' });
+    expect(await answers(NOBODY.email)).toEqual(registered);
+    expect(await answers('no-authenticator@example.com')).toEqual(registered);
   });
 });
