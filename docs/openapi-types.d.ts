@@ -2344,7 +2344,7 @@ export interface operations {
                 };
             };
             /**
-             * @description `auth_locked`: 5 wrong tries on the code, or 10 failures for the user and channel in 15 minutes
+             * @description `auth_locked`: 5 wrong tries on the code, or 10 failures for the user and channel without a 15-minute pause (locked 15 minutes)
              *
              *     `session_user_mismatch`: the authenticated user is not the session user
              *
@@ -2941,7 +2941,7 @@ export interface operations {
                 };
             };
             /**
-             * @description `auth_locked`: 10 attempts per user within a 15-minute window, right or wrong; locked until the window ends
+             * @description `auth_locked`: the 10th attempt of a run (right or wrong; a run ends after 15 minutes without attempts) locks for 15 minutes
              *
              *     `session_user_mismatch`: the authenticated user is not the session user
              *

@@ -22,6 +22,30 @@ export interface PutOptions {
 }
 
 /**
+ * A guess counter: the attempts counted in its current run (see
+ * core/attempts.ts for what a run is). Kept apart from versioned records so
+ * that counting never contends with, or is lost to, their conditional puts.
+ */
+export interface AttemptCounter {
+  /** Identifies the run; a restart begins a new one. */
+  run: string;
+  count: number;
+  /** Milliseconds since the epoch of the latest counted attempt. */
+  last_at: number;
+}
+
+export interface CountAttemptOptions {
+  /** Counts only while the counter holds fewer attempts than this. */
+  limit: number;
+  /** When given, counts only while the latest attempt is later than this (ms). */
+  lastAfter?: number;
+  /** The attempt's time (ms), stored as the latest. */
+  now: number;
+  /** Epoch seconds after which the table's TTL may delete the counter. */
+  expiresAt: number;
+}
+
+/**
  * A key-value store of versioned records. Every write is one conditional
  * single-item write (no transactions): races are settled by the version
  * condition. Reads are strongly consistent.
@@ -34,6 +58,21 @@ export interface Store {
   delete(key: string, options?: { expectVersion?: number }): Promise<void>;
   /** Atomically adds `by` to a counter record and returns the new total. */
   increment(key: string, by: number, options?: { expiresAt?: number }): Promise<number>;
+
+  /**
+   * Counts one attempt on an existing counter with ONE atomic conditional
+   * write (no read first): only while it holds fewer than `limit` attempts
+   * and, with `lastAfter`, its latest attempt is later than that. Returns the
+   * counter as written, or undefined when a condition failed and nothing was
+   * written. Concurrent calls are serialised by the store, never lost.
+   */
+  countAttempt(key: string, options: CountAttemptOptions): Promise<AttemptCounter | undefined>;
+  /** The counter as stored, however old: the core judges its age from `last_at`, never from the TTL. */
+  getAttempts(key: string): Promise<AttemptCounter | undefined>;
+  /** Replaces the counter with `next` only if it is still exactly `seen` (undefined: absent); false if it changed. */
+  restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean>;
+  /** Takes one attempt back, only while the counter is still in run `run` and above zero. */
+  uncountAttempt(key: string, run: string): Promise<void>;
 }
 
 export interface EmailMessage {

@@ -330,7 +330,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or unknown code' },
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
-      { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel in 15 minutes' },
+      { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel without a 15-minute pause (locked 15 minutes)' },
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign'],
@@ -467,7 +467,7 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Tokens for the session, and how many codes remain', schema: s.RecoveryTokenResponse },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or replaced code, unknown user, or no codes (the same answer)' },
-      { status: 403, code: 'auth_locked', when: '10 attempts per user within a 15-minute window, right or wrong; locked until the window ends' },
+      { status: 403, code: 'auth_locked', when: 'the 10th attempt of a run (right or wrong; a run ends after 15 minutes without attempts) locks for 15 minutes' },
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign'],

@@ -71,13 +71,7 @@ export interface UserRecord {
   created_at: number;
   updated_at: number;
   password?: PasswordRecord;
-  /** Consecutive password failures, and the lock they may have set. */
-  password_failures: number;
-  password_locked_until?: number;
   totp?: TotpRecord;
-  /** Times (ms) of TOTP failures in the current window, and the lock they may have set; kept across re-registration. */
-  totp_failed_at?: number[];
-  totp_locked_until?: number;
   /** Sessions created before this instant (ms) are ended (password replaced, logout-all). */
   sessions_valid_after?: number;
   /** Registered passkeys; each id is also claimed by a `webauthn#<id>` record. */
@@ -153,10 +147,15 @@ export const keys = {
   sendRequestRate: (requestHash: string) => `rate#req#${requestHash}`,
   sendBudget: (clientId: string, window: number) => `rate#client#${clientId}#${window}`,
   recoveryCodes: (userId: string) => `recovery#codes#${userId}`,
-  /** Recovery-code guesses of one account (a user id, or a stand-in for an unknown identifier) in one window. */
-  recoveryGuesses: (account: string, window: number) => `recovery#guesses#${account}#${window}`,
+  /** Recovery-code guesses of one account (a user id, or a stand-in for an unknown identifier): a guess counter. */
+  recoveryGuesses: (account: string) => `attempts#recovery#${account}`,
   webauthnCredential: (credentialId: string) => `webauthn#${credentialId}`,
   webauthnChallenge: (challengeHash: string) => `webauthn-challenge#${challengeHash}`,
+  /** Guess counters (core/attempts.ts); a subject is a user id, or unknownSubject() for an identifier naming no one. */
+  otpCodeAttempts: (codeId: string) => `attempts#code#${codeId}`,
+  otpChannelAttempts: (subject: string, channel: string) => `attempts#otp#${subject}#${channel}`,
+  totpAttempts: (subject: string) => `attempts#totp#${subject}`,
+  passwordAttempts: (subject: string) => `attempts#pwd#${subject}`,
 } as const;
 
 /** Contacts are matched case-insensitively: stored trimmed and lower-cased. */

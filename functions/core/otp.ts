@@ -3,16 +3,23 @@
  * code machinery that contact verification reuses (core/verification.ts).
  *
  * One record per user and channel (`otp#<user_id>#<channel>`) holds the
- * current code (keyed hash, expiry, attempts, used flag, request_id, client,
- * purpose, destination) and, surviving resends, the channel's failure window
- * and lock. Login and verification codes share this record on purpose: a
- * user+channel has one failure budget whichever endpoint is guessed at, and a
- * new send of either kind replaces the previous code.
+ * current code (keyed hash, expiry, used flag, request_id, client, purpose,
+ * destination). Login and verification codes share this record on purpose: a
+ * new send of either kind replaces the previous code, and both draw on one
+ * failure budget per user and channel, whichever endpoint is guessed at.
  *
- * Every change is one conditional put on the version read. A wrong attempt is
- * written before the answer is revealed; a right one is consumed in the
- * CredentialCheck's `commit` with a put on the version read, so of two
- * concurrent right attempts exactly one wins.
+ * Guesses (core/attempts.ts): every passcode is counted by one atomic write
+ * on the code's counter (5 attempts, then the code is locked for its life)
+ * and one on the user+channel counter (10, then the channel is locked for 15
+ * minutes, across resends; a 15-minute pause forgets earlier failures)
+ * BEFORE it is compared; a passcode that could not be counted is never
+ * compared. A passcode with no usable code to compare against (none sent,
+ * used, expired, another client's) is refused without counting or comparing.
+ * A right passcode gives its channel attempt back.
+ *
+ * The code record is written only by sends and by the consume in the
+ * CredentialCheck's `commit`: one conditional put on the version read, so of
+ * any number of concurrent right attempts exactly one wins.
  */
 import {
   ConflictError,
@@ -21,11 +28,11 @@ import {
   InvalidInputError,
   LockedError,
   OtpExpiredError,
-  RateLimitedError,
   UserNotFoundError,
   type TwofoldError,
 } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { giveBackAttempt, reserveAttempt, type AttemptPolicy, type Reservation } from './attempts.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
@@ -34,7 +41,6 @@ import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES, recentFailures } from './lockout.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
@@ -42,9 +48,12 @@ export const DEFAULT_EXPIRY_MINUTES = 5;
 export const MAX_EXPIRY_MINUTES = 10;
 /** Wrong tries that lock one code. */
 export const MAX_CODE_ATTEMPTS = 5;
-/** Failures per user and channel within the window that lock the channel (core/lockout.ts). */
-export const MAX_CHANNEL_FAILURES = MAX_FAILURES;
-export const CHANNEL_LOCK_MS = LOCK_MS;
+/** Failures per user and channel that lock the channel, for CHANNEL_LOCK_MS; a pause that long forgets them. */
+export const MAX_CHANNEL_FAILURES = 10;
+export const CHANNEL_LOCK_MS = 15 * 60_000;
+/** A code's attempts: locked for the code's life once used up (a new send makes a new code). */
+export const CODE_ATTEMPTS: AttemptPolicy = { limit: MAX_CODE_ATTEMPTS };
+export const CHANNEL_ATTEMPTS: AttemptPolicy = { limit: MAX_CHANNEL_FAILURES, idleMs: CHANNEL_LOCK_MS, lockMs: CHANNEL_LOCK_MS };
 export const SMS_MAX_LENGTH = 140;
 /** Conditional-write retries on a contended OTP or user record. */
 const MAX_WRITE_ATTEMPTS = 5;
@@ -65,8 +74,6 @@ export interface OtpCode {
   request_id?: string;
   sent_at: number;
   expires_at: number;
-  /** Wrong tries on this code. */
-  attempts: number;
   used_at?: number;
 }
 
@@ -75,9 +82,6 @@ export interface OtpRecord {
   channel: OtpChannel;
   /** Absent when no code was sent, or when the last one could not be delivered. */
   code?: OtpCode;
-  /** Times (ms) of recent failures on this channel, pruned to the window. */
-  failures: number[];
-  locked_until?: number;
 }
 
 export const AMR_OF_CHANNEL: Record<OtpChannel, AuthMethod> = { email: 'eotp', sms: 'sms' };
@@ -126,19 +130,13 @@ export function renderSmsText(appName: string, code: string, template?: string):
   return text;
 }
 
-/** The channel lock in force at `now`, if any. */
-export function activeLock(record: OtpRecord | undefined, now: number): number | undefined {
-  return lockRemaining(record?.locked_until, now) > 0 ? record!.locked_until : undefined;
-}
-
 export type NewCode = Pick<OtpCode, 'id' | 'hash' | 'purpose' | 'client_id' | 'destination' | 'request_id'> & { expiresInMinutes: number };
 
-/** The record with `code` replacing any previous one; the failure window and lock carry over. */
-export function withNewCode(record: OtpRecord | undefined, userId: string, channel: OtpChannel, code: NewCode, now: number): OtpRecord {
-  const next: OtpRecord = {
+/** The record with `code` replacing any previous one (the channel's failures are counted apart, so they carry over). */
+export function withNewCode(userId: string, channel: OtpChannel, code: NewCode, now: number): OtpRecord {
+  return {
     user_id: userId,
     channel,
-    failures: recentFailures(record?.failures ?? [], now),
     code: {
       id: code.id,
       hash: code.hash,
@@ -148,12 +146,8 @@ export function withNewCode(record: OtpRecord | undefined, userId: string, chann
       ...(code.request_id !== undefined && { request_id: code.request_id }),
       sent_at: now,
       expires_at: now + code.expiresInMinutes * 60_000,
-      attempts: 0,
     },
   };
-  const lock = activeLock(record, now);
-  if (lock !== undefined) next.locked_until = lock;
-  return next;
 }
 
 /** The record without the code `codeId` (a failed delivery), or undefined when that code is no longer current. */
@@ -163,10 +157,9 @@ export function withoutCode(record: OtpRecord, codeId: string): OtpRecord | unde
   return rest;
 }
 
-/** Epoch seconds after which the table may delete the record: a day after nothing in it matters. */
+/** Epoch seconds after which the table may delete the record (or a code's attempt counter): a day after its code expired. */
 export function otpRecordTtl(record: OtpRecord): number {
-  const until = Math.max(record.code?.expires_at ?? 0, record.locked_until ?? 0, ...record.failures.map((t) => t + FAILURE_WINDOW_MS));
-  return Math.ceil(until / 1000) + 86_400;
+  return Math.ceil((record.code?.expires_at ?? 0) / 1000) + 86_400;
 }
 
 export interface Attempt {
@@ -179,26 +172,15 @@ export interface Attempt {
   request_id?: string;
 }
 
-export type AttemptDecision =
-  /** The channel is locked: 403 with Retry-After, nothing written. */
-  | { kind: 'channel_locked'; retryAfterMs: number }
-  /** No usable code for this attempt (none, used, undelivered, another client, purpose, destination or request_id): nothing compared or written. */
-  | { kind: 'no_code' }
-  /** The code took MAX_CODE_ATTEMPTS wrong tries: 403, nothing written. */
-  | { kind: 'code_locked' }
-  | { kind: 'expired' }
-  /** A wrong passcode: `next` must be written before the answer is revealed. */
-  | { kind: 'wrong'; next: OtpRecord; locks: 'channel' | 'code' | null }
-  /** The right passcode: `next` marks the code used (the commit writes it). */
-  | { kind: 'match'; next: OtpRecord };
-
-/** Judges one attempt against the stored record at `now`. */
-export function decideAttempt(record: OtpRecord | undefined, attempt: Attempt, now: number): AttemptDecision {
-  const lock = activeLock(record, now);
-  if (lock !== undefined) return { kind: 'channel_locked', retryAfterMs: lock - now };
+/**
+ * The code an attempt would be compared against, judged without comparing:
+ * `no_code` when there is none it may use (none sent, used, undelivered,
+ * another client's, purpose, destination or request_id), `expired` from its
+ * expiry instant on. Neither is counted: nothing is compared.
+ */
+export function usableCode(record: OtpRecord | undefined, attempt: Omit<Attempt, 'passcodeHash'>, now: number): OtpCode | 'no_code' | 'expired' {
   const code = record?.code;
   if (
-    !record ||
     !code ||
     code.used_at !== undefined ||
     code.client_id !== attempt.client_id ||
@@ -206,47 +188,28 @@ export function decideAttempt(record: OtpRecord | undefined, attempt: Attempt, n
     code.destination !== attempt.destination ||
     (attempt.request_id !== undefined && code.request_id !== attempt.request_id)
   ) {
-    return { kind: 'no_code' };
+    return 'no_code';
   }
-  if (code.attempts >= MAX_CODE_ATTEMPTS) return { kind: 'code_locked' };
-  if (now >= code.expires_at) return { kind: 'expired' };
-
-  if (constantTimeEqual(code.hash, attempt.passcodeHash)) {
-    return { kind: 'match', next: { ...record, code: { ...code, used_at: now } } };
-  }
-  const { failures, lockedUntil } = addFailure(record.failures, now);
-  const attempts = code.attempts + 1;
-  const { locked_until: _expiredLock, ...rest } = record;
-  if (lockedUntil !== undefined) {
-    return { kind: 'wrong', locks: 'channel', next: { ...rest, failures, locked_until: lockedUntil, code: { ...code, attempts } } };
-  }
-  return { kind: 'wrong', locks: attempts >= MAX_CODE_ATTEMPTS ? 'code' : null, next: { ...rest, failures, code: { ...code, attempts } } };
+  if (now >= code.expires_at) return 'expired';
+  return code;
 }
 
-/** The error a non-matching decision answers with. */
-export function errorOf(decision: Exclude<AttemptDecision, { kind: 'match' }>): TwofoldError {
-  switch (decision.kind) {
-    case 'channel_locked':
-      return channelLockedError(decision.retryAfterMs);
-    case 'code_locked':
-      return codeLockedError();
-    case 'expired':
-      return new OtpExpiredError();
-    case 'no_code':
-      return new InvalidCredentialsError();
-    case 'wrong':
-      if (decision.locks === 'channel') return channelLockedError(CHANNEL_LOCK_MS);
-      if (decision.locks === 'code') return codeLockedError();
-      return new InvalidCredentialsError();
-  }
-}
-
-function channelLockedError(retryAfterMs: number): LockedError {
+export function channelLockedError(retryAfterMs: number): LockedError {
   return new LockedError('Too many failed passcodes for this user; try again later', retryAfterMs / 1000);
 }
 
-function codeLockedError(): LockedError {
+export function codeLockedError(): LockedError {
   return new LockedError('Too many wrong tries on this passcode; request a new one');
+}
+
+/**
+ * The answer to a counted passcode that proved wrong: locked when it used up
+ * the channel's or the code's last attempt, else auth_invalid_credentials.
+ */
+export function wrongPasscodeError(onCode: Reservation, onChannel: Reservation): TwofoldError {
+  if (onChannel.reserved && onChannel.reachedLimit) return channelLockedError(CHANNEL_LOCK_MS);
+  if (onCode.reserved && onCode.reachedLimit) return codeLockedError();
+  return new InvalidCredentialsError();
 }
 
 /**
@@ -318,7 +281,7 @@ export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ co
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
     const stored = await deps.store.get<OtpRecord>(key);
-    const next = withNewCode(stored?.value, user.user_id, channel, {
+    const next = withNewCode(user.user_id, channel, {
       id,
       hash: keyedHash(deps.hashKey, code),
       purpose: request.purpose,
@@ -401,11 +364,12 @@ export interface CheckRequest {
 }
 
 /**
- * Checks a passcode. A wrong one is recorded (one conditional put on the
- * version read) before the error is thrown. A right one returns the user as
- * the commit will leave it (contact verified) and a commit that verifies the
- * contact and then consumes the code with a put on the version read; if the
- * code was consumed meanwhile, the commit throws auth_invalid_credentials.
+ * Counts the passcode on its code and its channel (refusing it uncompared if
+ * either limit holds), then compares it. A wrong one is refused. A right one
+ * returns the user as the commit will leave it (contact verified) and a
+ * commit that verifies the contact, consumes the code with a put on the
+ * version read (auth_invalid_credentials if a concurrent use won) and gives
+ * the channel attempt back.
  */
 export async function checkCode(deps: Deps, request: CheckRequest): Promise<CredentialCheck> {
   const { user, channel } = request;
@@ -417,46 +381,52 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     destination: contactOf(user, channel) ?? '',
     ...(request.requestId !== undefined && { request_id: request.requestId }),
   };
-  for (let tries = 1; ; tries++) {
-    const stored = await deps.store.get<OtpRecord>(key);
-    const decision = decideAttempt(stored?.value, attempt, deps.clock.now());
-    if (decision.kind === 'match') {
-      const now = deps.clock.now();
-      const verified = withContactVerified(user, channel, attempt.destination, now);
-      return {
-        user: verified ?? user,
-        commit: async () => {
-          await markContactVerified(deps, user.user_id, channel, attempt.destination);
-          await consumeCode(deps, key, attempt, stored!);
-        },
-      };
-    }
-    if (decision.kind === 'wrong') {
-      try {
-        await deps.store.put(key, decision.next, { expectVersion: stored!.version, expiresAt: otpRecordTtl(decision.next) });
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        if (tries < MAX_WRITE_ATTEMPTS) continue; // re-read and re-judge
-        // The failure could not be recorded, so the outcome must not be revealed.
-        throw new RateLimitedError('Too many concurrent attempts; retry', 1);
-      }
-      deps.logger.info('otp failure', { user_id: user.user_id, channel, locks: decision.locks });
-    }
-    throw errorOf(decision);
+  const stored = await deps.store.get<OtpRecord>(key);
+  const code = usableCode(stored?.value, attempt, deps.clock.now());
+  if (code === 'no_code') throw new InvalidCredentialsError();
+  if (code === 'expired') throw new OtpExpiredError();
+
+  const onCode = await reserveAttempt(deps, keys.otpCodeAttempts(code.id), CODE_ATTEMPTS, otpRecordTtl(stored!.value));
+  if (!onCode.reserved) throw codeLockedError();
+  const onChannel = await reserveAttempt(deps, keys.otpChannelAttempts(user.user_id, channel), CHANNEL_ATTEMPTS);
+  if (!onChannel.reserved) {
+    await giveBackAttempt(deps, onCode); // never compared
+    throw channelLockedError(onChannel.retryAfterMs ?? CHANNEL_LOCK_MS);
   }
+
+  if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
+    const error = wrongPasscodeError(onCode, onChannel);
+    deps.logger.info('otp failure', { user_id: user.user_id, channel, locked: error instanceof LockedError });
+    throw error;
+  }
+  const verified = withContactVerified(user, channel, attempt.destination, deps.clock.now());
+  return {
+    user: verified ?? user,
+    commit: async () => {
+      try {
+        await markContactVerified(deps, user.user_id, channel, attempt.destination);
+        await consumeCode(deps, key, code.id, stored!);
+      } finally {
+        await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
+      }
+    },
+    release: async () => {
+      await Promise.all([giveBackAttempt(deps, onCode), giveBackAttempt(deps, onChannel)]);
+    },
+  };
 }
 
-/** Marks the code used with a put on the version read; on a lost race, re-reads and re-judges. */
-async function consumeCode(deps: Deps, key: string, attempt: Attempt, read: StoredRecord<OtpRecord>): Promise<void> {
+/** Marks the code `codeId` used with a put on the version read; on a lost race, re-reads: used or replaced meanwhile refuses. */
+async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>): Promise<void> {
   let stored: StoredRecord<OtpRecord> | undefined = read;
   for (let tries = 1; ; tries++) {
-    const decision = decideAttempt(stored?.value, attempt, deps.clock.now());
-    if (decision.kind !== 'match') {
-      // Used by a concurrent call, replaced by a resend, or locked meanwhile: never record a failure here.
-      throw decision.kind === 'wrong' ? new InvalidCredentialsError() : errorOf(decision);
-    }
+    const code = stored?.value.code;
+    if (!stored || !code || code.id !== codeId || code.used_at !== undefined) throw new InvalidCredentialsError();
+    const now = deps.clock.now();
+    if (now >= code.expires_at) throw new OtpExpiredError();
+    const next: OtpRecord = { ...stored.value, code: { ...code, used_at: now } };
     try {
-      await deps.store.put(key, decision.next, { expectVersion: stored!.version, expiresAt: otpRecordTtl(decision.next) });
+      await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
       return;
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
@@ -549,43 +519,50 @@ export interface OtpAuthenticateInput {
   claims?: ClaimsRequest;
 }
 
-/** `POST /cis/v1/auth/otp/authenticate` */
+/**
+ * `POST /cis/v1/auth/otp/authenticate`. The session (if any) is checked
+ * before anything else is judged: a user the session does not belong to,
+ * known or not, is session_user_mismatch alike. An unknown or disabled user,
+ * or one with no code to use, then gets auth_invalid_credentials.
+ */
 export async function authenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
   const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   const user = found?.status === 'Active' ? found : undefined;
-  if (!user) {
-    keyedHash(deps.hashKey, input.passcode); // keep the unknown-user path about as costly
-    throw new InvalidCredentialsError();
-  }
   let channel = channelOfIdentifier(input.identifier_type);
-  if (!channel) {
+  if (user && !channel) {
     const [email, sms] = await Promise.all([
       deps.store.get<OtpRecord>(keys.otp(user.user_id, 'email')),
       deps.store.get<OtpRecord>(keys.otp(user.user_id, 'sms')),
     ]);
     channel = pickChannel({ email: email?.value, sms: sms?.value }, client.client_id, input.request_id, deps.clock.now());
-    if (!channel) throw new InvalidCredentialsError();
   }
   const otpChannel = channel;
   return authenticate(
     deps,
     {
       client,
-      userId: user.user_id,
-      method: AMR_OF_CHANNEL[otpChannel],
+      // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
+      userId: found?.user_id ?? '',
+      // Without a channel the check below refuses, so the method is never recorded.
+      method: AMR_OF_CHANNEL[otpChannel ?? 'email'],
       ...(input.session_id !== undefined && { sessionId: input.session_id }),
       ...(input.client_attributes !== undefined && { clientAttributes: input.client_attributes }),
       maxAge: input.max_age,
       ...(input.claims !== undefined && { claims: input.claims }),
     },
-    () =>
-      checkCode(deps, {
+    async () => {
+      if (!user || !otpChannel) {
+        keyedHash(deps.hashKey, input.passcode); // keep the unknown-user path about as costly
+        throw new InvalidCredentialsError();
+      }
+      return checkCode(deps, {
         client,
         user,
         channel: otpChannel,
         purpose: 'login',
         passcode: input.passcode,
         ...(input.request_id !== undefined && { requestId: input.request_id }),
-      }),
+      });
+    },
   );
 }

@@ -3,27 +3,32 @@
  *
  * A wrong password, an unknown user, a user without a password and a disabled
  * user all get the same `auth_invalid_credentials`, after the same scrypt work
- * (a dummy verification stands in when there is no hash to check).
+ * (a dummy verification stands in when there is no hash to check). With a
+ * session_id, the session is checked first: a user the session does not
+ * belong to, known or not, is `session_user_mismatch` alike.
  *
- * Lockout: every attempt on a user's password is first reserved on the user
- * record with a conditional put on its version (STYLE habit 6: count before
- * comparing), so parallel guesses cannot slip past the limit; the 10th
- * consecutive attempt sets a 15-minute lock that only a success (which resets
- * the count in the credential's `commit`) or a new password clears. A locked
- * user gets 403 `auth_locked` with Retry-After before the password is looked at.
+ * Lockout: every attempt is counted by one atomic write before the password
+ * is looked at (core/attempts.ts), so parallel guesses cannot slip past the
+ * limit: 10 consecutive failures lock password login for 15 minutes, the
+ * right password too. Attempts are counted per user and password (a new
+ * password starts afresh) and, for an identifier naming no usable user, per
+ * identifier, so unknown users lock exactly like known ones. A success resets
+ * the count. A run of failures is forgotten after 30 days without any.
  */
 import { InvalidCredentialsError, LockedError } from '../errors.js';
+import { giveBackAttempt, reserveAttempt, resetAttempts, unknownSubject, type AttemptPolicy } from './attempts.js';
+import { sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
-import type { ClientRecord, UserRecord } from './model.js';
+import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
 import { verifyDummyPassword, verifyPassword } from './passwords.js';
 import { authenticate, type ClientAttributes } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser } from './users.js';
+import { findUser } from './users.js';
 
 export const PASSWORD_MAX_FAILURES = 10;
 export const PASSWORD_LOCK_MS = 15 * 60 * 1000;
-/** Parallel attempts on one user contend for its record: retry more than usual before answering 503. */
-const RESERVE_ATTEMPTS = 12;
+export const PASSWORD_FAILURES_FORGOTTEN_MS = 30 * 24 * 3600 * 1000;
+const PASSWORD_ATTEMPTS: AttemptPolicy = { limit: PASSWORD_MAX_FAILURES, lockMs: PASSWORD_LOCK_MS, idleMs: PASSWORD_FAILURES_FORGOTTEN_MS };
 
 export interface PasswordAuthenticateInput {
   username: string;
@@ -36,57 +41,41 @@ export interface PasswordAuthenticateInput {
   claims?: ClaimsRequest;
 }
 
-/**
- * Reserves one password attempt: throws `auth_locked` while a lock holds,
- * otherwise counts the attempt (a lock that has run out starts a new count)
- * and sets the lock when this is the last attempt allowed.
- */
-export function reservePasswordAttempt(user: UserRecord, now: number): UserRecord {
-  const { password_locked_until: lockedUntil, ...rest } = user;
-  let failures = user.password_failures ?? 0;
-  if (lockedUntil !== undefined) {
-    if (now < lockedUntil) {
-      throw new LockedError('Too many failed password attempts: password login is locked for this user; retry later', (lockedUntil - now) / 1000);
-    }
-    failures = 0;
+/** The counter of password guesses at `user`, or at the identifier when it names no user. */
+export function passwordAttemptsKey(user: UserRecord | undefined, type: 'username' | 'email' | 'phone_number', identifier: string): string {
+  if (!user) {
+    const normalized = type === 'email' ? normalizeEmail(identifier) : type === 'username' ? normalizeUsername(identifier) : identifier.trim();
+    return keys.passwordAttempts(unknownSubject(type, normalized));
   }
-  failures += 1;
-  return { ...rest, password_failures: failures, ...(failures >= PASSWORD_MAX_FAILURES && { password_locked_until: now + PASSWORD_LOCK_MS }) };
+  // The stored hash is salted, so each password set gets a counter of its own.
+  return keys.passwordAttempts(user.password ? `${user.user_id}#${sha256(user.password.hash).slice(0, 16)}` : user.user_id);
 }
 
-/** After a success: the count of consecutive failures starts again. */
-export function clearPasswordFailures(user: UserRecord): UserRecord {
-  if (user.password_failures === 0 && user.password_locked_until === undefined) return user;
-  const { password_locked_until: _lock, ...rest } = user;
-  return { ...rest, password_failures: 0 };
+function lockedError(retryAfterMs: number): LockedError {
+  return new LockedError('Too many failed password attempts: password login is locked for this user; retry later', retryAfterMs / 1000);
 }
 
 export async function authenticatePassword(deps: Deps, client: ClientRecord, input: PasswordAuthenticateInput): Promise<TokenResponse> {
   const password = input.password.normalize('NFC');
-  const found = await findUser(deps, input.username_type ?? 'username', input.username);
-  const userId = found?.value.user_id;
-
-  const refuse = async (): Promise<never> => {
-    await verifyDummyPassword(password, deps.settings.scrypt);
-    throw new InvalidCredentialsError();
-  };
+  const type = input.username_type ?? 'username';
+  const user = (await findUser(deps, type, input.username))?.value;
 
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-    { client, userId: userId ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
+    { client, userId: user?.user_id ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
     async () => {
-      if (userId === undefined || found?.value.password === undefined || found.value.status !== 'Active') return refuse();
-      const user = await modifyUser(deps, userId, reservePasswordAttempt, RESERVE_ATTEMPTS);
-      if (!user?.password || user.status !== 'Active') return refuse();
+      const key = passwordAttemptsKey(user, type, input.username);
+      const reservation = await reserveAttempt(deps, key, PASSWORD_ATTEMPTS);
+      if (!reservation.reserved) throw lockedError(reservation.retryAfterMs ?? PASSWORD_LOCK_MS);
+      if (reservation.reachedLimit) deps.logger.info('password locked', { user_id: user?.user_id });
+      // The attempt that reaches the limit is still answered as a plain failure; the next one learns of the lock.
+      if (!user?.password || user.status !== 'Active') {
+        await verifyDummyPassword(password, deps.settings.scrypt);
+        throw new InvalidCredentialsError();
+      }
       if (!(await verifyPassword(password, user.password.hash))) throw new InvalidCredentialsError();
-      const verified = clearPasswordFailures(user);
-      return {
-        user: verified,
-        commit: async () => {
-          await modifyUser(deps, userId, clearPasswordFailures);
-        },
-      };
+      return { user, commit: () => resetAttempts(deps, key), release: () => giveBackAttempt(deps, reservation) };
     },
   );
 }

@@ -25,6 +25,13 @@ const MAX_LIVE_REFRESH_TOKENS = 20;
 const MAX_RETIRED_REFRESH_TOKENS = 50;
 /** Conditional-write retries before a contended session gives up. */
 const MAX_WRITE_ATTEMPTS = 4;
+/**
+ * Retries of adding an authentication to a contended session. The credential
+ * is already consumed by then, so giving up would lose it: every lost race
+ * means another authentication was added, so this bounds only a burst of
+ * that many concurrent ones.
+ */
+const MAX_JOIN_ATTEMPTS = 32;
 
 export function sessionExpiresAt(session: SessionRecord): number {
   return Math.min(
@@ -89,6 +96,12 @@ export function checkBinding(session: SessionRecord, attributes: ClientAttribute
 export interface CredentialCheck {
   user: UserRecord;
   commit(): Promise<void>;
+  /**
+   * Runs instead of `commit` when the tokens could not be signed: the
+   * credential stays unused, and a counted guess that proved right is given
+   * back, so an outage does not use up the user's attempts.
+   */
+  release?(): Promise<void>;
 }
 
 export interface AuthenticateRequest {
@@ -135,7 +148,10 @@ export async function authenticate(
       last_active_at: now,
       refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
-    const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now, claims: request.claims });
+    const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now, claims: request.claims }).catch(async (error: unknown) => {
+      if (attempt === 1) await check.release?.();
+      throw error;
+    });
     if (attempt === 1) await check.commit();
     try {
       await deps.store.put(keys.session(next.session_id), next, {
@@ -144,7 +160,7 @@ export async function authenticate(
       });
       return { ...tokens, refresh_token: refreshToken, token_type: 'Bearer', session_id: next.session_id };
     } catch (error) {
-      if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_JOIN_ATTEMPTS) throw error;
       // Someone else wrote the session meanwhile: re-read and re-check before retrying.
       existing = (await loadLiveSession(deps, client, existing.value.session_id)).record;
       checkSessionAccess(existing.value, request.userId, clientAttributes);

@@ -5,19 +5,23 @@
  * accepted step is stored and any code for a step at or before it is a replay.
  * Time is always `deps.clock.now()`, never the wall clock.
  *
- * Attempt limits are those of OTPs: 10 failures within 15 minutes lock TOTP
- * for the user for 15 minutes. Failures are written to the user record with a
- * conditional put before the caller gets its answer.
+ * Attempt limits are those of OTP channels: 10 failures lock TOTP for the
+ * user for 15 minutes, the right code too; a 15-minute pause forgets earlier
+ * failures. Every code is counted by one atomic write before it is compared
+ * (core/attempts.ts), per user whether or not it has an authenticator, and
+ * per submitted identifier when it names no user, so a lock tells nothing
+ * about who is registered. A success gives its counted attempt back. The
+ * session is checked before any of it.
  */
 import { generateSecret, generateSync, generateURI } from 'otplib';
 import { ConflictError, InvalidCredentialsError, LockedError, TotpAlreadyConfiguredError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy } from './attempts.js';
 import { constantTimeEqual, openSecret, sealSecret } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
+import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES } from './lockout.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
@@ -26,10 +30,10 @@ export const TOTP_DIGITS = 6;
 export const TOTP_DRIFT_STEPS = 1;
 /** 20 random bytes (160 bits), the RFC 4226 recommendation; 32 base32 characters. */
 export const TOTP_SECRET_BYTES = 20;
-/** The same lockout as OTP channels (core/lockout.ts). */
-export const TOTP_MAX_FAILURES = MAX_FAILURES;
-export const TOTP_FAILURE_WINDOW_MS = FAILURE_WINDOW_MS;
-export const TOTP_LOCK_MS = LOCK_MS;
+/** The same lockout as OTP channels. */
+export const TOTP_MAX_FAILURES = 10;
+export const TOTP_LOCK_MS = 15 * 60_000;
+export const TOTP_ATTEMPTS: AttemptPolicy = { limit: TOTP_MAX_FAILURES, idleMs: TOTP_LOCK_MS, lockMs: TOTP_LOCK_MS };
 const MAX_WRITE_ATTEMPTS = 4;
 /** TOTP seeds cannot be hashed (codes are computed from them), so they are stored encrypted. */
 const TOTP_SEAL_PURPOSE = 'totp';
@@ -68,20 +72,6 @@ export function matchTotpCode(secret: string, passcode: string, nowMs: number, l
   return replayed ? { outcome: 'replayed' } : { outcome: 'wrong' };
 }
 
-/** Remaining lock in ms at `now`, or 0 when TOTP is not locked for the user. */
-export function totpLockRemaining(user: Pick<UserRecord, 'totp_locked_until'>, now: number): number {
-  return lockRemaining(user.totp_locked_until, now);
-}
-
-/**
- * Adds a failure at `now` to the sliding window; the failure that makes
- * TOTP_MAX_FAILURES within the window sets the lock and starts a new window.
- */
-export function withTotpFailure(user: UserRecord, now: number): UserRecord {
-  const { failures, lockedUntil } = addFailure(user.totp_failed_at ?? [], now);
-  return { ...user, totp_failed_at: failures, ...(lockedUntil !== undefined && { totp_locked_until: lockedUntil }) };
-}
-
 /** The default account shown in the authenticator app, upstream's order: email, username, phone number (then user_id). */
 export function totpAccountName(user: Pick<UserRecord, 'email' | 'phone_number' | 'username' | 'user_id'>): string {
   return user.email ?? user.username ?? user.phone_number ?? user.user_id;
@@ -108,6 +98,8 @@ export interface TotpRegisterInput {
 /**
  * An authenticator works once one code from it has been accepted; until then
  * it is pending (the user may never have added it to an app).
+ * A lock from earlier failures stays in force (TOTP guesses are counted per
+ * user, not per secret).
  */
 export function isTotpActive(totp: TotpRecord | undefined): boolean {
   return totp?.last_used_step !== undefined;
@@ -151,47 +143,58 @@ function lockedError(remainingMs: number): LockedError {
   return new LockedError('Too many failed authenticator codes; try again later', remainingMs / 1000);
 }
 
+/** The counter of TOTP guesses naming `user`, or the submitted identifier when it names no user. */
+export function totpAttemptsKey(user: UserRecord | undefined, type: IdentifierType, identifier: string): string {
+  if (user) return keys.totpAttempts(user.user_id);
+  const normalized = type === 'email' ? normalizeEmail(identifier) : type === 'username' ? normalizeUsername(identifier) : identifier.trim();
+  return keys.totpAttempts(unknownSubject(type, normalized));
+}
+
 /** `POST /cis/v1/auth/totp/authenticate`. */
 export async function authenticateTotp(deps: Deps, client: ClientRecord, input: TotpAuthenticateInput): Promise<TokenResponse> {
-  const found = await findUser(deps, input.identifier_type, input.identifier);
-  if (!found || found.value.status !== 'Active' || !found.value.totp) throw new InvalidCredentialsError();
-  const userId = found.value.user_id;
+  const user = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   return authenticate(
     deps,
-    { client, userId, method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
-    () => checkTotp(deps, userId, input.token),
+    // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
+    { client, userId: user?.user_id ?? '', method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
+    () => checkTotp(deps, totpAttemptsKey(user, input.identifier_type, input.identifier), user?.user_id, input.token),
   );
 }
 
 /**
- * Checks the passcode against the user as stored now. A refused code is
- * recorded (one conditional put, re-judged if the user changed meanwhile)
- * before the error is thrown; an accepted one is consumed by `commit`.
+ * Counts the guess, then checks it against the user as stored now. A user
+ * that is unknown, disabled or without an authenticator is refused like a
+ * wrong code, after the same count. An accepted code is consumed by
+ * `commit`, which also gives the counted attempt back.
  */
-async function checkTotp(deps: Deps, userId: string, passcode: string): Promise<CredentialCheck> {
-  for (let attempt = 1; ; attempt++) {
-    const record = await deps.store.get<UserRecord>(keys.user(userId));
-    const user = record?.value;
-    if (!record || !user || user.status !== 'Active' || !user.totp) throw new InvalidCredentialsError();
-    const now = deps.clock.now();
-    const locked = totpLockRemaining(user, now);
-    if (locked > 0) throw lockedError(locked);
+async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undefined, passcode: string): Promise<CredentialCheck> {
+  const reservation = await reserveAttempt(deps, attemptsKey, TOTP_ATTEMPTS);
+  if (!reservation.reserved) throw lockedError(reservation.retryAfterMs ?? TOTP_LOCK_MS);
+  const refuse = () => {
+    if (reservation.reachedLimit) {
+      deps.logger.info('totp locked', { user_id: userId });
+      return lockedError(TOTP_LOCK_MS);
+    }
+    return new InvalidCredentialsError();
+  };
 
-    const match = matchTotpCode(openSecret(deps.hashKey, TOTP_SEAL_PURPOSE, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
-    if (match.outcome === 'accepted') {
-      return { user, commit: () => consumeStep(deps, record, match.step) };
-    }
-    const failed = withTotpFailure(user, now);
-    try {
-      await deps.store.put(keys.user(userId), failed, { expectVersion: record.version });
-    } catch (error) {
-      if (error instanceof ConflictError && attempt < MAX_WRITE_ATTEMPTS) continue;
-      throw error;
-    }
-    const lockedNow = totpLockRemaining(failed, now);
-    if (lockedNow > 0) throw lockedError(lockedNow);
-    throw new InvalidCredentialsError();
-  }
+  const record = userId === undefined ? undefined : await deps.store.get<UserRecord>(keys.user(userId));
+  const user = record?.value;
+  if (!record || !user || user.status !== 'Active' || !user.totp) throw refuse();
+  const now = deps.clock.now();
+  const match = matchTotpCode(openSecret(deps.hashKey, TOTP_SEAL_PURPOSE, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
+  if (match.outcome !== 'accepted') throw refuse();
+  return {
+    user,
+    commit: async () => {
+      try {
+        await consumeStep(deps, record, match.step);
+      } finally {
+        await giveBackAttempt(deps, reservation); // the code was right, even if a concurrent use of it won
+      }
+    },
+    release: () => giveBackAttempt(deps, reservation),
+  };
 }
 
 /**
@@ -206,11 +209,7 @@ async function consumeStep(deps: Deps, read: StoredRecord<UserRecord>, step: num
     const user: UserRecord | undefined = record?.value;
     if (!record || !user || user.status !== 'Active' || user.totp?.sealed_secret !== totp!.sealed_secret) throw new InvalidCredentialsError();
     if (user.totp.last_used_step !== undefined && step <= user.totp.last_used_step) throw new InvalidCredentialsError();
-    const now = deps.clock.now();
-    const locked = totpLockRemaining(user, now);
-    if (locked > 0) throw lockedError(locked);
-    const next: UserRecord = { ...user, totp: { ...user.totp, last_used_step: step }, totp_failed_at: [] };
-    delete next.totp_locked_until;
+    const next: UserRecord = { ...user, totp: { ...user.totp, last_used_step: step } };
     try {
       await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
       return;

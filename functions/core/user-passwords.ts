@@ -32,7 +32,8 @@ export async function createUserPassword(deps: Deps, userId: string, input: Pass
 /**
  * `PUT /cis/v1/users/{user_id}/password`: replaces the password. Every session
  * of the user created before now ends (a client token names no session of its
- * own to keep), and the failure counter and any lock are cleared. 409
+ * own to keep), and password guesses count afresh (they are counted per
+ * password, core/password-auth.ts). 409
  * `auth_password_already_configured` when the user has no password to replace,
  * the status and code Transmit documents for that case.
  */
@@ -40,8 +41,7 @@ export async function replaceUserPassword(deps: Deps, userId: string, input: Pas
   const hash = await newPasswordHash(input, deps.settings.scrypt);
   const updated = await modifyUser(deps, userId, (user, now) => {
     if (user.password === undefined) throw new PasswordConflictError('The user has no password to replace; create one with POST');
-    const { password_locked_until: _lock, ...rest } = user;
-    return { ...rest, password: { hash, updated_at: now }, password_failures: 0, sessions_valid_after: now, updated_at: now };
+    return { ...user, password: { hash, updated_at: now }, sessions_valid_after: now, updated_at: now };
   });
   if (!updated) throw new UserNotFoundError();
 }

@@ -256,7 +256,6 @@ export function newUserRecord(userId: string, now: number): UserRecord {
     status: 'Active',
     created_at: now,
     updated_at: now,
-    password_failures: 0,
   };
 }
 

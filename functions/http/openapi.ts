@@ -120,7 +120,7 @@ export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonS
         '- Errors are `{error_code, message}`; the token endpoint answers in the OAuth form `{error, error_description}`.',
         '- `amr` lists methods in the order pwd, eotp, eml, sms, otp, webauthn, recovery_code, then `mfa`; the ID token\'s `amr_at` is an object from each of those methods to the epoch second of its latest authentication.',
         '- `max_age` is judged on whole epoch seconds: a factor at second T is fresh while T + max_age >= the token\'s `iat` (exactly max_age seconds old is fresh); the authentication added by the call itself is always fresh.',
-        '- Recovery codes: generating needs a session holding MFA (else 403 `auth_mfa_required`); 10 attempts per user per fixed 15-minute window, right or wrong, then 403 `auth_locked` until the window ends.',
+        '- Recovery codes: generating needs a session holding MFA (else 403 `auth_mfa_required`); each attempt, right or wrong, is counted before it is compared; the 10th of a run locks for 15 minutes (403 `auth_locked`), and a run ends after 15 minutes without attempts, as for OTP channels and TOTP.',
         '- Passkeys: a client without `webauthn_rp_id` and `webauthn_origins` answers 403 `forbidden` on the passkey routes; the finish calls find their challenge through `clientDataJSON`, so they need no `webauthn_session_id`; `GET /cis/v1/users/{user_id}/webauthn-credentials` answers a bare array, as upstream.',
         '- A session bound to an IP refuses calls whose `client_attributes.ip_address` is missing or different.',
         '- Logout of an already ended session of the same client answers 204 again (idempotent).',

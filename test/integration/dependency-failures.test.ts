@@ -47,6 +47,19 @@ function recordingStore(inner: Store): Store {
     },
     delete: (key, options) => inner.delete(key, options),
     increment: (key, by, options) => inner.increment(key, by, options),
+    countAttempt: (key, options) => {
+      writtenKeys.push(key);
+      return inner.countAttempt(key, options);
+    },
+    getAttempts: (key) => inner.getAttempts(key),
+    restartAttempts: (key, seen, next, expiresAt) => {
+      writtenKeys.push(key);
+      return inner.restartAttempts(key, seen, next, expiresAt);
+    },
+    uncountAttempt: (key, run) => {
+      writtenKeys.push(key);
+      return inner.uncountAttempt(key, run);
+    },
   };
 }
 
@@ -107,6 +120,10 @@ describe('write contention', () => {
       },
       delete: (key, options) => store.delete(key, options),
       increment: (key, by, options) => store.increment(key, by, options),
+      countAttempt: (key, options) => store.countAttempt(key, options),
+      getAttempts: (key) => store.getAttempts(key),
+      restartAttempts: (key, seen, next, expiresAt) => store.restartAttempts(key, seen, next, expiresAt),
+      uncountAttempt: (key, run) => store.uncountAttempt(key, run),
     };
     const res = await invoke(sessionAuthenticate, { token, body: { session_id: first.session_id } });
     expect(res.status).toBe(503);
@@ -124,6 +141,10 @@ describe('DynamoDB unreachable', () => {
       put: (key, value, options) => unreachable.put(key, value, options),
       delete: (key, options) => unreachable.delete(key, options),
       increment: (key, by, options) => unreachable.increment(key, by, options),
+      countAttempt: (key, options) => unreachable.countAttempt(key, options),
+      getAttempts: (key) => unreachable.getAttempts(key),
+      restartAttempts: (key, seen, next, expiresAt) => unreachable.restartAttempts(key, seen, next, expiresAt),
+      uncountAttempt: (key, run) => unreachable.uncountAttempt(key, run),
     };
     installDeps({ ...t.deps, store: clientRecordStore });
     const res = await invoke(usersGet, { token, params: { user_id: user.user_id } });

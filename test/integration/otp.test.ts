@@ -87,7 +87,7 @@ describe('sending a code by email', () => {
     const code = lastCode(t.outbox, EMAIL);
     const stored = await t.deps.store.get<OtpRecord>(keys.otp(user.user_id, 'email'));
     expect(JSON.stringify(stored)).not.toContain(code);
-    expect(stored!.value.code).toMatchObject({ attempts: 0, client_id: client.client_id, destination: EMAIL, purpose: 'login' });
+    expect(stored!.value.code).toMatchObject({ client_id: client.client_id, destination: EMAIL, purpose: 'login' });
   });
 });
 
@@ -289,7 +289,9 @@ describe('authenticating with a code', () => {
     const res = await byEmail(otherCode(lastCode(t.outbox, EMAIL)));
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('auth_invalid_credentials');
-    expect((await otpRecord(user.user_id, 'email'))!.code!.attempts).toBe(1);
+    const codeId = (await otpRecord(user.user_id, 'email'))!.code!.id;
+    expect((await t.deps.store.getAttempts(keys.otpCodeAttempts(codeId)))?.count).toBe(1);
+    expect((await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'email')))?.count).toBe(1);
   });
 
   it('without any code sent, any passcode is auth_invalid_credentials', async () => {
@@ -424,7 +426,8 @@ describe('authenticating with a code', () => {
       expect(elsewhere.status).toBe(400);
       expect(elsewhere.body.error_code).toBe('auth_invalid_credentials');
     }
-    expect(await otpRecord(user.user_id, 'email')).toMatchObject({ failures: [], code: { attempts: 0 } });
+    expect(await t.deps.store.getAttempts(keys.otpCodeAttempts((await otpRecord(user.user_id, 'email'))!.code!.id))).toBeUndefined();
+    expect(await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'email'))).toBeUndefined();
     expect((await byEmail(code)).status).toBe(200);
   });
 
@@ -503,7 +506,7 @@ describe('delivery failures', () => {
     t.outbox.failing = true;
     t.clock.advanceSeconds(30);
     expect((await sendSms()).status).toBe(503);
-    expect((await otpRecord(user.user_id, 'sms'))!.failures).toHaveLength(1);
+    expect((await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'sms')))?.count).toBe(1);
   });
 });
 

@@ -2,6 +2,8 @@ import { decodeJwt } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClientRecord, SessionRecord, UserRecord } from '../../functions/core/model.js';
 import { keys } from '../../functions/core/model.js';
+import { passwordAttemptsKey } from '../../functions/core/password-auth.js';
+import { replaceUserPassword } from '../../functions/core/user-passwords.js';
 import { handler as authPassword } from '../../functions/handlers/auth-password.js';
 import { handler as sessionAuthenticate } from '../../functions/handlers/auth-session.js';
 import { handler as createUser } from '../../functions/handlers/users-create.js';
@@ -29,6 +31,11 @@ beforeEach(async () => {
 
 async function login(body: Record<string, unknown>) {
   return invoke(authPassword, { token, body: { username: 'ada', password: PASSWORD, ...body } });
+}
+
+/** Ada's password guess counter. */
+async function attemptsKey(): Promise<string> {
+  return passwordAttemptsKey(await stored(ada.user_id), 'username', 'ada');
 }
 
 async function stored(userId: string): Promise<UserRecord> {
@@ -146,8 +153,7 @@ describe('password lockout', () => {
 
     t.clock.advance(1000);
     expect((await login({})).status).toBe(200);
-    expect(await stored(ada.user_id)).toMatchObject({ password_failures: 0 });
-    expect((await stored(ada.user_id)).password_locked_until).toBeUndefined();
+    expect(await t.store.getAttempts(await attemptsKey())).toBeUndefined(); // a success forgets the failures
   });
 
   it('the lock counts failures by user, whichever identifier names it', async () => {
@@ -161,7 +167,7 @@ describe('password lockout', () => {
     expect((await login({})).status).toBe(200);
     await fail(9);
     expect((await login({})).status).toBe(200);
-    expect((await stored(ada.user_id)).password_failures).toBe(0);
+    expect(await t.store.getAttempts(await attemptsKey())).toBeUndefined();
   });
 
   it("locking one user's password does not lock another's", async () => {
@@ -174,13 +180,30 @@ describe('password lockout', () => {
   it('parallel wrong guesses cannot slip past the limit', async () => {
     const results = await Promise.all(Array.from({ length: 16 }, () => login({ password: 'not the password' })));
     const codes = results.map((r) => r.body.error_code);
-    // Every attempt is counted on the user record before the password is compared, so exactly 10
-    // reach the comparison. (Each lost write race means another attempt was counted; with at most
-    // 10 countable, no attempt can exhaust its retries.)
+    // Every attempt is counted by one atomic write before the password is compared, so exactly 10 are.
     expect(codes.filter((c) => c === 'auth_invalid_credentials')).toHaveLength(10);
     expect(codes.filter((c) => c === 'auth_locked')).toHaveLength(6);
-    expect(await stored(ada.user_id)).toMatchObject({ password_failures: 10, password_locked_until: t.clock.now() + 15 * 60 * 1000 });
+    expect(await t.store.getAttempts(await attemptsKey())).toMatchObject({ count: 10, last_at: t.clock.now() });
     expect((await login({})).body.error_code).toBe('auth_locked');
+  });
+
+  it('a new password lifts the lock', async () => {
+    await fail(10);
+    expect((await login({})).body.error_code).toBe('auth_locked');
+    await replaceUserPassword(t.deps, ada.user_id, { password: 'a brand new passphrase' });
+    expect((await login({ password: 'a brand new passphrase' })).status).toBe(200);
+  });
+
+  it('an unknown user locks exactly like a known one, so the lock tells nothing', async () => {
+    const answers = async (username: string) => {
+      const out: Array<{ status: number; body: unknown; retry?: string }> = [];
+      for (let i = 0; i < 11; i++) {
+        const res = await login({ username, password: 'not the password' });
+        out.push({ status: res.status, body: res.body, retry: res.headers['Retry-After'] });
+      }
+      return out;
+    };
+    expect(await answers('nobody')).toEqual(await answers('ada'));
   });
 });
 

@@ -7,7 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../functions/core/crypto.js';
 import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
-import { RECOVERY_GUESS_WINDOW_MS } from '../../functions/core/recovery-guesses.js';
+import { RECOVERY_LOCK_MS } from '../../functions/core/recovery-guesses.js';
 import type { RecoveryCodeSet } from '../../functions/core/recovery-codes.js';
 import { deleteUser } from '../../functions/core/users.js';
 import { createUserPassword } from '../../functions/core/user-passwords.js';
@@ -249,10 +249,10 @@ describe('authenticating with a recovery code', () => {
 
   it('using, failing and exhausting codes are audit events that never carry a code', async () => {
     const codes = await codesFor();
-    t.clock.advance(RECOVERY_GUESS_WINDOW_MS);
+    t.clock.advance(RECOVERY_LOCK_MS);
     expect((await useCode('AAAA-BBBB-CCCC')).status).toBe(400);
     for (const code of codes.slice(0, 9)) expect((await useCode(code)).status).toBe(200);
-    t.clock.advance(RECOVERY_GUESS_WINDOW_MS);
+    t.clock.advance(RECOVERY_LOCK_MS);
     const last = await useCode(codes[9]!);
     expect(last.body.recovery_codes_remaining).toBe(0);
     const events = auditLines().map(({ event, outcome, user_id, client_id }) => ({ event, outcome, user_id, client_id }));
@@ -339,13 +339,13 @@ describe('counting recovery-code guesses', () => {
 
   it('a guess that cannot be counted is never compared', async () => {
     const [code] = await codesFor();
-    const increment = t.store.increment.bind(t.store);
-    t.store.increment = async () => {
+    const countAttempt = t.store.countAttempt.bind(t.store);
+    t.store.countAttempt = async () => {
       throw new (await import('../../functions/errors.js')).DependencyError('DynamoDB');
     };
     const res = await useCode(code!);
     expect(res.status).toBe(503);
-    t.store.increment = increment;
+    t.store.countAttempt = countAttempt;
     expect((await storedSet())!.codes.every((c) => c.used_at === undefined)).toBe(true);
   });
 });
@@ -406,7 +406,7 @@ describe('races', () => {
     for (const res of uses) expect([200, 400]).toContain(res.status);
     const set = (await storedSet())!;
     expect(set.codes.every((c) => c.used_at === undefined)).toBe(true);
-    t.clock.advance(RECOVERY_GUESS_WINDOW_MS);
+    t.clock.advance(RECOVERY_LOCK_MS);
     for (const code of old.slice(5)) expect((await useCode(code)).status).toBe(400);
     expect((await useCode(regenerated!.body.codes[0])).status).toBe(200);
   });

@@ -34,6 +34,10 @@ function withStoreLatency(store: Store): Store {
     put: async (key, value, options) => (await pause(STORE_MS), store.put(key, value, options)),
     delete: async (key, options) => (await pause(STORE_MS), store.delete(key, options)),
     increment: async (key, by, options) => (await pause(STORE_MS), store.increment(key, by, options)),
+    countAttempt: async (key, options) => (await pause(STORE_MS), store.countAttempt(key, options)),
+    getAttempts: async (key) => (await pause(STORE_MS), store.getAttempts(key)),
+    restartAttempts: async (key, seen, next, expiresAt) => (await pause(STORE_MS), store.restartAttempts(key, seen, next, expiresAt)),
+    uncountAttempt: async (key, run) => (await pause(STORE_MS), store.uncountAttempt(key, run)),
   };
 }
 

@@ -56,6 +56,76 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       const totals = await Promise.all(Array.from({ length: 10 }, () => store.increment('c', 1, { expiresAt: 2_000_000_000 })));
       expect([...totals].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
+
+    describe('guess counters', () => {
+      const TTL = 2_000_000_000;
+      const start = async (store: Store, key: string, last_at = 1000) => {
+        const counter = { run: 'run-1', count: 1, last_at };
+        expect(await store.restartAttempts(key, undefined, counter, TTL)).toBe(true);
+        return counter;
+      };
+
+      it('counts nothing on a counter that does not exist, and creates none', async () => {
+        const store = await makeStore();
+        expect(await store.countAttempt('g', { limit: 5, now: 1000, expiresAt: TTL })).toBeUndefined();
+        expect(await store.getAttempts('g')).toBeUndefined();
+      });
+
+      it('counts up to the limit and no further, recording the latest attempt', async () => {
+        const store = await makeStore();
+        await start(store, 'g');
+        for (let n = 2; n <= 3; n++) expect(await store.countAttempt('g', { limit: 3, now: 1000 + n, expiresAt: TTL })).toEqual({ run: 'run-1', count: n, last_at: 1000 + n });
+        expect(await store.countAttempt('g', { limit: 3, now: 2000, expiresAt: TTL })).toBeUndefined();
+        expect(await store.getAttempts('g')).toEqual({ run: 'run-1', count: 3, last_at: 1003 });
+      });
+
+      it('of 200 concurrent attempts exactly the limit are counted, none lost and none failing', async () => {
+        const store = await makeStore();
+        await start(store, 'g');
+        const results = await Promise.all(Array.from({ length: 200 }, () => store.countAttempt('g', { limit: 10, now: 1500, expiresAt: TTL })));
+        const counted = results.filter((r) => r !== undefined);
+        expect(counted.map((r) => r!.count).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expect((await store.getAttempts('g'))?.count).toBe(10);
+      });
+
+      it('counts only while the latest attempt is later than lastAfter, judged from the stored time however old the TTL says it is', async () => {
+        const store = await makeStore();
+        await store.restartAttempts('g', undefined, { run: 'r', count: 1, last_at: 1000 }, 1); // TTL long past, still stored
+        expect(await store.countAttempt('g', { limit: 5, lastAfter: 1000, now: 5000, expiresAt: TTL })).toBeUndefined();
+        expect(await store.getAttempts('g')).toEqual({ run: 'r', count: 1, last_at: 1000 });
+        expect(await store.countAttempt('g', { limit: 5, lastAfter: 999, now: 5000, expiresAt: TTL })).toEqual({ run: 'r', count: 2, last_at: 5000 });
+      });
+
+      it('restarts only from the state that was read; of concurrent restarts exactly one wins', async () => {
+        const store = await makeStore();
+        const seen = await start(store, 'g');
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.restartAttempts('g', seen, { run: `run-${i + 2}`, count: 1, last_at: 9000 }, TTL)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.restartAttempts('g', undefined, { run: 'late', count: 1, last_at: 9000 }, TTL)).toBe(false);
+        expect(await store.restartAttempts('g', seen, { run: 'stale', count: 1, last_at: 9000 }, TTL)).toBe(false);
+      });
+
+      it('takes an attempt back only within the same run and never below zero', async () => {
+        const store = await makeStore();
+        await start(store, 'g');
+        await store.countAttempt('g', { limit: 5, now: 1001, expiresAt: TTL });
+        await store.uncountAttempt('g', 'another-run');
+        expect((await store.getAttempts('g'))?.count).toBe(2);
+        await Promise.all([store.uncountAttempt('g', 'run-1'), store.uncountAttempt('g', 'run-1'), store.uncountAttempt('g', 'run-1')]);
+        expect((await store.getAttempts('g'))?.count).toBe(0);
+        await store.uncountAttempt('missing', 'run-1');
+        expect(await store.getAttempts('missing')).toBeUndefined();
+      });
+
+      it('a counter is deleted like any record', async () => {
+        const store = await makeStore();
+        await start(store, 'g');
+        await store.delete('g');
+        expect(await store.getAttempts('g')).toBeUndefined();
+      });
+    });
   });
 }
 

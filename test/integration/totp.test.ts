@@ -229,7 +229,7 @@ describe('authenticating with TOTP', () => {
       const res = await authenticateTotp(codeNow(secret, offset));
       expect(res).toMatchObject({ status: 400, body: { error_code: 'auth_invalid_credentials' } });
     }
-    expect((await storedAda()).totp_failed_at).toHaveLength(2);
+    expect((await t.store.getAttempts(keys.totpAttempts(ada.user_id)))?.count).toBe(2);
   });
 
   it('a wrong code, an unknown user and a user without an authenticator are the same auth_invalid_credentials', async () => {
@@ -270,18 +270,28 @@ describe('authenticating with TOTP', () => {
     t.clock.advanceSeconds(840);
     const unlocked = await authenticateTotp(codeNow(secret));
     expect(unlocked.status).toBe(200);
-    const after = await storedAda();
-    expect(after.totp_failed_at).toEqual([]);
-    expect(after.totp_locked_until).toBeUndefined();
+    // The lock's end started a new run, and the success gave its attempt back.
+    expect((await t.store.getAttempts(keys.totpAttempts(ada.user_id)))?.count).toBe(0);
   });
 
-  it('failures spread over more than 15 minutes do not lock', async () => {
-    for (let i = 0; i < 12; i++) {
-      expect((await authenticateTotp(wrongCode(secret))).body.error_code).toBe('auth_invalid_credentials');
-      t.clock.advanceSeconds(100);
+  it('a 15-minute pause forgets earlier failures', async () => {
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 9; i++) expect((await authenticateTotp(wrongCode(secret))).body.error_code).toBe('auth_invalid_credentials');
+      t.clock.advanceSeconds(15 * 60);
     }
     const fresh = (await issueClientToken(t.deps, client)).access_token;
     expect((await authenticateTotp(codeNow(secret), {}, fresh)).status).toBe(200);
+  });
+
+  it('failures less than 15 minutes apart keep counting, so no 15 minutes ever hold more than 10', async () => {
+    const answers: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const fresh = (await issueClientToken(t.deps, client)).access_token; // client tokens live an hour
+      answers.push((await authenticateTotp(wrongCode(secret), {}, fresh)).body.error_code);
+      t.clock.advanceSeconds(14 * 60);
+    }
+    expect(answers.at(-1)).toBe('auth_locked');
+    expect(answers.slice(0, 9)).toEqual(Array(9).fill('auth_invalid_credentials'));
   });
 
   it('a call with an unknown session_id fails without using the step', async () => {

@@ -1,25 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { generateNumericCode } from '../../functions/core/crypto.js';
-import { FAILURE_WINDOW_MS } from '../../functions/core/lockout.js';
 import type { UserRecord } from '../../functions/core/model.js';
 import {
-  CHANNEL_LOCK_MS,
-  MAX_CHANNEL_FAILURES,
-  MAX_CODE_ATTEMPTS,
-  decideAttempt,
-  errorOf,
+  CHANNEL_ATTEMPTS,
+  CODE_ATTEMPTS,
   otpRecordTtl,
   pickChannel,
   renderSmsText,
   resolveSendChannel,
+  usableCode,
   withContactVerified,
+  wrongPasscodeError,
   withNewCode,
   withoutCode,
   type Attempt,
   type OtpCode,
   type OtpRecord,
 } from '../../functions/core/otp.js';
-import { ForbiddenError, InvalidCredentialsError, InvalidInputError, LockedError, OtpExpiredError } from '../../functions/errors.js';
+import type { Reservation } from '../../functions/core/attempts.js';
+import { ForbiddenError, InvalidCredentialsError, InvalidInputError, LockedError } from '../../functions/errors.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const MIN = 60_000;
@@ -33,13 +32,12 @@ function code(overrides: Partial<OtpCode> = {}): OtpCode {
     destination: 'ada@example.com',
     sent_at: NOW,
     expires_at: NOW + 5 * MIN,
-    attempts: 0,
     ...overrides,
   };
 }
 
 function record(overrides: Partial<OtpRecord> = {}, codeOverrides: Partial<OtpCode> = {}): OtpRecord {
-  return { user_id: 'u1', channel: 'email', failures: [], code: code(codeOverrides), ...overrides };
+  return { user_id: 'u1', channel: 'email', code: code(codeOverrides), ...overrides };
 }
 
 const attempt = (overrides: Partial<Attempt> = {}): Attempt => ({
@@ -50,7 +48,6 @@ const attempt = (overrides: Partial<Attempt> = {}): Attempt => ({
   ...overrides,
 });
 
-const wrong = attempt({ passcodeHash: 'wrong-hash' });
 
 describe('code generation', () => {
   const samples = Array.from({ length: 20_000 }, () => generateNumericCode(6));
@@ -148,109 +145,42 @@ describe('SMS text', () => {
 describe('a new send', () => {
   const newCode = { id: 'code-2', hash: 'new-hash', purpose: 'login' as const, client_id: 'client-a', destination: 'ada@example.com', expiresInMinutes: 5 };
 
-  it('replaces the previous code and resets its attempts', () => {
-    const next = withNewCode(record({}, { attempts: 4 }), 'u1', 'email', newCode, NOW + MIN);
-    expect(next.code).toMatchObject({ id: 'code-2', hash: 'new-hash', attempts: 0, sent_at: NOW + MIN, expires_at: NOW + 6 * MIN });
-    expect(next.code?.used_at).toBeUndefined();
-  });
-
-  it('keeps the failure window and the channel lock', () => {
-    const prior = record({ failures: [NOW - 20 * MIN, NOW - MIN], locked_until: NOW + 10 * MIN });
-    const next = withNewCode(prior, 'u1', 'email', newCode, NOW);
-    expect(next.failures).toEqual([NOW - MIN]); // the one outside the 15 min window is pruned
-    expect(next.locked_until).toBe(NOW + 10 * MIN);
-  });
-
-  it('drops a lock that has already ended', () => {
-    const next = withNewCode(record({ locked_until: NOW - 1 }), 'u1', 'email', newCode, NOW);
-    expect(next.locked_until).toBeUndefined();
+  it('replaces the previous code: a new id, a new lifetime, unused', () => {
+    const next = withNewCode('u1', 'email', newCode, NOW + MIN);
+    expect(next).toEqual({
+      user_id: 'u1',
+      channel: 'email',
+      code: { id: 'code-2', hash: 'new-hash', purpose: 'login', client_id: 'client-a', destination: 'ada@example.com', sent_at: NOW + MIN, expires_at: NOW + 6 * MIN },
+    });
   });
 
   it('uses the expiry asked for', () => {
-    const next = withNewCode(undefined, 'u1', 'sms', { ...newCode, expiresInMinutes: 10 }, NOW);
+    const next = withNewCode('u1', 'sms', { ...newCode, expiresInMinutes: 10 }, NOW);
     expect(next.code?.expires_at).toBe(NOW + 10 * MIN);
-    expect(next).toMatchObject({ user_id: 'u1', channel: 'sms', failures: [] });
+    expect(next).toMatchObject({ user_id: 'u1', channel: 'sms' });
   });
 
   it('stores a request_id only when one was generated', () => {
-    expect(withNewCode(undefined, 'u1', 'sms', newCode, NOW).code).not.toHaveProperty('request_id');
-    expect(withNewCode(undefined, 'u1', 'sms', { ...newCode, request_id: 'r1' }, NOW).code?.request_id).toBe('r1');
+    expect(withNewCode('u1', 'sms', newCode, NOW).code).not.toHaveProperty('request_id');
+    expect(withNewCode('u1', 'sms', { ...newCode, request_id: 'r1' }, NOW).code?.request_id).toBe('r1');
   });
 
   it('an undelivered code is removed only while it is still the current one', () => {
-    const current = record({ failures: [NOW] });
-    expect(withoutCode(current, 'code-1')).toEqual({ user_id: 'u1', channel: 'email', failures: [NOW] });
+    const current = record();
+    expect(withoutCode(current, 'code-1')).toEqual({ user_id: 'u1', channel: 'email' });
     expect(withoutCode(current, 'another-code')).toBeUndefined();
   });
 });
 
-describe('judging an attempt', () => {
-  it('the right code matches and is marked used', () => {
-    const decision = decideAttempt(record(), attempt(), NOW + MIN);
-    expect(decision.kind).toBe('match');
-    if (decision.kind === 'match') expect(decision.next.code?.used_at).toBe(NOW + MIN);
+describe('the code an attempt is compared against', () => {
+  it('is the stored code while it is unused and unexpired', () => {
+    expect(usableCode(record(), attempt(), NOW + MIN)).toEqual(code());
   });
 
-  it('a wrong code counts one attempt on the code and one failure on the channel', () => {
-    const decision = decideAttempt(record(), wrong, NOW + MIN);
-    expect(decision).toMatchObject({ kind: 'wrong', locks: null });
-    if (decision.kind !== 'wrong') throw new Error('expected a wrong attempt');
-    expect(decision.next.code?.attempts).toBe(1);
-    expect(decision.next.failures).toEqual([NOW + MIN]);
-    expect(errorOf(decision)).toBeInstanceOf(InvalidCredentialsError);
-  });
-
-  it('the fifth wrong try locks the code, and then even the right code is locked out', () => {
-    let current = record();
-    const kinds: string[] = [];
-    for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
-      const decision = decideAttempt(current, wrong, NOW + i);
-      if (decision.kind !== 'wrong') throw new Error('expected a wrong attempt');
-      kinds.push(decision.locks ?? 'none');
-      current = decision.next;
-    }
-    expect(kinds).toEqual(['none', 'none', 'none', 'none', 'code']);
-    const after = decideAttempt(current, attempt(), NOW + 10);
-    expect(after.kind).toBe('code_locked');
-    const error = errorOf(after as Exclude<typeof after, { kind: 'match' }>);
-    expect(error).toBeInstanceOf(LockedError);
-    expect(error.status).toBe(403);
-  });
-
-  it('the tenth failure within 15 minutes locks the channel for 15 minutes', () => {
-    const failures = Array.from({ length: MAX_CHANNEL_FAILURES - 1 }, (_, i) => NOW - 10 * MIN + i);
-    const decision = decideAttempt(record({ failures }), wrong, NOW);
-    expect(decision).toMatchObject({ kind: 'wrong', locks: 'channel' });
-    if (decision.kind !== 'wrong') return;
-    expect(decision.next.locked_until).toBe(NOW + CHANNEL_LOCK_MS);
-    const error = errorOf(decision);
-    expect(error).toBeInstanceOf(LockedError);
-    expect(error.headers['Retry-After']).toBe('900');
-  });
-
-  it('failures older than the window do not count towards the lock', () => {
-    const failures = Array.from({ length: MAX_CHANNEL_FAILURES - 1 }, () => NOW - FAILURE_WINDOW_MS);
-    const decision = decideAttempt(record({ failures }), wrong, NOW);
-    expect(decision).toMatchObject({ kind: 'wrong', locks: null });
-    if (decision.kind === 'wrong') expect(decision.next.failures).toEqual([NOW]);
-  });
-
-  it('a locked channel refuses every attempt, the right code too, with the time left', () => {
-    const decision = decideAttempt(record({ locked_until: NOW + 7 * MIN }), attempt(), NOW);
-    expect(decision).toEqual({ kind: 'channel_locked', retryAfterMs: 7 * MIN });
-    const error = errorOf(decision as Exclude<typeof decision, { kind: 'match' }>);
-    expect(error.headers['Retry-After']).toBe('420');
-  });
-
-  it('once the lock ends, the channel works again', () => {
-    expect(decideAttempt(record({ locked_until: NOW }), attempt(), NOW).kind).toBe('match');
-  });
-
-  it('a code is expired from its expiry instant on, whatever is typed', () => {
-    expect(decideAttempt(record(), attempt(), NOW + 5 * MIN - 1).kind).toBe('match');
-    expect(decideAttempt(record(), attempt(), NOW + 5 * MIN).kind).toBe('expired');
-    expect(decideAttempt(record(), wrong, NOW + 5 * MIN).kind).toBe('expired');
-    expect(errorOf({ kind: 'expired' })).toBeInstanceOf(OtpExpiredError);
+  it('a code is expired from its expiry instant on, whatever is typed, and nothing is compared', () => {
+    expect(usableCode(record(), attempt(), NOW + 5 * MIN - 1)).toEqual(code());
+    expect(usableCode(record(), attempt(), NOW + 5 * MIN)).toBe('expired');
+    expect(usableCode(record(), attempt(), NOW + 5 * MIN + 86_400_000 * 3)).toBe('expired'); // its TTL passed, yet it is still stored
   });
 
   it.each([
@@ -261,15 +191,39 @@ describe('judging an attempt', () => {
     ['the code is for verification, not login', record({}, { purpose: 'verification' })],
     ['the code went to a contact the user no longer has', record({}, { destination: 'old@example.com' })],
     ['the request_id differs', record({}, { request_id: 'r-1' })],
-  ])('no usable code when %s, and nothing is recorded', (_, stored) => {
-    const decision = decideAttempt(stored, attempt({ request_id: 'r-2' }), NOW);
-    expect(decision).toEqual({ kind: 'no_code' });
-    expect(errorOf({ kind: 'no_code' })).toBeInstanceOf(InvalidCredentialsError);
+  ])('there is none when %s: nothing is counted or compared', (_, stored) => {
+    expect(usableCode(stored, attempt({ request_id: 'r-2' }), NOW)).toBe('no_code');
   });
 
   it('a request_id is checked only when the caller gives one', () => {
-    expect(decideAttempt(record({}, { request_id: 'r-1' }), attempt(), NOW).kind).toBe('match');
-    expect(decideAttempt(record({}, { request_id: 'r-1' }), attempt({ request_id: 'r-1' }), NOW).kind).toBe('match');
+    expect(usableCode(record({}, { request_id: 'r-1' }), attempt(), NOW)).toMatchObject({ id: 'code-1' });
+    expect(usableCode(record({}, { request_id: 'r-1' }), attempt({ request_id: 'r-1' }), NOW)).toMatchObject({ id: 'code-1' });
+  });
+});
+
+describe('the answer to a wrong passcode', () => {
+  const counted = (reachedLimit: boolean): Reservation => ({ reserved: true, key: 'k', run: 'r', count: 1, reachedLimit });
+
+  it('is auth_invalid_credentials while attempts are left', () => {
+    expect(wrongPasscodeError(counted(false), counted(false))).toBeInstanceOf(InvalidCredentialsError);
+  });
+
+  it('the fifth wrong try on a code says the code is locked', () => {
+    const error = wrongPasscodeError(counted(true), counted(false));
+    expect(error).toBeInstanceOf(LockedError);
+    expect(error.status).toBe(403);
+    expect(error.headers['Retry-After']).toBeUndefined();
+  });
+
+  it('the tenth failure on a channel says it is locked for 15 minutes', () => {
+    const error = wrongPasscodeError(counted(true), counted(true));
+    expect(error).toBeInstanceOf(LockedError);
+    expect(error.headers['Retry-After']).toBe('900');
+  });
+
+  it('the limits are 5 per code for its whole life, and 10 per channel locking 15 minutes, forgotten after a 15-minute pause', () => {
+    expect(CODE_ATTEMPTS).toEqual({ limit: 5 });
+    expect(CHANNEL_ATTEMPTS).toEqual({ limit: 10, idleMs: 15 * MIN, lockMs: 15 * MIN });
   });
 });
 
@@ -312,7 +266,6 @@ describe('marking a contact verified', () => {
     status: 'Active',
     created_at: NOW - 1000,
     updated_at: NOW - 1000,
-    password_failures: 0,
   };
 
   it('verifies the email the code went to', () => {
@@ -333,9 +286,7 @@ describe('marking a contact verified', () => {
 });
 
 describe('record lifetime', () => {
-  it('the table may delete a record a day after its code, lock and failures stop mattering', () => {
-    const r = record({ failures: [NOW + 20 * MIN], locked_until: NOW + 30 * MIN });
-    expect(otpRecordTtl(r)).toBe(Math.ceil((NOW + 35 * MIN) / 1000) + 86_400);
+  it('the table may delete a record a day after its code expired', () => {
     expect(otpRecordTtl(record())).toBe(Math.ceil((NOW + 5 * MIN) / 1000) + 86_400);
   });
 });

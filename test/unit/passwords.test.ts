@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OWASP_SCRYPT } from '../../functions/adapters/local/server.js';
-import { clearPasswordFailures, PASSWORD_LOCK_MS, reservePasswordAttempt } from '../../functions/core/password-auth.js';
+import { passwordAttemptsKey } from '../../functions/core/password-auth.js';
 import {
   checkPasswordPolicy,
   hashParams,
@@ -11,7 +11,7 @@ import {
 } from '../../functions/core/passwords.js';
 import type { UserRecord } from '../../functions/core/model.js';
 import { newUserRecord } from '../../functions/core/users.js';
-import { LockedError, TwofoldError } from '../../functions/errors.js';
+import { TwofoldError } from '../../functions/errors.js';
 import { TEST_SCRYPT } from '../support/harness.js';
 
 async function policyError(password: string): Promise<TwofoldError> {
@@ -154,41 +154,20 @@ describe('password hashing', () => {
   });
 });
 
-describe('password lockout bookkeeping', () => {
+describe('password guess counting', () => {
   const now = Date.UTC(2026, 0, 15, 12);
-  const user: UserRecord = newUserRecord('u1', now);
+  const user: UserRecord = { ...newUserRecord('u1', now), email: 'ada@example.com', password: { hash: 'h', updated_at: now } };
 
-  it('the tenth consecutive attempt sets a 15-minute lock', () => {
-    let u = user;
-    for (let i = 1; i <= 9; i++) u = reservePasswordAttempt(u, now);
-    expect(u.password_failures).toBe(9);
-    expect(u.password_locked_until).toBeUndefined();
-    u = reservePasswordAttempt(u, now);
-    expect(u.password_locked_until).toBe(now + PASSWORD_LOCK_MS);
-    expect(() => reservePasswordAttempt(u, now + PASSWORD_LOCK_MS - 1)).toThrow(LockedError);
+  it('counts per user and password: a new password starts afresh', () => {
+    expect(passwordAttemptsKey(user, 'email', 'ada@example.com')).toBe(passwordAttemptsKey(user, 'username', 'ada'));
+    expect(passwordAttemptsKey({ ...user, password: { hash: 'h2', updated_at: now } }, 'email', 'ada@example.com')).not.toBe(
+      passwordAttemptsKey(user, 'email', 'ada@example.com'),
+    );
   });
 
-  it('a locked attempt reports Retry-After in seconds', () => {
-    const locked = { ...user, password_failures: 10, password_locked_until: now + PASSWORD_LOCK_MS };
-    try {
-      reservePasswordAttempt(locked, now + 60_000);
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toBeInstanceOf(LockedError);
-      expect((error as LockedError).headers['Retry-After']).toBe(String(14 * 60));
-    }
-  });
-
-  it('an expired lock starts a new count', () => {
-    const locked = { ...user, password_failures: 10, password_locked_until: now };
-    const next = reservePasswordAttempt(locked, now + 1);
-    expect(next.password_failures).toBe(1);
-    expect(next.password_locked_until).toBeUndefined();
-  });
-
-  it('a success clears the count and the lock', () => {
-    const counted = { ...user, password_failures: 7 };
-    expect(clearPasswordFailures(counted)).toMatchObject({ password_failures: 0 });
-    expect(clearPasswordFailures(user)).toBe(user);
+  it('counts per normalised identifier when it names no user, without storing the identifier', () => {
+    expect(passwordAttemptsKey(undefined, 'username', ' Nobody ')).toBe(passwordAttemptsKey(undefined, 'username', 'nobody'));
+    expect(passwordAttemptsKey(undefined, 'username', 'nobody')).not.toBe(passwordAttemptsKey(undefined, 'email', 'nobody'));
+    expect(passwordAttemptsKey(undefined, 'username', 'nobody')).not.toContain('nobody');
   });
 });

@@ -2,15 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../functions/core/model.js';
 import {
   matchTotpCode,
-  TOTP_FAILURE_WINDOW_MS,
-  TOTP_LOCK_MS,
-  TOTP_MAX_FAILURES,
+  TOTP_ATTEMPTS,
   totpAccountName,
+  totpAttemptsKey,
   totpCodeForStep,
-  totpLockRemaining,
   totpStep,
   totpUri,
-  withTotpFailure,
 } from '../../functions/core/totp.js';
 
 /** RFC 6238 appendix B: the SHA-1 seed "12345678901234567890", base32-encoded. */
@@ -26,7 +23,6 @@ function user(fields: Partial<UserRecord> = {}): UserRecord {
     status: 'Active',
     created_at: 0,
     updated_at: 0,
-    password_failures: 0,
     ...fields,
   };
 }
@@ -87,27 +83,17 @@ describe('TOTP code matching', () => {
   });
 });
 
-describe('TOTP failure window', () => {
-  it(`${TOTP_MAX_FAILURES} failures within 15 minutes lock for 15 minutes`, () => {
-    let u = user();
-    for (let i = 0; i < TOTP_MAX_FAILURES - 1; i++) u = withTotpFailure(u, NOW + i * 1000);
-    expect(u.totp_failed_at).toHaveLength(TOTP_MAX_FAILURES - 1);
-    expect(totpLockRemaining(u, NOW + 9000)).toBe(0);
-
-    const lockedAt = NOW + 9000;
-    u = withTotpFailure(u, lockedAt);
-    expect(u.totp_locked_until).toBe(lockedAt + TOTP_LOCK_MS);
-    expect(u.totp_failed_at).toEqual([]);
-    expect(totpLockRemaining(u, lockedAt + 1000)).toBe(TOTP_LOCK_MS - 1000);
-    expect(totpLockRemaining(u, lockedAt + TOTP_LOCK_MS)).toBe(0);
+describe('TOTP guess counting', () => {
+  it('10 failures lock for 15 minutes, and a 15-minute pause forgets earlier ones (as OTP channels)', () => {
+    expect(TOTP_ATTEMPTS).toEqual({ limit: 10, idleMs: 15 * 60_000, lockMs: 15 * 60_000 });
   });
 
-  it('failures older than the window no longer count', () => {
-    let u = user();
-    for (let i = 0; i < TOTP_MAX_FAILURES - 1; i++) u = withTotpFailure(u, NOW + i);
-    u = withTotpFailure(u, NOW + TOTP_FAILURE_WINDOW_MS + 10);
-    expect(u.totp_locked_until).toBeUndefined();
-    expect(u.totp_failed_at).toEqual([NOW + TOTP_FAILURE_WINDOW_MS + 10]);
+  it('guesses are counted per user whichever identifier names it, and per identifier when it names no one', () => {
+    const ada = user({ email: 'ada@example.com' });
+    expect(totpAttemptsKey(ada, 'email', 'ada@example.com')).toBe(totpAttemptsKey(ada, 'user_id', 'u1'));
+    expect(totpAttemptsKey(undefined, 'email', ' Nobody@Example.com')).toBe(totpAttemptsKey(undefined, 'email', 'nobody@example.com'));
+    expect(totpAttemptsKey(undefined, 'email', 'nobody@example.com')).not.toBe(totpAttemptsKey(undefined, 'username', 'nobody@example.com'));
+    expect(totpAttemptsKey(undefined, 'email', 'nobody@example.com')).not.toContain('nobody');
   });
 });
 

@@ -4,12 +4,13 @@
  * conditional writes only, no transactions, strongly consistent reads.
  *
  * Item shape: `{pk, v: version, d: value, ttl?: epoch seconds}`; counters are
- * `{pk, n, ttl?}`. The table's TTL attribute is `ttl`.
+ * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
+ * attempt (ms), ttl}`. The table's TTL attribute is `ttl`.
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { PutOptions, Store, StoredRecord } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, PutOptions, Store, StoredRecord } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -80,6 +81,84 @@ export class DynamoDbStore implements Store {
     );
     return Number(Attributes?.n ?? 0);
   }
+
+  async countAttempt(key: string, options: CountAttemptOptions): Promise<AttemptCounter | undefined> {
+    const values: Record<string, unknown> = { ':one': 1, ':limit': options.limit, ':now': options.now, ':ttl': options.expiresAt };
+    if (options.lastAfter !== undefined) values[':after'] = options.lastAfter;
+    try {
+      const { Attributes } = await call(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: key },
+            // `n < :limit` is false for a missing counter, so this never creates one.
+            UpdateExpression: 'ADD n :one SET l = :now, #ttl = :ttl',
+            ConditionExpression: options.lastAfter === undefined ? 'n < :limit' : 'n < :limit AND l > :after',
+            ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return toCounter(Attributes);
+    } catch (error) {
+      if (error instanceof ConflictError) return undefined;
+      throw error;
+    }
+  }
+
+  async getAttempts(key: string): Promise<AttemptCounter | undefined> {
+    const { Item } = await call(() =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
+    );
+    return toCounter(Item);
+  }
+
+  async restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean> {
+    try {
+      await call(() =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { pk: key, r: next.run, n: next.count, l: next.last_at, [TTL_ATTRIBUTE]: expiresAt },
+            ...(seen === undefined
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : {
+                  ConditionExpression: 'r = :r AND n = :n AND l = :l',
+                  ExpressionAttributeValues: { ':r': seen.run, ':n': seen.count, ':l': seen.last_at },
+                }),
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
+      throw error;
+    }
+  }
+
+  async uncountAttempt(key: string, run: string): Promise<void> {
+    try {
+      await call(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: key },
+            UpdateExpression: 'ADD n :minus',
+            ConditionExpression: 'r = :r AND n > :zero',
+            ExpressionAttributeValues: { ':minus': -1, ':r': run, ':zero': 0 },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // restarted or emptied meanwhile: nothing of this run to take back
+    }
+  }
+}
+
+function toCounter(item: Record<string, unknown> | undefined): AttemptCounter | undefined {
+  if (!item || typeof item.r !== 'string') return undefined;
+  return { run: item.r, count: Number(item.n), last_at: Number(item.l) };
 }
 
 /** Client-fault error names that still mean "the dependency is unhealthy", not "the request is wrong". */
