@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { authenticateClientToken } from '../core/clients.js';
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
+import { ANSWER_MARGIN_MS, deadlineFor, withDeadline } from '../deadline.js';
 import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
 import { routeNamed, type RouteDefinition } from '../routes.js';
 import { getDeps } from '../runtime.js';
@@ -206,14 +207,25 @@ function statusOf(error: unknown): number {
 /** Builds the Lambda handler of one route of the route table. */
 export function endpoint<B = undefined, P = undefined>(name: string, fn: (input: EndpointInput<B, P>) => Promise<HttpResult>) {
   const route = routeNamed(name);
-  const handler = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+  const handler = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
+    // The last resort if the handler itself (not a dependency call) runs too long: a 503, not a Lambda timeout.
+    timeoutEarlyInMillis: ANSWER_MARGIN_MS / 2,
+    timeoutEarlyResponse: () => {
+      throw new DependencyError('deadline');
+    },
+  })
     .use(errorMapping(route))
     .use(requestLog(route));
   // Authenticate before validating, so an unauthenticated caller learns nothing about the schema.
   if (route.auth === 'client') handler.use(clientAuthentication());
   handler.use(validation(route));
-  return handler.handler(async (event) => {
+  const run = handler.handler(async (event) => {
     const state = states.get(event)!;
     return fn({ deps: state.deps!, event, client: state.client, body: state.body, params: state.params } as EndpointInput<B, P>);
   });
+  // Every dependency call of this invocation, cold-start wiring included, is due before the Lambda timeout.
+  return (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+    return withDeadline(deadlineFor(remaining), () => run(event, context));
+  };
 }

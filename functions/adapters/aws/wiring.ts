@@ -14,18 +14,10 @@ import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { dependencyFailure } from './failures.js';
 import { KmsSigner } from './kms-signer.js';
+import { awsClientOptions } from './sdk-options.js';
 
 /** HMAC-SHA-256 keys shorter than the hash output would weaken it. */
 export const MIN_HASH_KEY_BYTES = 32;
-
-/**
- * Fail fast inside the Lambda and API Gateway timeouts: a slow dependency
- * becomes a 503 the caller can retry, not a hung request.
- */
-const clientOptions = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-};
 
 /** Reads the hash key once: the secret's bytes (SecretString as UTF-8, or SecretBinary). */
 export async function readHashKey(secrets: SecretsManagerClient, secretId: string): Promise<Uint8Array> {
@@ -65,7 +57,7 @@ async function buildMailer(config: Readonly<Config>): Promise<Mailer> {
     return noDelivery('email');
   } else {
     const [{ SESClient }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-ses'), import('./ses-mailer.js')]);
-    return new SesMailer(new SESClient(clientOptions), config.ses);
+    return new SesMailer(new SESClient(awsClientOptions()), config.ses);
   }
 }
 
@@ -74,12 +66,12 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
     return noDelivery('sms');
   } else {
     const [{ SNSClient }, { SnsSmsSender }] = await Promise.all([import('@aws-sdk/client-sns'), import('./sns-sms.js')]);
-    return new SnsSmsSender(new SNSClient(clientOptions), config.sms);
+    return new SnsSmsSender(new SNSClient(awsClientOptions()), config.sms);
   }
 }
 
 export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel)): Promise<Deps> {
-  const secrets = new SecretsManagerClient(clientOptions);
+  const secrets = new SecretsManagerClient(awsClientOptions());
   let hashKey: Uint8Array;
   try {
     hashKey = await readHashKey(secrets, config.hashKeySecretArn);
@@ -94,8 +86,8 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
     secrets.destroy();
   }
   return {
-    store: new DynamoDbStore(new DynamoDBClient(clientOptions), config.tableName),
-    signer: new KmsSigner(new KMSClient(clientOptions), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds }),
+    store: new DynamoDbStore(new DynamoDBClient(awsClientOptions()), config.tableName),
+    signer: new KmsSigner(new KMSClient(awsClientOptions()), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds }),
     mailer: await buildMailer(config),
     sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },

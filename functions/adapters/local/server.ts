@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createClient, getClient } from '../../core/clients.js';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../deadline.js';
 import type { CoreSettings, Deps } from '../../core/deps.js';
 import type { HttpResult } from '../../http/endpoint.js';
 import type { Clock, Logger } from '../../ports.js';
@@ -37,6 +38,8 @@ export interface LocalServerOptions {
   logger?: Logger;
   seedClient?: { client_id: string; client_secret: string; redirect_uris: string[] } | false;
   settings?: Partial<CoreSettings>;
+  /** The Lambda timeout each request runs under. @default FUNCTION_TIMEOUT_SECONDS */
+  functionTimeoutSeconds?: number;
 }
 
 export interface LocalServer {
@@ -169,7 +172,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   send(res, { statusCode: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-const lambdaContext = { functionName: 'local', awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+/** A Lambda context per request: the time left runs down from the function timeout, as in AWS. */
+function lambdaContext(timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return { functionName: 'local', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) } as unknown as Context;
+}
 
 /** Starts the whole API locally: embedded store, local key, outbox, seeded client. */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
@@ -222,11 +229,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         sendJson(res, 405, { error_code: 'method_not_allowed', message: `${method} is not allowed on ${url.pathname}` });
         return;
       }
+      const context = lambdaContext(options.functionTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
       // Read a little more than the API's limit so an oversized body still reaches the handler's 400.
       const { body, truncated } = await readBody(req, 64 * 1024);
       const event = toEvent(req, url, matched.route, matched.params, truncated ? 'x'.repeat(64 * 1024 + 1) : body);
       const handler = await loadHandler(matched.route.name);
-      send(res, await handler(event, lambdaContext));
+      send(res, await handler(event, context));
     })().catch((error: unknown) => {
       logger.error('local server failure', { error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) sendJson(res, 500, { error_code: 'internal_error', message: 'Internal error' });
