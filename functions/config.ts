@@ -4,6 +4,7 @@
  * invalid key at once (never echoing the values), instead of one key per try.
  */
 import * as z from 'zod';
+import { SEAL_KEY_ID } from './core/crypto.js';
 import type { CoreSettings } from './core/deps.js';
 import type { LogLevel } from './adapters/logger.js';
 
@@ -27,6 +28,14 @@ const EnvSchema = z.object({
     ),
   ),
   HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+  TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+  // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
+  TOTP_KEY_IDS: optional(
+    z
+      .string()
+      .transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(SEAL_KEY_ID, 'must be a comma-separated list of key versions (letters, digits, _ or -)')).min(1, 'must name at least one key version')),
+  ).transform((ids) => ids ?? ['1']),
   SES_FROM_ADDRESS: required('an email address').pipe(z.string().regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, 'must be an email address')),
   SES_CONFIGURATION_SET: optional(z.string().trim().min(1)),
   // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
@@ -41,6 +50,8 @@ export interface Config {
   tableName: string;
   kms: { keyId: string; previousKeyIds: readonly string[] };
   hashKeySecretArn: string;
+  /** The TOTP keyring secret and the versions in use, the sealing one first. */
+  totpKeys: { secretArn: string; ids: readonly string[] };
   ses: { fromAddress: string; configurationSet?: string };
   sms: { senderId?: string };
   logLevel: LogLevel;
@@ -77,6 +88,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     tableName: e.TABLE_NAME,
     kms: { keyId: e.KMS_KEY_ID, previousKeyIds: (e.KMS_PREVIOUS_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID) },
     hashKeySecretArn: e.HASH_KEY_SECRET_ARN,
+    totpKeys: { secretArn: e.TOTP_KEY_SECRET_ARN, ids: [...new Set(e.TOTP_KEY_IDS)] },
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },
     sms: e.SMS_SENDER_ID ? { senderId: e.SMS_SENDER_ID } : {},
     logLevel: e.LOG_LEVEL,

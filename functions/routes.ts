@@ -9,8 +9,9 @@ import * as s from './http/schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** What a route's function may touch in AWS, for least-privilege grants. */
-export type Capability = 'sign' | 'email' | 'sms';
+import type { Capability, TableAccess } from './access.js';
+
+export type { Capability, RecordKind, TableAccess } from './access.js';
 
 export interface RouteDefinition {
   /** Handler module: functions/handlers/<name>.ts */
@@ -28,7 +29,13 @@ export interface RouteDefinition {
   success: { status: number; description: string; schema?: z.ZodType };
   /** Error codes this route can answer besides system_invalid_input / unauthorized / service_unavailable. */
   errors?: Array<{ status: number; code: string; when: string }>;
+  /**
+   * What the route's function may use, besides what its `auth` implies (see
+   * "Declaring what a route needs" below). Nothing when absent.
+   */
   capabilities?: Capability[];
+  /** The table records it reads and writes, by kind of core/model.ts `keys`. None when absent. */
+  table?: TableAccess;
 }
 
 const SESSION_ERRORS = [
@@ -61,6 +68,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'OAuth',
     summary: 'Public keys that verify every token Twofold signs',
     success: { status: 200, description: 'JSON Web Key Set', schema: s.Jwks },
+    capabilities: ['public-keys'],
   },
   {
     name: 'oidc-discovery',
@@ -90,6 +98,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.CreateUserRequest,
     success: { status: 201, description: 'The new user', schema: s.UserResult },
     errors: [{ status: 409, code: 'user_already_exists', when: 'the email, phone number or username belongs to another user' }],
+    table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
   {
     name: 'users-get',
@@ -101,6 +110,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['user'] },
   },
   {
     name: 'users-get-by-username',
@@ -112,6 +122,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UsernameParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['usernameClaim', 'user'] },
   },
   {
     name: 'users-get-by-email',
@@ -123,6 +134,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.EmailParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['emailClaim', 'user'] },
   },
   {
     name: 'users-get-by-phone',
@@ -134,6 +146,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.PhoneNumberParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['phoneClaim', 'user'] },
   },
   {
     name: 'users-set-password',
@@ -146,6 +159,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.SetPasswordRequest,
     success: { status: 201, description: 'Password set', schema: s.TrueResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { write: ['user'] },
   },
   {
     name: 'users-update',
@@ -161,6 +175,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 409, code: 'user_already_exists', when: 'the new email, phone number or username belongs to another user' },
     ],
+    table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
   {
     name: 'users-delete',
@@ -172,6 +187,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 204, description: 'Deleted' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
   {
     name: 'users-email-verification-send',
@@ -188,7 +204,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's" },
       { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
     ],
-    capabilities: ['email'],
+    capabilities: ['email', 'hash-key'],
+    table: { read: ['user'], write: ['otp', 'sendRate', 'sendBudget'] },
   },
   {
     name: 'users-email-verification-verify',
@@ -207,6 +224,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
+    capabilities: ['hash-key'],
+    table: { write: ['user', 'otp'] },
   },
   {
     name: 'users-phone-verification-send',
@@ -223,7 +242,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's" },
       { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
     ],
-    capabilities: ['sms'],
+    capabilities: ['sms', 'hash-key'],
+    table: { read: ['user'], write: ['otp', 'sendRate', 'sendBudget'] },
   },
   {
     name: 'users-phone-verification-verify',
@@ -242,6 +262,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
+    capabilities: ['hash-key'],
+    table: { write: ['user', 'otp'] },
   },
   {
     name: 'users-totp-register',
@@ -253,6 +275,8 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 200, description: 'The secret and otpauth URI', schema: s.TotpRegistrationResponse },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    capabilities: ['totp-key'],
+    table: { write: ['user'] },
   },
   {
     name: 'auth-password',
@@ -269,6 +293,7 @@ export const routes: readonly RouteDefinition[] = [
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session'] },
   },
   {
     name: 'auth-otp-send',
@@ -284,7 +309,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
-    capabilities: ['email', 'sms'],
+    capabilities: ['email', 'sms', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['otp', 'sendRate', 'sendBudget'] },
   },
   {
     name: 'auth-otp-authenticate',
@@ -301,7 +327,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel in 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'otp', 'session'] },
   },
   {
     name: 'auth-link-send',
@@ -318,7 +345,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: 'send cooldown or budget exceeded; see Retry-After' },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
-    capabilities: ['email'],
+    capabilities: ['email', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['magicLink', 'sendRate', 'sendBudget'] },
   },
   {
     name: 'auth-link-authenticate',
@@ -330,7 +358,8 @@ export const routes: readonly RouteDefinition[] = [
     body: s.LinkAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: [{ status: 400, code: 'invalid_magic_link_code', when: 'used, expired or unknown code' }, ...SESSION_ERRORS],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'hash-key'],
+    table: { write: ['magicLink', 'user', 'session'] },
   },
   {
     name: 'auth-totp-authenticate',
@@ -346,7 +375,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many failures' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'totp-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session'] },
   },
   {
     name: 'auth-token-refresh',
@@ -359,6 +389,7 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Tokens (without session_id)', schema: s.RefreshTokenResponse },
     errors: [{ status: 400, code: 'invalid_grant', when: 'unknown, rotated or foreign refresh token, or an ended session; a reused rotated token ends the session' }],
     capabilities: ['sign'],
+    table: { read: ['user'], write: ['session'] },
   },
   {
     name: 'auth-session',
@@ -371,6 +402,7 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: SESSION_ERRORS,
     capabilities: ['sign'],
+    table: { read: ['user'], write: ['session'] },
   },
   {
     name: 'auth-logout',
@@ -382,6 +414,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.LogoutRequest,
     success: { status: 204, description: 'Ended (also when it had already ended)' },
     errors: [{ status: 400, code: 'session_not_found', when: 'unknown session or one of another client' }],
+    table: { write: ['session'] },
   },
 ];
 

@@ -12,9 +12,10 @@
 import { generateSecret, generateSync, generateURI } from 'otplib';
 import { ConflictError, InvalidCredentialsError, LockedError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
-import { constantTimeEqual, openSecret, sealSecret } from './crypto.js';
+import { constantTimeEqual } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
+import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { TokenResponse } from './tokens.js';
 import { addFailure, FAILURE_WINDOW_MS, LOCK_MS, lockRemaining, MAX_FAILURES } from './lockout.js';
@@ -31,8 +32,6 @@ export const TOTP_MAX_FAILURES = MAX_FAILURES;
 export const TOTP_FAILURE_WINDOW_MS = FAILURE_WINDOW_MS;
 export const TOTP_LOCK_MS = LOCK_MS;
 const MAX_WRITE_ATTEMPTS = 4;
-/** TOTP seeds cannot be hashed (codes are computed from them), so they are stored encrypted. */
-const TOTP_SEAL_PURPOSE = 'totp';
 
 // ---- pure step logic -------------------------------------------------------
 
@@ -106,7 +105,7 @@ export interface TotpRegistration {
  */
 export async function registerTotp(deps: Deps, userId: string): Promise<TotpRegistration> {
   const secret = generateSecret({ length: TOTP_SECRET_BYTES });
-  const sealed_secret = sealSecret(deps.hashKey, TOTP_SEAL_PURPOSE, secret);
+  const sealed_secret = sealTotpSeed(deps, secret);
   const user = await modifyUser(deps, userId, (current, now) => ({ ...current, totp: { sealed_secret, created_at: now }, updated_at: now }));
   if (!user) throw new UserNotFoundError();
   return { secret, uri: totpUri(deps.settings.appName, totpAccountName(user), secret) };
@@ -152,7 +151,7 @@ async function checkTotp(deps: Deps, userId: string, passcode: string): Promise<
     const locked = totpLockRemaining(user, now);
     if (locked > 0) throw lockedError(locked);
 
-    const match = matchTotpCode(openSecret(deps.hashKey, TOTP_SEAL_PURPOSE, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
+    const match = matchTotpCode(openTotpSeed(deps, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
     if (match.outcome === 'accepted') {
       return { user, commit: () => consumeStep(deps, record, match.step) };
     }

@@ -7,6 +7,7 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { restrictDeps } from '../access.js';
 import { authenticateClientToken } from '../core/clients.js';
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
@@ -109,7 +110,8 @@ function requestLog(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
   };
   return {
     before: async (request) => {
-      stateOf(request).deps = await getDeps();
+      // The handler gets only what its route declares, as its IAM role allows in AWS.
+      stateOf(request).deps = restrictDeps(await getDeps(route), route);
     },
     after: async (request) => log(request),
     onError: async (request) => {

@@ -7,7 +7,7 @@
  * `{pk, n, ttl?}`. The table's TTL attribute is `ttl`.
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../errors.js';
 import type { PutOptions, Store, StoredRecord } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
@@ -79,6 +79,30 @@ export class DynamoDbStore implements Store {
       ),
     );
     return Number(Attributes?.n ?? 0);
+  }
+
+  /**
+   * Every key that starts with `prefix`, by scanning the whole table: for
+   * admin commands only (no function is allowed dynamodb:Scan), never a
+   * request path.
+   */
+  async *keysWithPrefix(prefix: string): AsyncGenerator<string> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await call(() =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: 'begins_with(pk, :prefix)',
+            ExpressionAttributeValues: { ':prefix': prefix },
+            ProjectionExpression: 'pk',
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) yield String(item.pk);
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 }
 

@@ -8,7 +8,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, type Config } from '../../config.js';
+import type { Capability } from '../../access.js';
+import { needsOf } from '../../access.js';
+import type { SealKeyring } from '../../core/crypto.js';
 import type { Deps } from '../../core/deps.js';
+import { parseTotpKeyring } from '../../core/totp-seal.js';
+import type { RouteDefinition } from '../../routes.js';
 import type { Logger, Mailer, SmsSender } from '../../ports.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
@@ -70,11 +75,37 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
   }
 }
 
-export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel)): Promise<Deps> {
+/** Reads the TOTP keyring once: the secret's JSON object of key versions, `ids` in use (the first seals). */
+export async function readTotpKeyring(secrets: SecretsManagerClient, secretId: string, ids: readonly string[]): Promise<SealKeyring> {
+  let response;
+  try {
+    response = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  } catch (error) {
+    throw dependencyFailure('secretsmanager', error);
+  }
+  // A wrong secret is a deployment mistake, not an outage: a plain error (500, detail in the log).
+  return parseTotpKeyring(response.SecretString ?? '', ids);
+}
+
+/** Stands in for a secret the route does not declare; the endpoint never lets the handler reach it. */
+const NOT_READ = { hashKey: new Uint8Array(0), totpKeys: { current: '', keys: {} } satisfies SealKeyring };
+
+/**
+ * Wires the AWS dependencies. With a route (in Lambda: the function's one
+ * route), only the secrets that route declares are read at cold start; IAM
+ * would refuse the others anyway.
+ */
+export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel), route?: RouteDefinition): Promise<Deps> {
+  const declared = route ? needsOf(route).capabilities : undefined;
+  const wants = (capability: Capability) => !declared || declared.has(capability);
   const secrets = new SecretsManagerClient(awsClientOptions());
   let hashKey: Uint8Array;
+  let totpKeys: SealKeyring;
   try {
-    hashKey = await readHashKey(secrets, config.hashKeySecretArn);
+    [hashKey, totpKeys] = await Promise.all([
+      wants('hash-key') ? readHashKey(secrets, config.hashKeySecretArn) : NOT_READ.hashKey,
+      wants('totp-key') ? readTotpKeyring(secrets, config.totpKeys.secretArn, config.totpKeys.ids) : NOT_READ.totpKeys,
+    ]);
   } catch (error) {
     // The endpoint has no logger yet when wiring fails: say it here.
     logger.error('cold start wiring failed', {
@@ -94,5 +125,6 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
     logger,
     settings: config.settings,
     hashKey,
+    totpKeys,
   };
 }

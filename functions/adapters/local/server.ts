@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createClient, getClient } from '../../core/clients.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../deadline.js';
+import type { SealKeyring } from '../../core/crypto.js';
 import type { CoreSettings, Deps } from '../../core/deps.js';
 import type { HttpResult } from '../../http/endpoint.js';
 import type { Clock, Logger } from '../../ports.js';
@@ -38,6 +39,8 @@ export interface LocalServerOptions {
   logger?: Logger;
   seedClient?: { client_id: string; client_secret: string; redirect_uris: string[] } | false;
   settings?: Partial<CoreSettings>;
+  /** The TOTP keyring; a fresh random key per start by default. */
+  totpKeys?: SealKeyring;
   /** The Lambda timeout each request runs under. @default FUNCTION_TIMEOUT_SECONDS */
   functionTimeoutSeconds?: number;
 }
@@ -202,6 +205,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     settings: { issuer: options.issuer ?? url, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT }, ...options.settings },
     // A fresh random key per start: codes from an earlier run never verify.
     hashKey: randomBytes(32),
+    totpKeys: options.totpKeys ?? { current: '1', keys: { '1': randomBytes(32) } },
   };
   installDeps(deps);
 
