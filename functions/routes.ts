@@ -80,6 +80,15 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Discovery document', schema: s.Discovery },
   },
   {
+    name: 'oidc-discovery-well-known',
+    method: 'GET',
+    path: '/.well-known/openid-configuration',
+    auth: 'none',
+    tag: 'OAuth',
+    summary: 'OpenID provider metadata where standard clients look for it: {issuer}/.well-known/openid-configuration (the same document)',
+    success: { status: 200, description: 'Discovery document', schema: s.Discovery },
+  },
+  {
     name: 'openapi',
     method: 'GET',
     path: '/cis/openapi.json',

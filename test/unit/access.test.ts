@@ -119,7 +119,7 @@ describe('declared needs', () => {
 
 describe('the route table', () => {
   it('gives the public JWKS, discovery and OpenAPI routes no table, no secret and no signing', () => {
-    for (const name of ['oidc-jwks', 'oidc-discovery', 'openapi']) {
+    for (const name of ['oidc-jwks', 'oidc-discovery', 'oidc-discovery-well-known', 'openapi']) {
       const needs = needsOf(routeNamed(name));
       expect(needs.read.size, name).toBe(0);
       expect(needs.write.size, name).toBe(0);

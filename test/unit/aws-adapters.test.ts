@@ -434,7 +434,7 @@ describe('configuration', () => {
     });
     expect(config).toEqual({
       tableName: 'twofold-sessions',
-      kms: { keyId: CURRENT.keyId, previousKeyIds: [PREVIOUS.keyId] },
+      kms: { keyId: CURRENT.keyId, previousKeyIds: [PREVIOUS.keyId], nextKeyIds: [] },
       hashKeySecretArn: ENV.HASH_KEY_SECRET_ARN,
       totpKeys: { secretArn: ENV.TOTP_KEY_SECRET_ARN, ids: ['1'] },
       ses: { fromAddress: 'no-reply@twofold.example' },

@@ -118,7 +118,7 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
   }
   return {
     store: new DynamoDbStore(new DynamoDBClient(awsClientOptions()), config.tableName),
-    signer: new KmsSigner(new KMSClient(awsClientOptions()), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds }),
+    signer: new KmsSigner(new KMSClient(awsClientOptions()), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds, nextKeyIds: config.kms.nextKeyIds }),
     mailer: await buildMailer(config),
     sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },
