@@ -134,6 +134,15 @@ function serveFakeKms(): void {
 const signerWith = (previousKeyIds: string[] = []) => new KmsSigner(new KMSClient({ region: 'us-east-1' }), { keyId: CURRENT.keyId, previousKeyIds });
 
 describe('KMS signer', () => {
+  it('publishes a next key (rotation phase 1) after the current one, and never signs with it', async () => {
+    serveFakeKms();
+    const signer = new KmsSigner(new KMSClient({ region: 'us-east-1' }), { keyId: CURRENT.keyId, nextKeyIds: [PREVIOUS.keyId] });
+    const kids = (await signer.publicKeys()).map((key) => key.kid);
+    expect(kids).toEqual([await calculateJwkThumbprint(CURRENT.jwk, 'sha256'), await calculateJwkThumbprint(PREVIOUS.jwk, 'sha256')]);
+    await signer.sign(Buffer.from('a'));
+    expect(kms.commandCalls(SignCommand).map((call) => call.args[0].input.KeyId)).toEqual([CURRENT.keyId]);
+  });
+
   it('has KMS sign the SHA-256 digest of the JWS input with ES256, and jose verifies the token', async () => {
     serveFakeKms();
     const signer = signerWith();
