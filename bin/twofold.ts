@@ -14,7 +14,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import nag from 'cdk-nag';
-import { DEFAULT_THROTTLE, TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
+import { DEFAULT_THROTTLE, DEPLOYED_LOG_LEVELS, TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
 
 const PLACEHOLDER_ACCOUNT = '123456789012';
 const PLACEHOLDER_REGION = 'us-east-1';
@@ -61,8 +61,8 @@ function retention(key: string): RetentionDays | undefined {
 }
 
 const logLevel = context('logLevel');
-if (logLevel !== undefined && !['info', 'warn', 'error', 'silent'].includes(logLevel)) {
-  throw new Error(`context logLevel must be info, warn, error or silent, got "${logLevel}"`);
+if (logLevel !== undefined && !(DEPLOYED_LOG_LEVELS as readonly string[]).includes(logLevel)) {
+  throw new Error(`context logLevel must be ${DEPLOYED_LOG_LEVELS.join(', ')} (each logs the errors the KMS alarm counts), got "${logLevel}"`);
 }
 const senderEmail = context('senderEmail');
 if (!senderEmail) {

@@ -49,8 +49,12 @@ export interface TwofoldStackProps extends StackProps {
   readonly totpKeyIds?: readonly string[];
   /** @default 'Twofold' */
   readonly appName?: string;
-  /** @default 'info' */
-  readonly logLevel?: 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Every deployable level logs errors, so the KMS error alarm (a metric filter
+   * on the `dependency failure` error line) works at each; `silent` is for tests only.
+   * @default 'info'
+   */
+  readonly logLevel?: DeployedLogLevel;
   /** @default one month */
   readonly logRetention?: RetentionDays;
   /** The whole API's rate (requests/s) and burst, split evenly across the routes. @default DEFAULT_THROTTLE */
@@ -66,6 +70,9 @@ export interface TwofoldStackProps extends StackProps {
 }
 
 const EMAIL = /^[^\s@<>]+@([^\s@<>]+)$/;
+
+export const DEPLOYED_LOG_LEVELS = ['info', 'warn', 'error'] as const;
+export type DeployedLogLevel = (typeof DEPLOYED_LOG_LEVELS)[number];
 
 /** The whole API: 300 requests/s in bursts of 600, across every route together. */
 export const DEFAULT_THROTTLE: Throttle = { rateLimit: 300, burstLimit: 600 };
@@ -101,6 +108,9 @@ export class TwofoldStack extends Stack {
     if (props.issuer !== undefined && !/^https?:\/\/[^\s/]+/.test(props.issuer)) throw new Error(`issuer must be an http(s) URL, got "${props.issuer}"`);
     const routes = props.routes ?? routeTable;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    if (props.logLevel !== undefined && !DEPLOYED_LOG_LEVELS.includes(props.logLevel)) {
+      throw new Error(`logLevel must be ${DEPLOYED_LOG_LEVELS.join(', ')} (every one logs the errors the KMS alarm counts), got "${props.logLevel}"`);
+    }
     const throttle = props.throttle ?? DEFAULT_THROTTLE;
     const signQuota = props.kmsSignQuota ?? KMS_ECC_SIGN_QUOTA;
     if (peakSignRate(routes, throttle) > signQuota) {

@@ -441,6 +441,7 @@ describe('the stack configured by context', () => {
     expect(make('F', { appName: 'x'.repeat(65) })).toThrow(/APP_NAME/);
     expect(make('G', { totpKeyIds: ['a.b'] })).toThrow(/TOTP_KEY_IDS/);
     expect(make('H', { senderEmail: 'no-reply@' })).toThrow(/senderEmail/);
+    expect(make('K', { logLevel: 'silent' as never })).toThrow(/logLevel/);
     expect(make('I', { throttle: { rateLimit: 5000, burstLimit: 10000 } })).toThrow(/KMS Sign .* over the quota of 300/);
     expect(make('J', { throttle: { rateLimit: 5000, burstLimit: 10000 }, kmsSignQuota: 10000 })).not.toThrow();
   });
