@@ -3,6 +3,26 @@
  * the CDK stack (lib/) both read it, so an endpoint exists in both or in
  * neither; the OpenAPI document is generated from it; each handler module
  * looks up its own entry for the schemas it validates with.
+ *
+ * Declaring what a route needs (least privilege, functions/access.ts):
+ *
+ *   capabilities: ['sign', 'hash-key'],                 // what it uses besides the table
+ *   table: { read: ['emailClaim'], write: ['otp'] },    // record kinds, named as in core/model.ts `keys`
+ *
+ * - A route gets NOTHING it does not declare: no table, no secret, no key, no
+ *   delivery. Its auth adds only what authentication itself needs (`client`:
+ *   read `client` records and the public keys; `client_credentials`: read
+ *   `client` records).
+ * - `table.read` kinds get GetItem; `table.write` kinds get GetItem, PutItem,
+ *   UpdateItem and DeleteItem (increments are UpdateItem). IAM limits each to
+ *   the kinds' key prefixes with `dynamodb:LeadingKeys`.
+ * - Capabilities: `sign` (kms:Sign, issues tokens), `public-keys` (publishes
+ *   the JWKS), `email`, `sms`, `hash-key` (keyed hashes: OTPs, link codes,
+ *   send limits), `totp-key` (opens and seals TOTP seeds).
+ * - The same declaration restricts the dependencies the handler receives, in
+ *   tests and locally as in AWS: an undeclared access throws
+ *   UndeclaredAccessError naming the entry to add, so a missing declaration
+ *   fails the route's tests instead of an AccessDenied after deploying.
  */
 import type { z } from 'zod';
 import * as s from './http/schemas.js';

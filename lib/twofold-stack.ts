@@ -183,6 +183,7 @@ export class TwofoldStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API' });
+    new CfnOutput(this, 'ApiId', { value: this.api.httpApi.apiId, description: 'For a custom domain API mapping' });
     new CfnOutput(this, 'Issuer', { value: this.issuer, description: 'iss of every token' });
     new CfnOutput(this, 'TableName', { value: this.sessions.table.tableName, description: 'TABLE_NAME for `npm run client`' });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
