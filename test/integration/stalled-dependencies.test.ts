@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/aws/dynamodb-store.js';
 import { KmsSigner } from '../../functions/adapters/aws/kms-signer.js';
-import { awsClientOptions, DeadlineRetryStrategy, SDK_MAX_ATTEMPTS } from '../../functions/adapters/aws/sdk-options.js';
+import { ATTEMPT_TIMEOUT_MS, awsClientOptions, DeadlineRetryStrategy, SDK_MAX_ATTEMPTS } from '../../functions/adapters/aws/sdk-options.js';
 import { SesMailer } from '../../functions/adapters/aws/ses-mailer.js';
 import { SnsSmsSender } from '../../functions/adapters/aws/sns-sms.js';
 import { readHashKey } from '../../functions/adapters/aws/wiring.js';
@@ -206,13 +206,14 @@ describe('every other AWS adapter against a stalled endpoint', () => {
     await failsInTime('secretsmanager', () => readHashKey(new SecretsManagerClient(clientConfig()), 'hash-key'));
   });
 
-  it('retries a stalled attempt while the deadline leaves room for another, and never more than the bound', async () => {
+  it('gives up on a stalled attempt after ATTEMPT_TIMEOUT_MS and retries while the deadline leaves room for another', async () => {
     const before = stalled.connections();
-    await failsInTime('ses', () => new SesMailer(new SESClient(clientConfig()), { fromAddress: 'a@b.example' }).sendEmail({ to: 'x@y.example', subject: 's', text: 't', html: 'h' }), 1_500);
-    // Keep-alive sockets are destroyed by each timeout, so every attempt opens a connection.
+    // A first attempt of ATTEMPT_TIMEOUT_MS, then a second cut short by the deadline, and no third.
+    await failsInTime('ses', () => new SesMailer(new SESClient(clientConfig()), { fromAddress: 'a@b.example' }).sendEmail({ to: 'x@y.example', subject: 's', text: 't', html: 'h' }), ATTEMPT_TIMEOUT_MS + 1_000);
+    // Each timeout destroys its socket, so every attempt opens a connection of its own.
     const attempts = stalled.connections() - before;
-    expect(attempts).toBeGreaterThan(0);
-    expect(attempts).toBeLessThanOrEqual(SDK_MAX_ATTEMPTS);
+    expect(attempts).toBe(2);
+    expect(attempts).toBeLessThan(SDK_MAX_ATTEMPTS);
   });
 });
 
