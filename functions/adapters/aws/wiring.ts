@@ -1,15 +1,16 @@
 /**
  * The AWS wiring, built once per cold start (functions/runtime.ts calls it on
  * the first request): configuration from the environment, the DynamoDB store,
- * the KMS signer, SES and SNS delivery, the hash key from Secrets Manager and
- * the JSON logger. Nothing else in the Lambda code constructs an AWS client.
+ * the KMS signer, SES and SNS delivery, the hash key and the TOTP keys from
+ * Secrets Manager (each only if the function's route declares it) and the JSON
+ * logger. Nothing else in the Lambda code constructs an AWS client, and each
+ * takes its timeouts and retries from sdk-options.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, type Config } from '../../config.js';
-import type { Capability } from '../../access.js';
-import { needsOf } from '../../access.js';
+import { needsOf, type Capability } from '../../access.js';
 import type { SealKeyring } from '../../core/crypto.js';
 import type { Deps } from '../../core/deps.js';
 import { parseTotpKeyring } from '../../core/totp-seal.js';
