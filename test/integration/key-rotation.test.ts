@@ -8,7 +8,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
 import { LocalSigner } from '../../functions/adapters/local/local-signer.js';
+import { startLocalServer } from '../../functions/adapters/local/server.js';
 import { TOKEN_TTL_SECONDS } from '../../functions/config.js';
 import { handler as jwks } from '../../functions/handlers/oidc-jwks.js';
 import { handler as oidcToken } from '../../functions/handlers/oidc-token.js';
@@ -89,5 +91,40 @@ describe('rotating the signing key in three deploys', () => {
     expect(await statusWith('signWithNext', lastOldToken)).toBe(401);
     await expectCompatible('signWithNext', 'retired');
     expect(await kidsIn('retired')).toEqual([await signers.get('retired')!.currentKeyId()]);
+  });
+});
+
+describe('the local server through the three phases', () => {
+  it('serves every phase\'s JWKS and accepts the neighbouring phases\' client tokens, restarted with each configuration', async () => {
+    const tableName = `rotation-${Date.now()}`;
+    const seedClient = { client_id: 'rotation', client_secret: 'rotation-secret', redirect_uris: [] };
+    /** Starts the server with `phase`'s keys on the same store, runs `fn`, stops it. */
+    async function withServer<T>(phase: Phase, fn: (url: string) => Promise<T>): Promise<T> {
+      const server = await startLocalServer({ port: 0, issuer: 'http://twofold.rotation.test', dynamoEndpoint: inject('dynamoEndpoint'), tableName, signer: phases[phase](), seedClient, logger: { info() {}, warn() {}, error() {} } });
+      try {
+        return await fn(server.url);
+      } finally {
+        await server.close();
+      }
+    }
+    const token = (url: string) =>
+      fetch(`${url}/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=rotation&client_secret=rotation-secret' })
+        .then((r) => r.json() as Promise<{ access_token: string }>)
+        .then((b) => b.access_token);
+    const accepted = (url: string, bearer: string) => fetch(`${url}/cis/v1/users/nobody`, { headers: { authorization: `Bearer ${bearer}` } }).then((r) => r.status === 404);
+    const jwksSize = (url: string) => fetch(`${url}/cis/oidc/jwks`).then((r) => r.json() as Promise<{ keys: unknown[] }>).then((b) => b.keys.length);
+
+    const order: Phase[] = ['before', 'publishNext', 'signWithNext', 'retired'];
+    const tokens = new Map<Phase, string>();
+    for (const phase of order) tokens.set(phase, await withServer(phase, token));
+    // Neighbours run side by side during a deploy: each accepts the other's tokens.
+    for (let i = 1; i < order.length; i++) {
+      const [older, newer] = [order[i - 1]!, order[i]!];
+      expect(await withServer(older, (url) => accepted(url, tokens.get(newer)!)), `${newer} token at ${older}`).toBe(true);
+      expect(await withServer(newer, (url) => accepted(url, tokens.get(older)!)), `${older} token at ${newer}`).toBe(true);
+    }
+    expect(await withServer('publishNext', jwksSize)).toBe(2);
+    expect(await withServer('signWithNext', jwksSize)).toBe(2);
+    expect(await withServer('retired', jwksSize)).toBe(1);
   });
 });

@@ -12,7 +12,7 @@ import { FUNCTION_TIMEOUT_SECONDS } from '../../deadline.js';
 import type { SealKeyring } from '../../core/crypto.js';
 import type { CoreSettings, Deps } from '../../core/deps.js';
 import type { HttpResult } from '../../http/endpoint.js';
-import type { Clock, Logger } from '../../ports.js';
+import type { Clock, Logger, Signer } from '../../ports.js';
 import { routes, type RouteDefinition } from '../../routes.js';
 import { installDeps } from '../../runtime.js';
 import { DynamoDbStore } from '../aws/dynamodb-store.js';
@@ -39,6 +39,8 @@ export interface LocalServerOptions {
   logger?: Logger;
   seedClient?: { client_id: string; client_secret: string; redirect_uris: string[] } | false;
   settings?: Partial<CoreSettings>;
+  /** The signing keys (a rotation's phases); a fresh local key per start by default. */
+  signer?: Signer;
   /** The TOTP keyring; a fresh random key per start by default. */
   totpKeys?: SealKeyring;
   /** The Lambda timeout each request runs under. @default FUNCTION_TIMEOUT_SECONDS */
@@ -199,7 +201,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     store: new DynamoDbStore(dynamo.client, tableName),
     mailer: outbox,
     sms: outbox,
-    signer: new LocalSigner(),
+    signer: options.signer ?? new LocalSigner(),
     clock,
     logger,
     settings: { issuer: options.issuer ?? url, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT }, ...options.settings },
