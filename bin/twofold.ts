@@ -4,18 +4,20 @@
  *
  *   npx cdk deploy -c senderEmail=no-reply@example.com [-c smsSenderId=Twofold] ...
  *
- * See docs/deploy.md for every context key. Without credentials or context,
- * `npx cdk synth` still works: the account and region fall back to fixed
- * placeholders and the sender to an example address (with a warning).
+ * See docs/deploy.md for every context key. `senderEmail` is required: there
+ * is no sender that would work, so a synth without one fails. An offline synth
+ * (CI) passes an explicit test value (`-c senderEmail=ci@example.com`, as
+ * .ci/run does); the account and region fall back to fixed placeholders.
+ * Every value is checked by the functions' own configuration rules
+ * (functions/config.ts) before anything is synthesized.
  */
-import { Annotations, App, Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import nag from 'cdk-nag';
-import { TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
+import { DEFAULT_THROTTLE, DEPLOYED_LOG_LEVELS, TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
 
 const PLACEHOLDER_ACCOUNT = '123456789012';
 const PLACEHOLDER_REGION = 'us-east-1';
-const PLACEHOLDER_SENDER = 'no-reply@example.com';
 
 const app = new App();
 
@@ -32,6 +34,13 @@ function list(key: string): string[] | undefined {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+function flag(key: string): boolean | undefined {
+  const value = context(key);
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new Error(`context ${key} must be true or false, got "${value}"`);
+  return value === 'true';
 }
 
 function integer(key: string): number | undefined {
@@ -52,8 +61,14 @@ function retention(key: string): RetentionDays | undefined {
 }
 
 const logLevel = context('logLevel');
-if (logLevel !== undefined && !['info', 'warn', 'error', 'silent'].includes(logLevel)) {
-  throw new Error(`context logLevel must be info, warn, error or silent, got "${logLevel}"`);
+if (logLevel !== undefined && !(DEPLOYED_LOG_LEVELS as readonly string[]).includes(logLevel)) {
+  throw new Error(`context logLevel must be ${DEPLOYED_LOG_LEVELS.join(', ')} (each logs the errors the KMS alarm counts), got "${logLevel}"`);
+}
+const senderEmail = context('senderEmail');
+if (!senderEmail) {
+  throw new Error(
+    'context senderEmail is required: the verified SES identity that sends codes and links (-c senderEmail=no-reply@example.com). For an offline synth, pass an explicit test value.',
+  );
 }
 const rateLimit = integer('throttleRateLimit');
 const burstLimit = integer('throttleBurstLimit');
@@ -64,7 +79,7 @@ const props: TwofoldStackProps = {
     region: context('region') ?? process.env.CDK_DEFAULT_REGION ?? PLACEHOLDER_REGION,
   },
   description: 'Twofold: serverless multi-factor authentication API',
-  senderEmail: context('senderEmail') ?? PLACEHOLDER_SENDER,
+  senderEmail,
   sesConfigurationSet: context('sesConfigurationSet'),
   extraEmailIdentities: list('sesSandboxRecipients'),
   smsSenderId: context('smsSenderId'),
@@ -72,17 +87,17 @@ const props: TwofoldStackProps = {
   allowedOrigins: list('allowedOrigins'),
   signingKeyGeneration: integer('signingKeyGeneration'),
   previousKeyArns: list('previousKeyArn'),
+  publishNextSigningKey: flag('publishNextSigningKey'),
+  totpKeyIds: list('totpKeyIds'),
   appName: context('appName'),
   logLevel: logLevel as TwofoldStackProps['logLevel'],
   logRetention: retention('logRetentionDays'),
-  throttle: rateLimit || burstLimit ? { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 } : undefined,
+  throttle: rateLimit || burstLimit ? { rateLimit: rateLimit ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_THROTTLE.burstLimit } : undefined,
+  kmsSignQuota: integer('kmsSignQuota'),
   alarmTopicArn: context('alarmTopicArn'),
 };
 
-const stack = new TwofoldStack(app, context('stackName') ?? 'Twofold', props);
-if (props.senderEmail === PLACEHOLDER_SENDER) {
-  Annotations.of(stack).addWarningV2('twofold:sender', `No senderEmail context: emails would be sent from ${PLACEHOLDER_SENDER}. Deploy with -c senderEmail=<your verified SES identity>.`);
-}
+new TwofoldStack(app, context('stackName') ?? 'Twofold', props);
 
 // Every synth and deploy fails on an unacknowledged cdk-nag finding, not only the test.
 Validations.of(app).addPlugins(new nag.AwsSolutionsChecks(app));

@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID provider metadata where standard clients look for it: {issuer}/.well-known/openid-configuration (the same document) */
+        get: operations["oidc-discovery-well-known"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cis/openapi.json": {
         parameters: {
             query?: never;
@@ -1175,6 +1192,40 @@ export interface operations {
         };
     };
     "oidc-discovery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discovery document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        issuer: string;
+                        jwks_uri: string;
+                        token_endpoint: string;
+                        id_token_signing_alg_values_supported: string[];
+                    };
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "oidc-discovery-well-known": {
         parameters: {
             query?: never;
             header?: never;

@@ -4,12 +4,20 @@
  * invalid key at once (never echoing the values), instead of one key per try.
  */
 import * as z from 'zod';
+import { SEAL_KEY_ID } from './core/crypto.js';
 import type { CoreSettings } from './core/deps.js';
 import type { LogLevel } from './adapters/logger.js';
 
 /** Unset and empty are the same thing for an optional variable (CloudFormation cannot omit one conditionally). */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 const required = (what: string) => z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).trim().min(1, `must be ${what}`);
+
+const keyList = z.string().transform((list) =>
+  list
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean),
+);
 
 const EnvSchema = z.object({
   TABLE_NAME: required('a DynamoDB table name'),
@@ -18,15 +26,18 @@ const EnvSchema = z.object({
     // `aud` of client tokens is `${issuer}/cis`: a trailing slash would double it.
     .transform((url) => url.replace(/\/+$/, '')),
   KMS_KEY_ID: required('a KMS key id, ARN or alias'),
-  KMS_PREVIOUS_KEY_IDS: optional(
-    z.string().transform((list) =>
-      list
-        .split(',')
-        .map((id) => id.trim())
-        .filter(Boolean),
-    ),
-  ),
+  // Keys whose tokens are still alive (a rotation's old key) and keys about to sign (its new key): published and trusted, never used to sign.
+  KMS_PREVIOUS_KEY_IDS: optional(keyList),
+  KMS_NEXT_KEY_IDS: optional(keyList),
   HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+  TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+  // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
+  TOTP_KEY_IDS: optional(
+    z
+      .string()
+      .transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(SEAL_KEY_ID, 'must be a comma-separated list of key versions (letters, digits, _ or -)')).min(1, 'must name at least one key version')),
+  ).transform((ids) => ids ?? ['1']),
   SES_FROM_ADDRESS: required('an email address').pipe(z.string().regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, 'must be an email address')),
   SES_CONFIGURATION_SET: optional(z.string().trim().min(1)),
   // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
@@ -39,8 +50,10 @@ const EnvSchema = z.object({
 
 export interface Config {
   tableName: string;
-  kms: { keyId: string; previousKeyIds: readonly string[] };
+  kms: { keyId: string; previousKeyIds: readonly string[]; nextKeyIds: readonly string[] };
   hashKeySecretArn: string;
+  /** The TOTP keyring secret and the versions in use, the sealing one first. */
+  totpKeys: { secretArn: string; ids: readonly string[] };
   ses: { fromAddress: string; configurationSet?: string };
   sms: { senderId?: string };
   logLevel: LogLevel;
@@ -75,8 +88,13 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   const e = parsed.data;
   return deepFreeze({
     tableName: e.TABLE_NAME,
-    kms: { keyId: e.KMS_KEY_ID, previousKeyIds: (e.KMS_PREVIOUS_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID) },
+    kms: {
+      keyId: e.KMS_KEY_ID,
+      previousKeyIds: (e.KMS_PREVIOUS_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID),
+      nextKeyIds: (e.KMS_NEXT_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID),
+    },
     hashKeySecretArn: e.HASH_KEY_SECRET_ARN,
+    totpKeys: { secretArn: e.TOTP_KEY_SECRET_ARN, ids: [...new Set(e.TOTP_KEY_IDS)] },
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },
     sms: e.SMS_SENDER_ID ? { senderId: e.SMS_SENDER_ID } : {},
     logLevel: e.LOG_LEVEL,
@@ -87,6 +105,17 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
       scrypt: { ...SCRYPT_PARAMETERS },
     },
   });
+}
+
+/**
+ * Problems with the given variables alone, by the same rules as
+ * `parseConfig` (absent ones are not reported): the CDK app checks every value
+ * it will deploy with this at synth, so a bad context value fails `cdk synth`
+ * instead of every function answering 500.
+ */
+export function settingProblems(env: Record<string, string>): string[] {
+  const parsed = EnvSchema.partial().safeParse(env);
+  return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
 }
 
 let loaded: Readonly<Config> | undefined;

@@ -3,14 +3,35 @@
  * the CDK stack (lib/) both read it, so an endpoint exists in both or in
  * neither; the OpenAPI document is generated from it; each handler module
  * looks up its own entry for the schemas it validates with.
+ *
+ * Declaring what a route needs (least privilege, functions/access.ts):
+ *
+ *   capabilities: ['sign', 'hash-key'],                 // what it uses besides the table
+ *   table: { read: ['emailClaim'], write: ['otp'] },    // record kinds, named as in core/model.ts `keys`
+ *
+ * - A route gets NOTHING it does not declare: no table, no secret, no key, no
+ *   delivery. Its auth adds only what authentication itself needs (`client`:
+ *   read `client` records and the public keys; `client_credentials`: read
+ *   `client` records).
+ * - `table.read` kinds get GetItem; `table.write` kinds get GetItem, PutItem,
+ *   UpdateItem and DeleteItem (increments are UpdateItem). IAM limits each to
+ *   the kinds' key prefixes with `dynamodb:LeadingKeys`.
+ * - Capabilities: `sign` (kms:Sign, issues tokens), `public-keys` (publishes
+ *   the JWKS), `email`, `sms`, `hash-key` (keyed hashes: OTPs, link codes,
+ *   send limits), `totp-key` (opens and seals TOTP seeds).
+ * - The same declaration restricts the dependencies the handler receives, in
+ *   tests and locally as in AWS: an undeclared access throws
+ *   UndeclaredAccessError naming the entry to add, so a missing declaration
+ *   fails the route's tests instead of an AccessDenied after deploying.
  */
 import type { z } from 'zod';
 import * as s from './http/schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** What a route's function may touch in AWS, for least-privilege grants. */
-export type Capability = 'sign' | 'email' | 'sms';
+import type { Capability, TableAccess } from './access.js';
+
+export type { Capability, RecordKind, TableAccess } from './access.js';
 
 export interface RouteDefinition {
   /** Handler module: functions/handlers/<name>.ts */
@@ -34,7 +55,13 @@ export interface RouteDefinition {
   success: { status: number; description: string; schema?: z.ZodType };
   /** Error codes this route can answer besides system_invalid_input / unauthorized / service_unavailable. */
   errors?: Array<{ status: number; code: string; when: string }>;
+  /**
+   * What the route's function may use, besides what its `auth` implies (see
+   * "Declaring what a route needs" below). Nothing when absent.
+   */
   capabilities?: Capability[];
+  /** The table records it reads and writes, by kind of core/model.ts `keys`. None when absent. */
+  table?: TableAccess;
 }
 
 /** When a send answers 429: only what the caller submitted decides, never whether it names a user. */
@@ -77,6 +104,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'OAuth',
     summary: 'Public keys that verify every token Twofold signs',
     success: { status: 200, description: 'JSON Web Key Set', schema: s.Jwks },
+    capabilities: ['public-keys'],
   },
   {
     name: 'oidc-discovery',
@@ -85,6 +113,15 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'none',
     tag: 'OAuth',
     summary: 'OpenID provider metadata',
+    success: { status: 200, description: 'Discovery document', schema: s.Discovery },
+  },
+  {
+    name: 'oidc-discovery-well-known',
+    method: 'GET',
+    path: '/.well-known/openid-configuration',
+    auth: 'none',
+    tag: 'OAuth',
+    summary: 'OpenID provider metadata where standard clients look for it: {issuer}/.well-known/openid-configuration (the same document)',
     success: { status: 200, description: 'Discovery document', schema: s.Discovery },
   },
   {
@@ -106,6 +143,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.CreateUserRequest,
     success: { status: 201, description: 'The new user', schema: s.UserResult },
     errors: [...PASSWORD_POLICY_ERRORS, { status: 409, code: 'user_already_exists', when: 'the email, phone number or username belongs to another user' }],
+    table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
   {
     name: 'users-get',
@@ -117,6 +155,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['user'] },
   },
   {
     name: 'users-get-by-username',
@@ -128,6 +167,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UsernameParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['usernameClaim', 'user'] },
   },
   {
     name: 'users-get-by-email',
@@ -139,6 +179,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.EmailParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['emailClaim', 'user'] },
   },
   {
     name: 'users-get-by-phone',
@@ -150,6 +191,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.PhoneNumberParams,
     success: { status: 200, description: 'The user', schema: s.UserResult },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['phoneClaim', 'user'] },
   },
   {
     name: 'users-password-create',
@@ -167,6 +209,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 409, code: 'auth_password_already_configured', when: 'the user already has a password (replace it with PUT)' },
       { status: 409, code: 'user_already_exists', when: 'the username belongs to another user' },
     ],
+    table: { write: ['user', 'usernameClaim'] },
   },
   {
     name: 'users-password-update',
@@ -183,6 +226,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 409, code: 'auth_password_already_configured', when: 'the user has no password to replace (create one with POST); the code Transmit documents for this case' },
     ],
+    table: { write: ['user'] },
   },
   {
     name: 'users-update',
@@ -199,6 +243,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'system_invalid_input', when: 'a field Twofold does not keep (e.g. birthday, custom_data), or status Pending' },
       { status: 409, code: 'user_already_exists', when: 'the new email, phone number or username belongs to another user' },
     ],
+    table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
   {
     name: 'users-delete',
@@ -210,6 +255,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 204, description: 'Deleted' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim', 'recoveryCodes'] },
   },
   {
     name: 'users-email-verification-send',
@@ -226,7 +272,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's" },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
-    capabilities: ['email'],
+    capabilities: ['email', 'hash-key'],
+    table: { read: ['user'], write: ['otp', 'sendRate', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'users-email-verification-verify',
@@ -245,6 +292,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
+    capabilities: ['hash-key'],
+    table: { write: ['user', 'otp', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
     name: 'users-phone-verification-send',
@@ -261,7 +310,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's" },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
-    capabilities: ['sms'],
+    capabilities: ['sms', 'hash-key'],
+    table: { read: ['user'], write: ['otp', 'sendRate', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'users-phone-verification-verify',
@@ -280,6 +330,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
+    capabilities: ['hash-key'],
+    table: { write: ['user', 'otp', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
     name: 'auth-password',
@@ -296,6 +348,7 @@ export const routes: readonly RouteDefinition[] = [
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session', 'passwordAttempts'] },
   },
   {
     name: 'auth-otp-send',
@@ -316,7 +369,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
-    capabilities: ['email', 'sms'],
+    capabilities: ['email', 'sms', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['otp', 'sendRate', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'auth-otp-authenticate',
@@ -333,7 +387,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel without a 15-minute pause (locked 15 minutes)' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'otp', 'session', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
     name: 'auth-link-send',
@@ -355,7 +410,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
-    capabilities: ['email'],
+    capabilities: ['email', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['magicLink', 'sendRate', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'auth-link-authenticate',
@@ -367,7 +423,8 @@ export const routes: readonly RouteDefinition[] = [
     body: s.LinkAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: [{ status: 400, code: 'invalid_magic_link_code', when: 'used, expired or unknown code' }, ...SESSION_ERRORS],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'hash-key'],
+    table: { write: ['magicLink', 'user', 'session'] },
   },
   {
     name: 'auth-totp-register',
@@ -383,6 +440,8 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 409, code: 'auth_totp_already_configured', when: 'the user has a working authenticator (a code from it was accepted) and allow_override is not true' },
     ],
+    capabilities: ['totp-key'],
+    table: { write: ['user'] },
   },
   {
     name: 'auth-totp-authenticate',
@@ -398,7 +457,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many failures' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'totp-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session', 'totpAttempts'] },
   },
   {
     name: 'auth-token-refresh',
@@ -418,6 +478,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); nothing is rotated or ended' },
     ],
     capabilities: ['sign'],
+    table: { read: ['user'], write: ['session'] },
   },
   {
     name: 'auth-session',
@@ -430,6 +491,7 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: SESSION_ERRORS,
     capabilities: ['sign'],
+    table: { read: ['user'], write: ['session'] },
   },
   {
     name: 'auth-logout',
@@ -444,6 +506,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'session_not_found', when: 'unknown session or one of another client' },
       { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); it lives on' },
     ],
+    table: { write: ['session'] },
   },
   // ---- recovery codes ----
   {
@@ -455,6 +518,8 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once',
     success: { status: 201, description: 'The new codes', schema: s.RecoveryCodesResponse },
     errors: [{ status: 403, code: 'auth_mfa_required', when: "the token's session does not hold MFA under the client's policy" }],
+    capabilities: ['hash-key'],
+    table: { write: ['recoveryCodes'] },
   },
   {
     name: 'auth-recovery-codes-authenticate',
@@ -470,7 +535,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'the 10th attempt of a run (right or wrong; a run ends after 15 minutes without attempts) locks for 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['recoveryCodes', 'recoveryGuesses', 'session'] },
   },
   // ---- passkeys (WebAuthn) ----------------------------------------------------
   {
@@ -483,6 +549,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.WebAuthnRegisterStartRequest,
     success: { status: 200, description: 'Creation options for navigator.credentials.create()', schema: s.WebAuthnRegisterStartResponse },
     errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client (webauthn_rp_id, webauthn_origins)' }],
+    table: { write: ['webauthnChallenge'] },
   },
   {
     name: 'auth-webauthn-register',
@@ -497,6 +564,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_invalid_credentials', when: 'unknown, expired, used or foreign challenge; wrong origin or RP ID; user not verified when required; a passkey already registered; a malformed result' },
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
     ],
+    table: { write: ['webauthnChallenge', 'webauthnCredential', 'user'] },
   },
   {
     name: 'auth-webauthn-authenticate-start',
@@ -508,6 +576,8 @@ export const routes: readonly RouteDefinition[] = [
     body: s.WebAuthnAuthenticateStartRequest,
     success: { status: 200, description: 'Request options for navigator.credentials.get()', schema: s.WebAuthnAuthenticateStartResponse },
     errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' }],
+    capabilities: ['hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['webauthnChallenge'] },
   },
   {
     name: 'auth-webauthn-authenticate',
@@ -524,6 +594,7 @@ export const routes: readonly RouteDefinition[] = [
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign'],
+    table: { read: ['webauthnCredential'], write: ['webauthnChallenge', 'user', 'session'] },
   },
   {
     name: 'users-webauthn-credentials-list',
@@ -535,6 +606,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 200, description: 'The passkeys (never their public keys)', schema: s.WebAuthnCredentialList },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['user'] },
   },
   {
     name: 'users-webauthn-credentials-delete',
@@ -549,6 +621,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 404, code: 'webauthn_credential_not_found', when: 'the user has no passkey with this id' },
     ],
+    table: { write: ['user', 'webauthnCredential'] },
   },
 ];
 

@@ -4,6 +4,7 @@
  * on first use.
  */
 import type { Deps } from './core/deps.js';
+import type { RouteDefinition } from './routes.js';
 
 let current: Promise<Deps> | undefined;
 
@@ -12,10 +13,14 @@ export function installDeps(deps: Deps | Promise<Deps>): void {
   current = Promise.resolve(deps);
 }
 
-export function getDeps(): Promise<Deps> {
+/**
+ * The dependencies of this process. In Lambda, one function serves one
+ * route: the first caller's route decides which secrets the cold start reads.
+ */
+export function getDeps(route?: RouteDefinition): Promise<Deps> {
   if (!current) {
     // Nothing installed (a Lambda cold start): wire AWS. Loaded lazily so local runs never load it.
-    current = import('./adapters/aws/wiring.js').then((aws) => aws.buildAwsDeps());
+    current = import('./adapters/aws/wiring.js').then((aws) => aws.buildAwsDeps(undefined, undefined, route));
     // A failed cold-start wiring (e.g. a dependency was down) is retried on the next request.
     current.catch(() => {
       current = undefined;

@@ -6,17 +6,20 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import { Effect, Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { keyPrefix, needsOf } from '../functions/access.js';
+import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
-import { TwofoldApi } from './constructs/api.js';
+import { routeThrottle, TwofoldApi, type Throttle } from './constructs/api.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
 import { SessionsTable } from './constructs/sessions-table.js';
 import { SigningKey } from './constructs/signing-key.js';
+import { TotpKeySecret } from './constructs/totp-key-secret.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,14 +43,24 @@ export interface TwofoldStackProps extends StackProps {
   readonly signingKeyGeneration?: number;
   /** ARNs of earlier signing keys still listed in the JWKS. */
   readonly previousKeyArns?: readonly string[];
+  /** Rotation phase 1: create and publish the next generation's key without signing with it. @default false */
+  readonly publishNextSigningKey?: boolean;
+  /** TOTP key versions in use, the sealing one first (docs/deploy.md). @default ['1'] */
+  readonly totpKeyIds?: readonly string[];
   /** @default 'Twofold' */
   readonly appName?: string;
-  /** @default 'info' */
-  readonly logLevel?: 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Every deployable level logs errors, so the KMS error alarm (a metric filter
+   * on the `dependency failure` error line) works at each; `silent` is for tests only.
+   * @default 'info'
+   */
+  readonly logLevel?: DeployedLogLevel;
   /** @default one month */
   readonly logRetention?: RetentionDays;
-  /** @default 50 requests/s, bursts of 100 */
-  readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** The whole API's rate (requests/s) and burst, split evenly across the routes. @default DEFAULT_THROTTLE */
+  readonly throttle?: Throttle;
+  /** The account's KMS Sign request quota for ECC keys; the throttle must keep signing under it. @default KMS_ECC_SIGN_QUOTA */
+  readonly kmsSignQuota?: number;
   /** SNS topic ARN that alarms notify. */
   readonly alarmTopicArn?: string;
   /** @default the route table of functions/routes.ts */
@@ -58,10 +71,27 @@ export interface TwofoldStackProps extends StackProps {
 
 const EMAIL = /^[^\s@<>]+@([^\s@<>]+)$/;
 
+export const DEPLOYED_LOG_LEVELS = ['info', 'warn', 'error'] as const;
+export type DeployedLogLevel = (typeof DEPLOYED_LOG_LEVELS)[number];
+
+/** The whole API: 300 requests/s in bursts of 600, across every route together. */
+export const DEFAULT_THROTTLE: Throttle = { rateLimit: 300, burstLimit: 600 };
+/** KMS's default "Cryptographic operations (ECC) request rate" quota per account and region, Sign included. */
+export const KMS_ECC_SIGN_QUOTA = 300;
+/** The most KMS Sign calls one request makes: an ID token and an access token. */
+export const SIGNS_PER_REQUEST = 2;
+
+/** The KMS Sign calls per second the API can reach at its throttle: every signing route at its limit. */
+export function peakSignRate(routes: readonly RouteDefinition[], throttle: Throttle): number {
+  const perRoute = routeThrottle(throttle, routes.length).rateLimit;
+  return routes.filter((route) => needsOf(route).capabilities.has('sign')).length * perRoute * SIGNS_PER_REQUEST;
+}
+
 export class TwofoldStack extends Stack {
   readonly sessions: SessionsTable;
   readonly signingKey: SigningKey;
   readonly hashKey: HashKeySecret;
+  readonly totpKeys: TotpKeySecret;
   readonly api: TwofoldApi;
   readonly alarms: OperationalAlarms;
   /** One per route, in route-table order. */
@@ -78,15 +108,28 @@ export class TwofoldStack extends Stack {
     if (props.issuer !== undefined && !/^https?:\/\/[^\s/]+/.test(props.issuer)) throw new Error(`issuer must be an http(s) URL, got "${props.issuer}"`);
     const routes = props.routes ?? routeTable;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    if (props.logLevel !== undefined && !DEPLOYED_LOG_LEVELS.includes(props.logLevel)) {
+      throw new Error(`logLevel must be ${DEPLOYED_LOG_LEVELS.join(', ')} (every one logs the errors the KMS alarm counts), got "${props.logLevel}"`);
+    }
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
+    const signQuota = props.kmsSignQuota ?? KMS_ECC_SIGN_QUOTA;
+    if (peakSignRate(routes, throttle) > signQuota) {
+      throw new Error(
+        `a throttle of ${throttle.rateLimit} requests/s lets the signing routes call KMS Sign ${peakSignRate(routes, throttle)} times a second, over the quota of ${signQuota}: lower throttleRateLimit or raise the quota (kmsSignQuota)`,
+      );
+    }
 
     this.sessions = new SessionsTable(this, 'Sessions');
     this.signingKey = new SigningKey(this, 'Signing', {
       generation: props.signingKeyGeneration,
       previousKeyArns: props.previousKeyArns,
+      publishNextKey: props.publishNextSigningKey,
     });
     this.hashKey = new HashKeySecret(this, 'HashKey');
+    this.totpKeys = new TotpKeySecret(this, 'TotpKeys');
     this.api = new TwofoldApi(this, 'Api', {
-      throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
+      throttle,
+      routeCount: routes.length,
       accessLogRetention: logRetention,
       allowedOrigins: props.allowedOrigins,
       apiName: this.stackName,
@@ -99,13 +142,19 @@ export class TwofoldStack extends Stack {
       ISSUER: this.issuer,
       KMS_KEY_ID: this.signingKey.key.keyArn,
       HASH_KEY_SECRET_ARN: this.hashKey.secret.secretArn,
+      TOTP_KEY_SECRET_ARN: this.totpKeys.secret.secretArn,
+      TOTP_KEY_IDS: (props.totpKeyIds ?? ['1']).join(','),
       SES_FROM_ADDRESS: props.senderEmail,
       APP_NAME: props.appName ?? 'Twofold',
       LOG_LEVEL: props.logLevel ?? 'info',
     };
     if (this.signingKey.previousKeyArns.length) environment.KMS_PREVIOUS_KEY_IDS = this.signingKey.previousKeyArns.join(',');
+    if (this.signingKey.nextKey) environment.KMS_NEXT_KEY_IDS = this.signingKey.nextKey.keyArn;
     if (props.sesConfigurationSet) environment.SES_CONFIGURATION_SET = props.sesConfigurationSet;
     if (props.smsSenderId) environment.SMS_SENDER_ID = props.smsSenderId;
+    // Every value known at synth is checked by the functions' own rules: a bad one fails here, not in every function.
+    const problems = settingProblems(Object.fromEntries(Object.entries(environment).filter(([, value]) => !Token.isUnresolved(value))));
+    if (problems.length) throw new Error(`invalid settings: ${problems.join('; ')}`);
 
     const sesResources = [
       ...new Set([props.senderEmail, senderDomain, ...(props.extraEmailIdentities ?? [])]),
@@ -134,27 +183,36 @@ export class TwofoldStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API' });
+    new CfnOutput(this, 'ApiId', { value: this.api.httpApi.apiId, description: 'For a custom domain API mapping' });
     new CfnOutput(this, 'Issuer', { value: this.issuer, description: 'iss of every token' });
     new CfnOutput(this, 'TableName', { value: this.sessions.table.tableName, description: 'TABLE_NAME for `npm run client`' });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
     new CfnOutput(this, 'HashKeySecretArn', { value: this.hashKey.secret.secretArn });
+    new CfnOutput(this, 'TotpKeySecretArn', { value: this.totpKeys.secret.secretArn, description: '--secret-id for `npm run totp-keys`' });
+    if (this.signingKey.nextKey) {
+      new CfnOutput(this, 'NextSigningKeyArn', { value: this.signingKey.nextKey.keyArn, description: 'The key the next rotation phase signs with' });
+    }
 
     this.suppressReviewedFindings();
   }
 
   /**
-   * Least privilege from the route table: every function reads and writes the
-   * table, reads the hash key and the public keys (each verifies client tokens
-   * or publishes the JWKS); only `sign` routes may kms:Sign, only `email`
-   * routes may send from the sender identity, only `sms` routes may publish SMS.
+   * Least privilege from the route table (functions/access.ts): each route's
+   * role gets what the route declares and its auth implies, nothing else.
+   * Table access carries a `dynamodb:LeadingKeys` condition on the key prefixes
+   * of the record kinds declared; a route that declares nothing gets no table,
+   * no secret and no key.
    */
   private grantCapabilities(endpoint: EndpointFunction, route: RouteDefinition, sesResources: string[], senderEmail: string): void {
-    const capabilities = new Set(route.capabilities ?? []);
-    this.sessions.grantStore(endpoint.role);
-    this.hashKey.grantRead(endpoint.role);
-    this.signingKey.grantPublicKeys(endpoint.role);
-    if (capabilities.has('sign')) this.signingKey.grantSign(endpoint.role);
-    if (capabilities.has('email')) {
+    const needs = needsOf(route);
+    const has = (capability: Parameters<typeof needs.capabilities.has>[0]) => needs.capabilities.has(capability);
+    if (needs.read.size) this.sessions.grantRead(endpoint.role, [...needs.read].map(keyPrefix));
+    if (needs.write.size) this.sessions.grantWrite(endpoint.role, [...needs.write].map(keyPrefix));
+    if (has('hash-key')) this.hashKey.grantRead(endpoint.role);
+    if (has('totp-key')) this.totpKeys.grantRead(endpoint.role);
+    if (has('public-keys')) this.signingKey.grantPublicKeys(endpoint.role);
+    if (has('sign')) this.signingKey.grantSign(endpoint.role);
+    if (has('email')) {
       Grant.addToPrincipal({
         grantee: endpoint.role,
         actions: ['ses:SendEmail'],
@@ -162,11 +220,15 @@ export class TwofoldStack extends Stack {
         conditions: { StringEquals: { 'ses:FromAddress': senderEmail } },
       });
     }
-    if (capabilities.has('sms')) {
+    if (has('sms')) {
       Grant.addToPrincipal({ grantee: endpoint.role, actions: ['sns:Publish'], resourceArns: ['*'] });
+      // The "*" above is only for a PhoneNumber target; a topic or endpoint ARN is never one.
+      endpoint.role.addToPrincipalPolicy(
+        new PolicyStatement({ effect: Effect.DENY, actions: ['sns:Publish'], resources: [this.formatArn({ service: 'sns', region: '*', account: '*', resource: '*' })] }),
+      );
       Validations.of(endpoint.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Publishing an SMS straight to a phone number has no resource ARN: IAM only accepts "*" for sns:Publish to a PhoneNumber. Only functions whose route declares the sms capability get it.',
+        reason: 'Publishing an SMS straight to a phone number has no resource ARN: IAM only accepts "*" for sns:Publish to a PhoneNumber. Only functions whose route declares the sms capability get it, and a Deny on every SNS ARN keeps them off topics.',
       });
     }
   }

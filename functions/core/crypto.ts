@@ -70,3 +70,50 @@ export function openSecret(key: Uint8Array, purpose: string, sealed: string): st
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
 }
+
+/**
+ * Versioned sealing keys: `current` seals; every listed version opens, so a
+ * rotation adds a version first and retires the old one only once nothing is
+ * sealed under it any more.
+ */
+export interface SealKeyring {
+  current: string;
+  keys: Readonly<Record<string, Uint8Array>>;
+}
+
+/** Key version ids: short, and free of the `.` that separates the sealed parts. */
+export const SEAL_KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * Like `sealSecret`, under the keyring's current version, as
+ * `v2.<key id>.<iv>.<ciphertext>.<tag>`: the key id travels with the value and
+ * is bound into the associated data with the purpose.
+ */
+export function sealWithKeyring(keyring: SealKeyring, purpose: string, plaintext: string): string {
+  const keyId = keyring.current;
+  const key = keyring.keys[keyId];
+  if (!key) throw new Error(`the current sealing key ${keyId} is not in the keyring`);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', derivedKey(key, purpose), iv);
+  cipher.setAAD(Buffer.from(`${purpose}.${keyId}`, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v2', keyId, ...[iv, ciphertext, cipher.getAuthTag()].map((p) => p.toString('base64url'))].join('.');
+}
+
+/** The key version a `sealWithKeyring` value was sealed under, or undefined for anything else. */
+export function sealedKeyId(sealed: string): string | undefined {
+  const [version, keyId] = sealed.split('.');
+  return version === 'v2' && keyId && SEAL_KEY_ID.test(keyId) ? keyId : undefined;
+}
+
+/** Opens a `sealWithKeyring` value with the version named in it; throws if that version is gone or the value was tampered with. */
+export function openWithKeyring(keyring: SealKeyring, purpose: string, sealed: string): string {
+  const [version, keyId, iv, ciphertext, tag, ...rest] = sealed.split('.');
+  if (version !== 'v2' || !keyId || !iv || ciphertext === undefined || !tag || rest.length) throw new Error('not a versioned sealed secret');
+  const key = keyring.keys[keyId];
+  if (!key) throw new Error(`sealing key ${keyId} is not in the keyring`);
+  const decipher = createDecipheriv('aes-256-gcm', derivedKey(key, purpose), Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(`${purpose}.${keyId}`, 'utf8'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}

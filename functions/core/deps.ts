@@ -1,3 +1,4 @@
+import type { SealKeyring } from './crypto.js';
 import type { Clock, Logger, Mailer, Signer, SmsSender, Store } from '../ports.js';
 
 /** Service-wide settings the core needs (per-client settings live on the client record). */
@@ -23,6 +24,8 @@ export interface Deps {
   settings: CoreSettings;
   /** Key for the keyed hashes of OTPs and link codes. */
   hashKey: Uint8Array;
+  /** Versioned keys that seal TOTP seeds (core/totp-seal.ts); independent of the hash key. */
+  totpKeys: SealKeyring;
 }
 
 /** The audience of client access tokens: the API itself. */

@@ -44,7 +44,7 @@ export interface PasswordRecord {
 }
 
 export interface TotpRecord {
-  /** The seed, encrypted under a key derived from the service hash key (sealSecret, purpose 'totp'). */
+  /** The seed, sealed under a version of the TOTP keyring that it names (core/totp-seal.ts). */
   sealed_secret: string;
   created_at: number;
   /**

@@ -17,9 +17,10 @@ import { generateSecret, generateSync, generateURI } from 'otplib';
 import { ConflictError, InvalidCredentialsError, LockedError, TotpAlreadyConfiguredError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy } from './attempts.js';
-import { constantTimeEqual, openSecret, sealSecret } from './crypto.js';
+import { constantTimeEqual } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
+import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
@@ -35,8 +36,6 @@ export const TOTP_MAX_FAILURES = 10;
 export const TOTP_LOCK_MS = 15 * 60_000;
 export const TOTP_ATTEMPTS: AttemptPolicy = { limit: TOTP_MAX_FAILURES, idleMs: TOTP_LOCK_MS, lockMs: TOTP_LOCK_MS };
 const MAX_WRITE_ATTEMPTS = 4;
-/** TOTP seeds cannot be hashed (codes are computed from them), so they are stored encrypted. */
-const TOTP_SEAL_PURPOSE = 'totp';
 
 // ---- pure step logic -------------------------------------------------------
 
@@ -116,7 +115,7 @@ export function isTotpActive(totp: TotpRecord | undefined): boolean {
  */
 export async function registerTotp(deps: Deps, userId: string, input: TotpRegisterInput = {}): Promise<TotpRegistration> {
   const secret = generateSecret({ length: TOTP_SECRET_BYTES });
-  const sealed_secret = sealSecret(deps.hashKey, TOTP_SEAL_PURPOSE, secret);
+  const sealed_secret = sealTotpSeed(deps, secret);
   const user = await modifyUser(deps, userId, (current, now) => {
     if (isTotpActive(current.totp) && input.allow_override !== true) throw new TotpAlreadyConfiguredError();
     return { ...current, totp: { sealed_secret, created_at: now }, updated_at: now };
@@ -182,7 +181,7 @@ async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undef
   const user = record?.value;
   if (!record || !user || user.status !== 'Active' || !user.totp) throw refuse();
   const now = deps.clock.now();
-  const match = matchTotpCode(openSecret(deps.hashKey, TOTP_SEAL_PURPOSE, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
+  const match = matchTotpCode(openTotpSeed(deps, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
   if (match.outcome !== 'accepted') throw refuse();
   return {
     user,

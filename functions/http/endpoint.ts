@@ -7,10 +7,12 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { restrictDeps } from '../access.js';
 import { authenticateClientToken } from '../core/clients.js';
 import { authenticateUserToken, type UserPrincipal } from '../core/user-tokens.js';
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
+import { ANSWER_MARGIN_MS, deadlineFor, withDeadline } from '../deadline.js';
 import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
 import { routeNamed, type RouteDefinition } from '../routes.js';
 import { getDeps } from '../runtime.js';
@@ -112,7 +114,8 @@ function requestLog(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
   };
   return {
     before: async (request) => {
-      stateOf(request).deps = await getDeps();
+      // The handler gets only what its route declares, as its IAM role allows in AWS.
+      stateOf(request).deps = restrictDeps(await getDeps(route), route);
     },
     after: async (request) => log(request),
     onError: async (request) => {
@@ -230,15 +233,26 @@ function statusOf(error: unknown): number {
 /** Builds the Lambda handler of one route of the route table. */
 export function endpoint<B = undefined, P = undefined>(name: string, fn: (input: EndpointInput<B, P>) => Promise<HttpResult>) {
   const route = routeNamed(name);
-  const handler = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+  const handler = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
+    // The last resort if the handler itself (not a dependency call) runs too long: a 503, not a Lambda timeout.
+    timeoutEarlyInMillis: ANSWER_MARGIN_MS / 2,
+    timeoutEarlyResponse: () => {
+      throw new DependencyError('deadline');
+    },
+  })
     .use(errorMapping(route))
     .use(requestLog(route));
   // Authenticate before validating, so an unauthenticated caller learns nothing about the schema.
   if (route.auth === 'client') handler.use(clientAuthentication());
   if (route.auth === 'user') handler.use(userAuthentication());
   handler.use(validation(route));
-  return handler.handler(async (event) => {
+  const run = handler.handler(async (event) => {
     const state = states.get(event)!;
     return fn({ deps: state.deps!, event, client: state.client, principal: state.principal, body: state.body, params: state.params } as EndpointInput<B, P>);
   });
+  // Every dependency call of this invocation, cold-start wiring included, is due before the Lambda timeout.
+  return (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+    return withDeadline(deadlineFor(remaining), () => run(event, context));
+  };
 }

@@ -7,9 +7,28 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../../functions/routes.js';
 
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * An HTTP API stage's default route throttling limits each route separately
+ * (API Gateway calls it route-level throttling; there is no stage-wide bucket),
+ * so the whole API's budget is split evenly: the routes' limits add up to at
+ * most the budget.
+ */
+export function routeThrottle(api: Throttle, routes: number): Throttle {
+  return {
+    rateLimit: Math.floor((api.rateLimit / routes) * 100) / 100,
+    burstLimit: Math.max(1, Math.floor(api.burstLimit / routes)),
+  };
+}
+
 export interface ApiProps {
-  /** Requests per second and burst of the whole stage. */
-  readonly throttle: { rateLimit: number; burstLimit: number };
+  /** Requests per second and burst of the whole API, split evenly across `routeCount` routes. */
+  readonly throttle: Throttle;
+  readonly routeCount: number;
   readonly accessLogRetention: RetentionDays;
   /** Browser origins allowed by CORS; none by default (a backend-to-backend API). */
   readonly allowedOrigins?: readonly string[];
@@ -39,7 +58,7 @@ export const ACCESS_LOG_FIELDS = {
 
 /**
  * The HTTP API: exactly the routes of the route table (payload format 2.0),
- * one `$default` stage with throttling and JSON access logs.
+ * one `$default` stage with per-route throttling and JSON access logs.
  */
 export class TwofoldApi extends Construct {
   readonly httpApi: HttpApi;
@@ -70,7 +89,7 @@ export class TwofoldApi extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.throttle,
+      throttle: routeThrottle(props.throttle, props.routeCount),
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),

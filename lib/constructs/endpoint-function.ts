@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/deadline.js';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -59,7 +60,7 @@ export interface EndpointFunctionProps {
   readonly logRetention: RetentionDays;
   /** @default 1024 (scrypt at N=2^17 needs 128 MiB, and Lambda CPU grows with memory) */
   readonly memorySize?: number;
-  /** @default 10 seconds (under API Gateway's 30 s integration limit) */
+  /** @default FUNCTION_TIMEOUT_SECONDS (under API Gateway's 30 s integration limit; every SDK call must fit in it, see functions/adapters/aws/sdk-options.ts) */
   readonly timeout?: Duration;
 }
 
@@ -95,7 +96,7 @@ export class EndpointFunction extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(FUNCTION_TIMEOUT_SECONDS),
       role: this.role,
       logGroup: this.logGroup,
       environment: props.environment,

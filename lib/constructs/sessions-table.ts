@@ -1,10 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, CfnTable, Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
-/** The actions DynamoDbStore uses: single-item reads and conditional writes, nothing else. */
-export const STORE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+/** The actions DynamoDbStore uses: single-item reads and conditional writes, nothing else (no query, scan or batch). */
+export const READ_ACTIONS = ['dynamodb:GetItem'] as const;
+export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 /**
  * The one table behind the Store port: `pk` string key, on demand, TTL on
@@ -28,8 +29,22 @@ export class SessionsTable extends Construct {
     (this.table.node.defaultChild as CfnTable).overrideLogicalId(SessionsTable.LOGICAL_ID);
   }
 
-  /** Exactly the store's actions, on this table only (no index, no scan, no batch). */
-  grantStore(grantee: IGrantable): void {
-    this.table.grant(grantee, ...STORE_ACTIONS);
+  /** GetItem on the keys that start with one of `prefixes` (a `dynamodb:LeadingKeys` condition). */
+  grantRead(grantee: IGrantable, prefixes: readonly string[]): Grant {
+    return this.grantOnKeys(grantee, READ_ACTIONS, prefixes);
+  }
+
+  /** PutItem, UpdateItem and DeleteItem on the keys that start with one of `prefixes`. */
+  grantWrite(grantee: IGrantable, prefixes: readonly string[]): Grant {
+    return this.grantOnKeys(grantee, WRITE_ACTIONS, prefixes);
+  }
+
+  private grantOnKeys(grantee: IGrantable, actions: readonly string[], prefixes: readonly string[]): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: [...actions],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...new Set(prefixes)].sort().map((prefix) => `${prefix}*`) } },
+    });
   }
 }

@@ -13,6 +13,13 @@ export interface SigningKeyProps {
   readonly generation?: number;
   /** ARNs of earlier keys: their public keys stay in the JWKS; they never sign. */
   readonly previousKeyArns?: readonly string[];
+  /**
+   * The first phase of a rotation: create generation + 1 now and publish it
+   * (JWKS and every verifier) without signing with it, so that the later
+   * deploy that signs with it never meets a function that does not know it.
+   * @default false
+   */
+  readonly publishNextKey?: boolean;
   /** @default `alias/<stack name>-signing` */
   readonly aliasName?: string;
 }
@@ -28,6 +35,8 @@ export class SigningKey extends Construct {
   readonly alias: Alias;
   readonly generation: number;
   readonly previousKeyArns: readonly string[];
+  /** The next generation's key, while a rotation publishes it. */
+  readonly nextKey?: Key;
 
   constructor(scope: Construct, id: string, props: SigningKeyProps = {}) {
     super(scope, id);
@@ -38,20 +47,28 @@ export class SigningKey extends Construct {
       if (!/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/.test(arn)) throw new Error(`previous signing key must be a KMS key ARN, got ${arn}`);
     }
 
-    this.key = new Key(this, `KeyV${this.generation}`, {
-      description: `Twofold ES256 token signing key, generation ${this.generation}`,
-      keySpec: KeySpec.ECC_NIST_P256,
-      keyUsage: KeyUsage.SIGN_VERIFY,
-      // Retained so that a rotation (a new generation) leaves the old key able to verify its tokens.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    (this.key.node.defaultChild as CfnKey).overrideLogicalId(this.generation === 1 ? 'SigningKey' : `SigningKeyV${this.generation}`);
+    this.key = this.createKey(this.generation);
+
+    if (props.publishNextKey) this.nextKey = this.createKey(this.generation + 1);
 
     this.alias = new Alias(this, 'Alias', {
       aliasName: props.aliasName ?? `alias/${Stack.of(this).stackName}-signing`,
       targetKey: this.key,
     });
     (this.alias.node.defaultChild as CfnAlias).overrideLogicalId('SigningKeyAlias');
+  }
+
+  /** Generation n under a logical id of its own, the same whether it is created as the next key or as the current one. */
+  private createKey(generation: number): Key {
+    const key = new Key(this, `KeyV${generation}`, {
+      description: `Twofold ES256 token signing key, generation ${generation}`,
+      keySpec: KeySpec.ECC_NIST_P256,
+      keyUsage: KeyUsage.SIGN_VERIFY,
+      // Retained so that a rotation (a new generation) leaves the old key able to verify its tokens.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (key.node.defaultChild as CfnKey).overrideLogicalId(generation === 1 ? 'SigningKey' : `SigningKeyV${generation}`);
+    return key;
   }
 
   /** kms:Sign on the current key only, and only ES256 over a digest. */
@@ -64,12 +81,12 @@ export class SigningKey extends Construct {
     });
   }
 
-  /** kms:GetPublicKey on the current and previous keys (JWKS and token verification). */
+  /** kms:GetPublicKey on the current, next and previous keys (JWKS and token verification). */
   grantPublicKeys(grantee: IGrantable): Grant {
     return Grant.addToPrincipal({
       grantee,
       actions: ['kms:GetPublicKey'],
-      resourceArns: [this.key.keyArn, ...this.previousKeyArns],
+      resourceArns: [this.key.keyArn, ...(this.nextKey ? [this.nextKey.keyArn] : []), ...this.previousKeyArns],
     });
   }
 }

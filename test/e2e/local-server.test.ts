@@ -3,7 +3,7 @@
  * the embedded DynamoDB, the local key and the outbox. ID tokens are verified
  * with jose against the served JWKS, as a relying party would.
  */
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -180,5 +180,16 @@ describe('the HTTP edge', () => {
     const openapi = (await (await fetch(`${server.url}/cis/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.paths)).toContain('/cis/v1/auth/otp/send');
+  });
+
+  it('serves the same discovery document at {iss}/.well-known/openid-configuration, where standard clients look, with issuer equal to iss', async () => {
+    const transmitPath = await fetch(`${server.url}/cis/oidc/.well-known/openid-configuration`);
+    const document = (await transmitPath.json()) as { issuer: string };
+    const iss = (decodeJwt(clientToken).iss)!;
+    expect(document.issuer).toBe(iss);
+    const standard = await fetch(`${iss}/.well-known/openid-configuration`);
+    expect(standard.status).toBe(200);
+    expect(standard.headers.get('content-type')).toBe('application/json');
+    expect(await standard.json()).toEqual(document);
   });
 });

@@ -58,7 +58,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     new TwofoldStack(pluginApp, 'Twofold', PROPS);
     Validations.of(pluginApp).addPlugins(new AwsSolutionsChecks(pluginApp));
     expect(() => pluginApp.synth()).not.toThrow();
-  });
+    // A full synth of every route: slow on a loaded machine, not a hang.
+  }, 120_000);
 
   it('acknowledge each finding with a written reason', () => {
     const acks = acknowledgements(stack);

@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keyPrefix, needsOf } from '../../functions/access.js';
+import { ANSWER_MARGIN_MS } from '../../functions/deadline.js';
+import { worstCaseCallMs } from '../../functions/adapters/aws/sdk-options.js';
 import { parseConfig } from '../../functions/config.js';
-import { routes } from '../../functions/routes.js';
+import { routes, type RouteDefinition } from '../../functions/routes.js';
 import { ESM_REQUIRE_BANNER } from '../../lib/constructs/endpoint-function.js';
-import { TwofoldStack, type TwofoldStackProps } from '../../lib/twofold-stack.js';
+import { DEFAULT_THROTTLE, KMS_ECC_SIGN_QUOTA, peakSignRate, TwofoldStack, type TwofoldStackProps } from '../../lib/twofold-stack.js';
 
 type Resource = { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Metadata?: Record<string, unknown> };
 
@@ -150,19 +153,54 @@ describe('the Twofold stack', () => {
     }
   });
 
-  it('lets every function read the public key, the hash key secret and exactly the store operations on the table', () => {
-    for (const [name, statements] of statementsByRoute()) {
-      expect(statements, name).toContainEqual({ Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } });
-      expect(statements, name).toContainEqual({
-        Effect: 'Allow',
-        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        Resource: { Ref: 'HashKeySecret' },
-      });
-      expect(statements, name).toContainEqual({
-        Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        Resource: [{ 'Fn::GetAtt': ['SessionsTable', 'Arn'] }],
-      });
+  it('grants each route exactly the table records it declares, read-only where it only reads, under LeadingKeys conditions', () => {
+    const byRoute = statementsByRoute();
+    const leading = (kinds: Iterable<string>) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...kinds].map((k) => `${keyPrefix(k as never)}*`).sort() } });
+    for (const route of routes) {
+      const needs = needsOf(route);
+      const table = byRoute.get(route.name)!.filter((s) => actionsOf(s)[0]!.startsWith('dynamodb:'));
+      const expected = [];
+      if (needs.read.size) expected.push({ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: leading(needs.read) });
+      if (needs.write.size) {
+        expected.push({
+          Effect: 'Allow',
+          Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] },
+          Condition: leading(needs.write),
+        });
+      }
+      expect(table, route.name).toEqual(expected);
+    }
+  });
+
+  it('lets the read-only lookups only read: users-get may read user records, and nothing else of the table', () => {
+    const table = statementsByRoute().get('users-get')!.filter((s) => actionsOf(s)[0]!.startsWith('dynamodb:'));
+    expect(table).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['client#*', 'user#*'] } } },
+    ]);
+  });
+
+  it('gives the public JWKS, discovery and OpenAPI functions no table and no secret; JWKS only the public keys', () => {
+    const byRoute = statementsByRoute();
+    for (const name of ['oidc-jwks', 'oidc-discovery', 'oidc-discovery-well-known', 'openapi']) {
+      const services = new Set(byRoute.get(name)!.map((s) => actionsOf(s)[0]!.split(':')[0]));
+      expect([...services].filter((service) => service !== 'logs'), name).toEqual(name === 'oidc-jwks' ? ['kms'] : []);
+    }
+    expect(byRoute.get('oidc-jwks')!.filter((s) => actionsOf(s)[0]!.startsWith('kms:'))).toEqual([
+      { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } },
+    ]);
+  });
+
+  it('lets a function read the hash key, the TOTP keys and the public keys only when its route needs them', () => {
+    const byRoute = statementsByRoute();
+    const reads = (statements: any[], secret: string) =>
+      statements.some((s) => s.Effect === 'Allow' && actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource) === JSON.stringify({ Ref: secret }));
+    for (const route of routes) {
+      const needs = needsOf(route);
+      const statements = byRoute.get(route.name)!;
+      expect(reads(statements, 'HashKeySecret'), `${route.name} hash key`).toBe(needs.capabilities.has('hash-key'));
+      expect(reads(statements, 'TotpKeySecret'), `${route.name} TOTP keys`).toBe(needs.capabilities.has('totp-key'));
+      expect(allows(statements, 'kms:GetPublicKey'), `${route.name} public keys`).toBe(needs.capabilities.has('public-keys'));
     }
   });
 
@@ -189,6 +227,14 @@ describe('the Twofold stack', () => {
     }
     const publishers = [...byRoute].filter(([, s]) => allows(s, 'sns:Publish')).map(([name]) => name);
     expect(publishers.sort()).toEqual(capable('sms').map((r) => r.name).sort());
+    // The phone-number grant can never publish to a topic (or any other SNS ARN).
+    for (const name of publishers) {
+      expect(byRoute.get(name), name).toContainEqual({
+        Effect: 'Deny',
+        Action: 'sns:Publish',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sns:*:*:*']] },
+      });
+    }
   });
 
   it('hands every function a configuration that functions/config.ts accepts, with the API URL as issuer', () => {
@@ -198,6 +244,8 @@ describe('the Twofold stack', () => {
       expect(variables.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
       expect(variables.TABLE_NAME).toEqual({ Ref: 'SessionsTable' });
       expect(variables.HASH_KEY_SECRET_ARN).toEqual({ Ref: 'HashKeySecret' });
+      expect(variables.TOTP_KEY_SECRET_ARN).toEqual({ Ref: 'TotpKeySecret' });
+      expect(variables.TOTP_KEY_IDS).toBe('1');
       // Tokens resolve at deploy time: stand in plausible values and parse.
       const deployed = Object.fromEntries(
         Object.entries(variables).map(([key, value]) => [key, typeof value === 'string' ? value : key === 'ISSUER' ? 'https://abc.execute-api.us-east-1.amazonaws.com' : 'resolved-at-deploy']),
@@ -206,9 +254,27 @@ describe('the Twofold stack', () => {
     }
   });
 
-  it('throttles the API stage and access-logs it as JSON without bodies, query strings or paths', () => {
+  it('throttles each route so that the whole API stays at its documented rate and under the KMS Sign quota', () => {
     const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
-    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
+    // DefaultRouteSettings limits every route separately, so the routes' limits add up to the API's.
+    const { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst } = stage.Properties.DefaultRouteSettings;
+    expect(rate * routes.length).toBeLessThanOrEqual(DEFAULT_THROTTLE.rateLimit);
+    expect(rate * routes.length).toBeGreaterThan(DEFAULT_THROTTLE.rateLimit - routes.length * 0.01 - 1e-9);
+    expect(burst * routes.length).toBeLessThanOrEqual(DEFAULT_THROTTLE.burstLimit);
+    const signing = routes.filter((r: RouteDefinition) => needsOf(r).capabilities.has('sign')).length;
+    expect(signing * rate * 2).toBeLessThanOrEqual(KMS_ECC_SIGN_QUOTA);
+    expect(peakSignRate(routes, DEFAULT_THROTTLE)).toBe(signing * rate * 2);
+  });
+
+  it('gives every function a timeout that fits every SDK attempt, timeout and backoff plus the 503 answer', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(worstCaseCallMs() + ANSWER_MARGIN_MS, routeOfFunction(fn).name).toBeLessThan(fn.Properties.Timeout * 1000);
+    }
+  });
+
+  it('access-logs the API stage as JSON without bodies, query strings or paths', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true });
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
     expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status' });
     for (const variable of Object.values(format)) expect(variable).not.toMatch(/body|querystring|rawQueryString|\$context\.path|requestOverride/i);
@@ -239,12 +305,57 @@ describe('the Twofold stack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Twofold/Twofold', MetricName: 'KmsErrors', Threshold: 1 });
   });
 
+  it('generates the TOTP keys in Secrets Manager as version 1 of a keyring, apart from the hash key, and keeps them with the table', () => {
+    expect(resources.TotpKeySecret).toMatchObject({
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: 'Retain',
+      Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
+    });
+  });
+
   it('generates the hash key in Secrets Manager and keeps it with the table', () => {
     expect(resources.HashKeySecret).toMatchObject({
       Type: 'AWS::SecretsManager::Secret',
       DeletionPolicy: 'Retain',
       Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } },
     });
+  });
+});
+
+describe('a signing key rotation', () => {
+  const variables = (template: Template) =>
+    Object.values(template.toJSON().Resources as Record<string, Resource>)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((fn) => fn.Properties.Environment.Variables);
+  const statements = (template: Template) =>
+    Object.values(template.toJSON().Resources as Record<string, Resource>)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+  it('phase 1 creates and publishes the next key in every function, and signs with the current one only', () => {
+    const { template } = build({ publishNextSigningKey: true }, false);
+    for (const env of variables(template)) {
+      expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
+      expect(env.KMS_NEXT_KEY_IDS).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
+    }
+    for (const s of statements(template).filter((s: any) => actionsOf(s).includes('kms:GetPublicKey'))) {
+      expect(s.Resource).toEqual([{ 'Fn::GetAtt': ['SigningKey', 'Arn'] }, { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }]);
+    }
+    for (const s of statements(template).filter((s: any) => actionsOf(s).includes('kms:Sign'))) {
+      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
+    }
+    template.hasResourceProperties('AWS::KMS::Alias', { TargetKeyId: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } });
+    template.hasOutput('NextSigningKeyArn', { Value: { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] } });
+  });
+
+  it('phase 2 signs with that same key (same logical id, never replaced) and keeps the old one published', () => {
+    const { template } = build({ signingKeyGeneration: 2, previousKeyArns: [PREVIOUS_KEY] }, false);
+    expect(template.toJSON().Resources.SigningKeyV2.Type).toBe('AWS::KMS::Key');
+    for (const env of variables(template)) {
+      expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
+      expect(env.KMS_PREVIOUS_KEY_IDS).toBe(PREVIOUS_KEY);
+      expect(env.KMS_NEXT_KEY_IDS).toBeUndefined();
+    }
   });
 });
 
@@ -321,5 +432,17 @@ describe('the stack configured by context', () => {
     expect(make('C', { previousKeyArns: ['alias/old'] })).toThrow(/KMS key ARN/);
     expect(make('D', { signingKeyGeneration: 0 })).toThrow(/generation/);
     expect(make('E', { issuer: 'auth.example.com' })).toThrow(/issuer/);
+  });
+
+  it('checks every setting by the rules the functions apply, so a bad value fails the synth, not every request', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const make = (id: string, props: Partial<TwofoldStackProps>) => () =>
+      new TwofoldStack(app, id, { env: ENV, senderEmail: 'no-reply@twofold.example', ...props });
+    expect(make('F', { appName: 'x'.repeat(65) })).toThrow(/APP_NAME/);
+    expect(make('G', { totpKeyIds: ['a.b'] })).toThrow(/TOTP_KEY_IDS/);
+    expect(make('H', { senderEmail: 'no-reply@' })).toThrow(/senderEmail/);
+    expect(make('K', { logLevel: 'silent' as never })).toThrow(/logLevel/);
+    expect(make('I', { throttle: { rateLimit: 5000, burstLimit: 10000 } })).toThrow(/KMS Sign .* over the quota of 300/);
+    expect(make('J', { throttle: { rateLimit: 5000, burstLimit: 10000 }, kmsSignQuota: 10000 })).not.toThrow();
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openSecret } from '../../functions/core/crypto.js';
+import { openSecret, openWithKeyring, sealedKeyId } from '../../functions/core/crypto.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
 import { logoutSession } from '../../functions/core/sessions.js';
@@ -74,10 +74,12 @@ describe('registering an authenticator', () => {
     expect(uri.searchParams.get('issuer')).toBe(t.deps.settings.appName);
     const stored = (await storedAda()).totp!;
     expect(stored.created_at).toBe(t.clock.now());
-    // Stored encrypted, never in clear; it opens only with the service key.
+    // Stored sealed under the TOTP key it names, never in clear; it opens only with that key, never with the hash key.
     expect(JSON.stringify(stored)).not.toContain(res.body.secret);
-    expect(openSecret(t.deps.hashKey, 'totp', stored.sealed_secret)).toBe(res.body.secret);
-    expect(() => openSecret(randomBytes(32), 'totp', stored.sealed_secret)).toThrow();
+    expect(sealedKeyId(stored.sealed_secret)).toBe('1');
+    expect(openWithKeyring(t.deps.totpKeys, 'totp', stored.sealed_secret)).toBe(res.body.secret);
+    expect(() => openWithKeyring({ current: '1', keys: { '1': randomBytes(32) } }, 'totp', stored.sealed_secret)).toThrow();
+    expect(() => openSecret(t.deps.hashKey, 'totp', stored.sealed_secret)).toThrow();
   });
 
   it('the secret never appears in the user view', async () => {

@@ -21,6 +21,7 @@ import { jsonLogger } from '../../functions/adapters/logger.js';
 import { ConfigError, parseConfig } from '../../functions/config.js';
 import { signJwt } from '../../functions/core/tokens.js';
 import { DependencyError } from '../../functions/errors.js';
+import { routeNamed } from '../../functions/routes.js';
 import { getDeps } from '../../functions/runtime.js';
 import { FakeKmsKey } from '../support/fake-kms-key.js';
 
@@ -76,6 +77,15 @@ function serveFakeKms(): void {
 const signerWith = (previousKeyIds: string[] = []) => new KmsSigner(new KMSClient({ region: 'us-east-1' }), { keyId: CURRENT.keyId, previousKeyIds });
 
 describe('KMS signer', () => {
+  it('publishes a next key (rotation phase 1) after the current one, and never signs with it', async () => {
+    serveFakeKms();
+    const signer = new KmsSigner(new KMSClient({ region: 'us-east-1' }), { keyId: CURRENT.keyId, nextKeyIds: [PREVIOUS.keyId] });
+    const kids = (await signer.publicKeys()).map((key) => key.kid);
+    expect(kids).toEqual([await calculateJwkThumbprint(CURRENT.jwk, 'sha256'), await calculateJwkThumbprint(PREVIOUS.jwk, 'sha256')]);
+    await signer.sign(Buffer.from('a'));
+    expect(kms.commandCalls(SignCommand).map((call) => call.args[0].input.KeyId)).toEqual([CURRENT.keyId]);
+  });
+
   it('has KMS sign the SHA-256 digest of the JWS input with ES256, and jose verifies the token', async () => {
     serveFakeKms();
     const signer = signerWith();
@@ -237,19 +247,32 @@ const ENV = {
   KMS_KEY_ID: CURRENT.keyId,
   KMS_PREVIOUS_KEY_IDS: PREVIOUS.keyId,
   HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
+  TOTP_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TotpKeys-abc',
   SES_FROM_ADDRESS: 'no-reply@twofold.example',
   SMS_SENDER_ID: 'Twofold',
   LOG_LEVEL: 'silent',
 };
 const SECRET = 'k'.repeat(20) + 'Q3xv9LmZp2Rt8WyBn4Hc6JdKf0Gs1Ae5Ui7Oq';
+const TOTP_KEYS = { '1': 'a'.repeat(64), '2': 'b'.repeat(64) };
+
+/** The TOTP keyring secret, answered by its id; everything else by `hashKey`. */
+function serveTotpKeys(): void {
+  secrets.on(GetSecretValueCommand, { SecretId: ENV.TOTP_KEY_SECRET_ARN }).resolves({ SecretString: JSON.stringify(TOTP_KEYS) });
+}
 
 describe('AWS wiring', () => {
   it('reads the hash key from Secrets Manager once and wires every adapter from the configuration', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
-    const config = parseConfig(ENV);
+    serveTotpKeys();
+    const config = parseConfig({ ...ENV, TOTP_KEY_IDS: '2,1' });
     const deps = await buildAwsDeps(config);
-    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: ENV.HASH_KEY_SECRET_ARN }]);
+    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: ENV.HASH_KEY_SECRET_ARN },
+      { SecretId: ENV.TOTP_KEY_SECRET_ARN },
+    ]);
     expect(Buffer.from(deps.hashKey).toString('utf8')).toBe(SECRET);
+    expect(deps.totpKeys.current).toBe('2');
+    expect(Object.keys(deps.totpKeys.keys).sort()).toEqual(['1', '2']);
     expect(deps.store).toBeInstanceOf(DynamoDbStore);
     expect(deps.signer).toBeInstanceOf(KmsSigner);
     expect(deps.mailer).toBeInstanceOf(SesMailer);
@@ -263,6 +286,7 @@ describe('AWS wiring', () => {
   it('uses a binary secret as it is', async () => {
     const bytes = randomBytes(32);
     secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array(bytes) });
+    serveTotpKeys();
     expect(Buffer.from((await buildAwsDeps(parseConfig(ENV))).hashKey)).toEqual(bytes);
   });
 
@@ -277,7 +301,23 @@ describe('AWS wiring', () => {
 
   it('refuses a hash key shorter than 32 bytes', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'short' });
+    serveTotpKeys();
     expect(((await rejection(buildAwsDeps(parseConfig(ENV)))) as Error).message).toMatch(/at least 32/);
+  });
+
+  it('refuses a TOTP key version in use that the secret does not hold, naming it', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
+    serveTotpKeys();
+    expect(((await rejection(buildAwsDeps(parseConfig({ ...ENV, TOTP_KEY_IDS: '3,2' })))) as Error).message).toMatch(/TOTP key version 3 is not in/);
+  });
+
+  it('reads at cold start only the secrets the route declares', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
+    serveTotpKeys();
+    await buildAwsDeps(parseConfig(ENV), undefined, routeNamed('oidc-jwks'));
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    await buildAwsDeps(parseConfig(ENV), undefined, routeNamed('auth-totp-register'));
+    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: ENV.TOTP_KEY_SECRET_ARN }]);
   });
 
   describe('in a Lambda, where nothing installed dependencies', () => {
@@ -290,6 +330,7 @@ describe('AWS wiring', () => {
 
     it('getDeps() wires AWS on first use, retries a failed cold start, then keeps the wiring', async () => {
       secrets.on(GetSecretValueCommand).rejectsOnce(awsError('InternalServiceError', 'boom')).resolves({ SecretString: SECRET });
+      serveTotpKeys();
       expect(await rejection(getDeps())).toBeInstanceOf(DependencyError);
 
       const [first, second] = await Promise.all([getDeps(), getDeps()]);
@@ -297,7 +338,7 @@ describe('AWS wiring', () => {
       expect(await getDeps()).toBe(first);
       expect(first.store).toBeInstanceOf(DynamoDbStore);
       expect(first.settings.issuer).toBe(ENV.ISSUER);
-      expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+      expect(secrets.commandCalls(GetSecretValueCommand).filter((call) => call.args[0].input.SecretId === ENV.HASH_KEY_SECRET_ARN)).toHaveLength(2);
     });
   });
 });
@@ -317,6 +358,7 @@ describe('configuration', () => {
       'ISSUER is missing',
       'KMS_KEY_ID is missing',
       'HASH_KEY_SECRET_ARN is missing',
+      'TOTP_KEY_SECRET_ARN is missing',
       'SES_FROM_ADDRESS is missing',
     ]);
   });
@@ -344,8 +386,9 @@ describe('configuration', () => {
     });
     expect(config).toEqual({
       tableName: 'twofold-sessions',
-      kms: { keyId: CURRENT.keyId, previousKeyIds: [PREVIOUS.keyId] },
+      kms: { keyId: CURRENT.keyId, previousKeyIds: [PREVIOUS.keyId], nextKeyIds: [] },
       hashKeySecretArn: ENV.HASH_KEY_SECRET_ARN,
+      totpKeys: { secretArn: ENV.TOTP_KEY_SECRET_ARN, ids: ['1'] },
       ses: { fromAddress: 'no-reply@twofold.example' },
       sms: {},
       logLevel: 'info',

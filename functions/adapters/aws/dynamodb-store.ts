@@ -8,7 +8,7 @@
  * attempt (ms), ttl}`. The table's TTL attribute is `ttl`.
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../errors.js';
 import type { AttemptCounter, CountAttemptOptions, PutOptions, Store, StoredRecord } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
@@ -153,6 +153,30 @@ export class DynamoDbStore implements Store {
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // restarted or emptied meanwhile: nothing of this run to take back
     }
+  }
+
+  /**
+   * Every key that starts with `prefix`, by scanning the whole table: for
+   * admin commands only (no function is allowed dynamodb:Scan), never a
+   * request path.
+   */
+  async *keysWithPrefix(prefix: string): AsyncGenerator<string> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await call(() =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: 'begins_with(pk, :prefix)',
+            ExpressionAttributeValues: { ':prefix': prefix },
+            ProjectionExpression: 'pk',
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) yield String(item.pk);
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 }
 

@@ -4,7 +4,7 @@
  * here and KMS signs the digest (MessageType DIGEST, so inputs of any size
  * cost one small request); its DER signature becomes the JOSE `r||s`.
  *
- * Public keys (current and previous) are fetched once per cold start, so
+ * Public keys (current, next and previous) are fetched once per cold start, so
  * verifying client tokens never calls KMS. A failed fetch is retried on the
  * next call rather than cached.
  */
@@ -21,6 +21,12 @@ export interface KmsSignerOptions {
   keyId: string;
   /** Keys whose tokens may still be alive after a rotation: published, never used to sign. */
   previousKeyIds?: readonly string[];
+  /**
+   * Keys about to sign (the first phase of a rotation): published and trusted
+   * everywhere before any function signs with them, so no verifier ever meets
+   * an unknown `kid`.
+   */
+  nextKeyIds?: readonly string[];
 }
 
 interface PublishedKey {
@@ -64,10 +70,11 @@ export class KmsSigner implements Signer {
     return (await this.publishedKeys()).map((key) => ({ ...key.jwk }));
   }
 
-  /** The current key first, then the previous ones; fetched once, retried after a failure. */
+  /** The current key first, then the next and previous ones; fetched once, retried after a failure. */
   private publishedKeys(): Promise<PublishedKey[]> {
     if (!this.keys) {
-      const ids = [this.options.keyId, ...(this.options.previousKeyIds ?? []).filter((id) => id !== this.options.keyId)];
+      const others = [...(this.options.nextKeyIds ?? []), ...(this.options.previousKeyIds ?? [])].filter((id) => id !== this.options.keyId);
+      const ids = [this.options.keyId, ...new Set(others)];
       this.keys = Promise.all(ids.map((id) => this.fetchPublicKey(id)));
       this.keys.catch(() => {
         this.keys = undefined;

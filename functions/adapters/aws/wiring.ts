@@ -1,31 +1,29 @@
 /**
  * The AWS wiring, built once per cold start (functions/runtime.ts calls it on
  * the first request): configuration from the environment, the DynamoDB store,
- * the KMS signer, SES and SNS delivery, the hash key from Secrets Manager and
- * the JSON logger. Nothing else in the Lambda code constructs an AWS client.
+ * the KMS signer, SES and SNS delivery, the hash key and the TOTP keys from
+ * Secrets Manager (each only if the function's route declares it) and the JSON
+ * logger. Nothing else in the Lambda code constructs an AWS client, and each
+ * takes its timeouts and retries from sdk-options.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, type Config } from '../../config.js';
+import { needsOf, type Capability } from '../../access.js';
+import type { SealKeyring } from '../../core/crypto.js';
 import type { Deps } from '../../core/deps.js';
+import { parseTotpKeyring } from '../../core/totp-seal.js';
+import type { RouteDefinition } from '../../routes.js';
 import type { Logger, Mailer, SmsSender } from '../../ports.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { dependencyFailure } from './failures.js';
 import { KmsSigner } from './kms-signer.js';
+import { awsClientOptions } from './sdk-options.js';
 
 /** HMAC-SHA-256 keys shorter than the hash output would weaken it. */
 export const MIN_HASH_KEY_BYTES = 32;
-
-/**
- * Fail fast inside the Lambda and API Gateway timeouts: a slow dependency
- * becomes a 503 the caller can retry, not a hung request.
- */
-const clientOptions = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-};
 
 /** Reads the hash key once: the secret's bytes (SecretString as UTF-8, or SecretBinary). */
 export async function readHashKey(secrets: SecretsManagerClient, secretId: string): Promise<Uint8Array> {
@@ -65,7 +63,7 @@ async function buildMailer(config: Readonly<Config>): Promise<Mailer> {
     return noDelivery('email');
   } else {
     const [{ SESClient }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-ses'), import('./ses-mailer.js')]);
-    return new SesMailer(new SESClient(clientOptions), config.ses);
+    return new SesMailer(new SESClient(awsClientOptions()), config.ses);
   }
 }
 
@@ -74,15 +72,41 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
     return noDelivery('sms');
   } else {
     const [{ SNSClient }, { SnsSmsSender }] = await Promise.all([import('@aws-sdk/client-sns'), import('./sns-sms.js')]);
-    return new SnsSmsSender(new SNSClient(clientOptions), config.sms);
+    return new SnsSmsSender(new SNSClient(awsClientOptions()), config.sms);
   }
 }
 
-export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel)): Promise<Deps> {
-  const secrets = new SecretsManagerClient(clientOptions);
-  let hashKey: Uint8Array;
+/** Reads the TOTP keyring once: the secret's JSON object of key versions, `ids` in use (the first seals). */
+export async function readTotpKeyring(secrets: SecretsManagerClient, secretId: string, ids: readonly string[]): Promise<SealKeyring> {
+  let response;
   try {
-    hashKey = await readHashKey(secrets, config.hashKeySecretArn);
+    response = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  } catch (error) {
+    throw dependencyFailure('secretsmanager', error);
+  }
+  // A wrong secret is a deployment mistake, not an outage: a plain error (500, detail in the log).
+  return parseTotpKeyring(response.SecretString ?? '', ids);
+}
+
+/** Stands in for a secret the route does not declare; the endpoint never lets the handler reach it. */
+const NOT_READ = { hashKey: new Uint8Array(0), totpKeys: { current: '', keys: {} } satisfies SealKeyring };
+
+/**
+ * Wires the AWS dependencies. With a route (in Lambda: the function's one
+ * route), only the secrets that route declares are read at cold start; IAM
+ * would refuse the others anyway.
+ */
+export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel), route?: RouteDefinition): Promise<Deps> {
+  const declared = route ? needsOf(route).capabilities : undefined;
+  const wants = (capability: Capability) => !declared || declared.has(capability);
+  const secrets = new SecretsManagerClient(awsClientOptions());
+  let hashKey: Uint8Array;
+  let totpKeys: SealKeyring;
+  try {
+    [hashKey, totpKeys] = await Promise.all([
+      wants('hash-key') ? readHashKey(secrets, config.hashKeySecretArn) : NOT_READ.hashKey,
+      wants('totp-key') ? readTotpKeyring(secrets, config.totpKeys.secretArn, config.totpKeys.ids) : NOT_READ.totpKeys,
+    ]);
   } catch (error) {
     // The endpoint has no logger yet when wiring fails: say it here.
     logger.error('cold start wiring failed', {
@@ -94,13 +118,14 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
     secrets.destroy();
   }
   return {
-    store: new DynamoDbStore(new DynamoDBClient(clientOptions), config.tableName),
-    signer: new KmsSigner(new KMSClient(clientOptions), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds }),
+    store: new DynamoDbStore(new DynamoDBClient(awsClientOptions()), config.tableName),
+    signer: new KmsSigner(new KMSClient(awsClientOptions()), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds, nextKeyIds: config.kms.nextKeyIds }),
     mailer: await buildMailer(config),
     sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },
     logger,
     settings: config.settings,
     hashKey,
+    totpKeys,
   };
 }

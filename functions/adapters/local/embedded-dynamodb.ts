@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { ensureTable } from '../aws/dynamodb-store.js';
+import { awsClientOptions } from '../aws/sdk-options.js';
 
 export interface EmbeddedDynamoDb {
   endpoint: string;
@@ -23,7 +24,8 @@ export function dynamoClientFor(endpoint: string): DynamoDBClient {
     credentials: process.env.AWS_ACCESS_KEY_ID
       ? undefined
       : { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 2,
+    // The same timeouts and retries as in Lambda: a paused store answers 503 here too.
+    ...awsClientOptions(),
   });
 }
 

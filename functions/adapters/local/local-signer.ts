@@ -7,11 +7,18 @@ export class LocalSigner implements Signer {
   private readonly privateKey: KeyObject;
   private readonly publicJwk: JWK;
   private kid: Promise<string>;
+  private readonly others: JWK[];
 
-  constructor(keyPair = generateKeyPairSync('ec', { namedCurve: 'P-256' })) {
+  /**
+   * `keyPair` signs; `alsoPublished` are public keys listed and trusted but
+   * never used to sign (a rotation's next or previous key), as KMS_NEXT_KEY_IDS
+   * and KMS_PREVIOUS_KEY_IDS do for the KMS signer.
+   */
+  constructor(keyPair = generateKeyPairSync('ec', { namedCurve: 'P-256' }), alsoPublished: readonly KeyObject[] = []) {
     this.privateKey = keyPair.privateKey;
     this.publicJwk = keyPair.publicKey.export({ format: 'jwk' }) as JWK;
     this.kid = calculateJwkThumbprint(this.publicJwk, 'sha256');
+    this.others = alsoPublished.map((key) => key.export({ format: 'jwk' }) as JWK);
   }
 
   currentKeyId(): Promise<string> {
@@ -23,6 +30,8 @@ export class LocalSigner implements Signer {
   }
 
   async publicKeys(): Promise<JWK[]> {
-    return [{ ...this.publicJwk, kid: await this.kid, alg: 'ES256', use: 'sig' }];
+    const others = await Promise.all(this.others.map(async (jwk) => ({ ...jwk, kid: await calculateJwkThumbprint(jwk, 'sha256'), alg: 'ES256', use: 'sig' })));
+    const current = { ...this.publicJwk, kid: await this.kid, alg: 'ES256', use: 'sig' };
+    return [current, ...others.filter((jwk) => jwk.kid !== current.kid)];
   }
 }

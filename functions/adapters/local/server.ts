@@ -9,9 +9,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createClient, getClient } from '../../core/clients.js';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../deadline.js';
+import type { SealKeyring } from '../../core/crypto.js';
 import type { CoreSettings, Deps } from '../../core/deps.js';
 import type { HttpResult } from '../../http/endpoint.js';
-import type { Clock, Logger } from '../../ports.js';
+import type { Clock, Logger, Signer } from '../../ports.js';
 import { routes, type RouteDefinition } from '../../routes.js';
 import { installDeps } from '../../runtime.js';
 import { DynamoDbStore } from '../aws/dynamodb-store.js';
@@ -44,6 +46,12 @@ export interface LocalServerOptions {
    */
   seedClient?: { client_id: string; client_secret: string; redirect_uris: string[]; webauthn_rp_id?: string; webauthn_origins?: string[] } | false;
   settings?: Partial<CoreSettings>;
+  /** The signing keys (a rotation's phases); a fresh local key per start by default. */
+  signer?: Signer;
+  /** The TOTP keyring; a fresh random key per start by default. */
+  totpKeys?: SealKeyring;
+  /** The Lambda timeout each request runs under. @default FUNCTION_TIMEOUT_SECONDS */
+  functionTimeoutSeconds?: number;
 }
 
 export interface LocalServer {
@@ -190,10 +198,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   send(res, { statusCode: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-const lambdaContext = { functionName: 'local', awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+/** A Lambda context per request: the time left runs down from the function timeout, as in AWS. */
+function lambdaContext(timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return { functionName: 'local', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) } as unknown as Context;
+}
 
 /** Answers one request: the outbox, or a route of the route table through its Lambda handler. */
-function handleRequest(outbox: Outbox, logger: Logger, demo: () => ReturnType<typeof createDemo> | undefined) {
+function handleRequest(outbox: Outbox, logger: Logger, demo: () => ReturnType<typeof createDemo> | undefined, timeoutSeconds: number) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://local');
@@ -222,7 +234,7 @@ function handleRequest(outbox: Outbox, logger: Logger, demo: () => ReturnType<ty
       const { body, truncated } = await readBody(req, 64 * 1024);
       const event = toEvent(req, url, path, matched.route, matched.params, truncated ? 'x'.repeat(64 * 1024 + 1) : body);
       const handler = await loadHandler(matched.route.name);
-      send(res, await handler(event, lambdaContext));
+      send(res, await handler(event, lambdaContext(timeoutSeconds)));
     })().catch((error: unknown) => {
       logger.error('local server failure', { error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) sendJson(res, 500, { error_code: 'internal_error', message: 'Internal error' });
@@ -248,7 +260,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   });
   ready.catch(() => {});
   let demo: ReturnType<typeof createDemo> | undefined;
-  const answer = handleRequest(outbox, logger, () => demo);
+  const answer = handleRequest(outbox, logger, () => demo, options.functionTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
   const server: Server = createServer((req, res) => {
     ready.then(
       () => answer(req, res),
@@ -272,12 +284,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     store: new DynamoDbStore(dynamo.client, tableName),
     mailer: outbox,
     sms: outbox,
-    signer: new LocalSigner(),
+    signer: options.signer ?? new LocalSigner(),
     clock,
     logger,
     settings: { issuer: options.issuer ?? url, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT }, ...options.settings },
     // A fresh random key per start: codes from an earlier run never verify.
     hashKey: randomBytes(32),
+    totpKeys: options.totpKeys ?? { current: '1', keys: { '1': randomBytes(32) } },
   };
   try {
     installDeps(deps);

@@ -1,0 +1,165 @@
+/**
+ * What each route's function may touch, from the route table: the same
+ * declaration grants IAM permissions in the stack (lib/twofold-stack.ts) and
+ * restricts the dependencies a handler receives (functions/http/endpoint.ts),
+ * so an undeclared access fails every local test with a clear message instead
+ * of an AccessDenied in AWS.
+ *
+ * Table records are named by their kind in core/model.ts `keys`; a kind's key
+ * prefix (`user#`, `rate#dest#`, ...) becomes a `dynamodb:LeadingKeys` condition.
+ */
+import type { Deps } from './core/deps.js';
+import { keys } from './core/model.js';
+import type { Mailer, Signer, SmsSender, Store } from './ports.js';
+import type { RouteDefinition } from './routes.js';
+
+/**
+ * `sign`: kms:Sign (issues tokens); `public-keys`: kms:GetPublicKey (publishes
+ * the JWKS; routes with client auth get it anyway); `email`, `sms`: sends;
+ * `hash-key`: the keyed-hash secret (OTPs, link codes, send limits);
+ * `totp-key`: the keys that seal TOTP seeds.
+ */
+export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' | 'totp-key';
+
+/** A kind of table record: a key of core/model.ts `keys`. */
+export type RecordKind = keyof typeof keys;
+
+/** Records a route reads (GetItem) and writes (PutItem, UpdateItem, DeleteItem; writing implies reading). */
+export interface TableAccess {
+  read?: readonly RecordKind[];
+  write?: readonly RecordKind[];
+}
+
+export interface RouteNeeds {
+  capabilities: ReadonlySet<Capability>;
+  /** Kinds the route may read: its reads and its writes. */
+  read: ReadonlySet<RecordKind>;
+  write: ReadonlySet<RecordKind>;
+}
+
+/**
+ * Declared needs plus what the route's `auth` implies: a client access token
+ * is verified with the public keys and resolved to its client record; the
+ * token endpoint reads the client record. A route that declares nothing gets
+ * nothing else: no table, no secret, no key.
+ */
+export function needsOf(route: Pick<RouteDefinition, 'auth' | 'capabilities' | 'table'>): RouteNeeds {
+  const capabilities = new Set<Capability>(route.capabilities ?? []);
+  const write = new Set<RecordKind>(route.table?.write ?? []);
+  const read = new Set<RecordKind>([...(route.table?.read ?? []), ...write]);
+  if (route.auth === 'client') {
+    capabilities.add('public-keys');
+    read.add('client');
+  } else if (route.auth === 'user') {
+    // A user access token is verified with the public keys, then its client, session and user are read.
+    capabilities.add('public-keys');
+    for (const kind of ['client', 'session', 'user'] as const) read.add(kind);
+  } else if (route.auth === 'client_credentials') {
+    read.add('client');
+  }
+  if (capabilities.has('sign')) capabilities.add('public-keys');
+  return { capabilities, read, write };
+}
+
+/** The fixed start of every key of `kind`: what the key function returns before its first argument. */
+export function keyPrefix(kind: RecordKind): string {
+  const make = keys[kind] as (...args: string[]) => string;
+  const marker = '\u0000';
+  const sample = make(...Array.from({ length: Math.max(1, make.length) }, () => marker));
+  return sample.slice(0, sample.indexOf(marker));
+}
+
+const prefixes = (Object.keys(keys) as RecordKind[])
+  .map((kind) => ({ kind, prefix: keyPrefix(kind) }))
+  .sort((a, b) => b.prefix.length - a.prefix.length);
+
+/** The kind of a stored key (the longest matching prefix), or undefined. */
+export function kindOfKey(key: string): RecordKind | undefined {
+  return prefixes.find(({ prefix }) => key.startsWith(prefix))?.kind;
+}
+
+/** An access the route table does not declare: a bug in the route's entry, never a client error (500). */
+export class UndeclaredAccessError extends Error {
+  constructor(route: string, what: string, fix: string) {
+    super(`route ${route} ${what} without declaring it: ${fix} in its entry of functions/routes.ts`);
+    this.name = 'UndeclaredAccessError';
+    if (process.env.TRACE_ACCESS) process.stderr.write(`ACCESS: ${this.message}\n`);
+  }
+}
+
+function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
+  const check = (key: string, op: 'read' | 'write') => {
+    const kind = kindOfKey(key);
+    const allowed = kind !== undefined && (op === 'read' ? needs.read : needs.write).has(kind);
+    if (!allowed) {
+      // Never the key itself: it can hold an email address or phone number.
+      throw new UndeclaredAccessError(route, `${op === 'read' ? 'read' : 'wrote'} a "${kind ?? 'unknown'}" record`, `add '${kind ?? '?'}' to table.${op}`);
+    }
+  };
+  return {
+    get: async (key) => {
+      check(key, 'read');
+      return deps.store.get(key);
+    },
+    put: async (key, value, options) => {
+      check(key, 'write');
+      return deps.store.put(key, value, options);
+    },
+    delete: async (key, options) => {
+      check(key, 'write');
+      return deps.store.delete(key, options);
+    },
+    increment: async (key, by, options) => {
+      check(key, 'write');
+      return deps.store.increment(key, by, options);
+    },
+    countAttempt: async (key, options) => {
+      check(key, 'write');
+      return deps.store.countAttempt(key, options);
+    },
+    getAttempts: async (key) => {
+      check(key, 'read');
+      return deps.store.getAttempts(key);
+    },
+    restartAttempts: async (key, seen, next, expiresAt) => {
+      check(key, 'write');
+      return deps.store.restartAttempts(key, seen, next, expiresAt);
+    },
+    uncountAttempt: async (key, run) => {
+      check(key, 'write');
+      return deps.store.uncountAttempt(key, run);
+    },
+  };
+}
+
+/**
+ * The dependencies as the route's IAM role would let it use them. Methods
+ * reach `deps` at call time, so tests that swap a port after installing
+ * dependencies are honoured.
+ */
+export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
+  const needs = needsOf(route);
+  const has = (capability: Capability) => needs.capabilities.has(capability);
+  const refuse = (capability: Capability) => async (): Promise<never> => {
+    throw new UndeclaredAccessError(route.name, `used capability '${capability}'`, `add '${capability}' to capabilities`);
+  };
+  const signer: Signer = {
+    currentKeyId: has('public-keys') ? () => deps.signer.currentKeyId() : refuse('sign'),
+    publicKeys: has('public-keys') ? () => deps.signer.publicKeys() : refuse('public-keys'),
+    sign: has('sign') ? (input) => deps.signer.sign(input) : refuse('sign'),
+  };
+  const mailer: Mailer = { sendEmail: has('email') ? (message) => deps.mailer.sendEmail(message) : refuse('email') };
+  const sms: SmsSender = { sendSms: has('sms') ? (message) => deps.sms.sendSms(message) : refuse('sms') };
+  const restricted: Deps = { ...deps, store: guardStore(deps, route.name, needs), signer, mailer, sms };
+  const secret = <K extends keyof Deps>(field: K, capability: Capability) =>
+    Object.defineProperty(restricted, field, {
+      enumerable: true,
+      get: () => {
+        if (!has(capability)) throw new UndeclaredAccessError(route.name, `used capability '${capability}'`, `add '${capability}' to capabilities`);
+        return deps[field];
+      },
+    });
+  secret('hashKey', 'hash-key');
+  secret('totpKeys', 'totp-key');
+  return restricted;
+}

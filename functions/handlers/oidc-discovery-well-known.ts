@@ -1,0 +1,6 @@
+import { discoveryDocument } from '../core/discovery.js';
+import { endpoint, json } from '../http/endpoint.js';
+
+export const handler = endpoint('oidc-discovery-well-known', async ({ deps }) =>
+  json(200, discoveryDocument(deps.settings), { 'Cache-Control': 'public, max-age=300' }),
+);

@@ -1,0 +1,146 @@
+/**
+ * The route table's declared needs, enforced on the dependencies a handler
+ * receives exactly as the IAM role enforces them in AWS: what is not declared
+ * fails loudly, naming the fix, never the key (it can hold a contact).
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { keyPrefix, kindOfKey, needsOf, restrictDeps, UndeclaredAccessError } from '../../functions/access.js';
+import { LocalSigner } from '../../functions/adapters/local/local-signer.js';
+import { Outbox } from '../../functions/adapters/local/outbox.js';
+import type { Deps } from '../../functions/core/deps.js';
+import { keys } from '../../functions/core/model.js';
+import type { Store } from '../../functions/ports.js';
+import { routeNamed, routes, type RouteDefinition } from '../../functions/routes.js';
+
+function memoryStore(): Store {
+  const items = new Map<string, { value: unknown; version: number }>();
+  return {
+    get: async (key) => items.get(key) as never,
+    put: async (key, value) => {
+      const version = (items.get(key)?.version ?? 0) + 1;
+      items.set(key, { value, version });
+      return version;
+    },
+    delete: async (key) => void items.delete(key),
+    increment: async () => 1,
+    countAttempt: async () => undefined,
+    getAttempts: async () => undefined,
+    restartAttempts: async () => true,
+    uncountAttempt: async () => {},
+  };
+}
+
+function fakeDeps(): Deps {
+  const outbox = new Outbox();
+  return {
+    store: memoryStore(),
+    mailer: outbox,
+    sms: outbox,
+    signer: new LocalSigner(),
+    clock: { now: () => 0 },
+    logger: { info() {}, warn() {}, error() {} },
+    settings: { issuer: 'https://twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 12, r: 8, p: 1 } },
+    hashKey: randomBytes(32),
+    totpKeys: { current: '1', keys: { '1': randomBytes(32) } },
+  };
+}
+
+const route = (fields: Partial<RouteDefinition>): RouteDefinition => ({
+  name: 'test-route',
+  method: 'POST',
+  path: '/test',
+  auth: 'none',
+  summary: 'test',
+  tag: 'Meta',
+  success: { status: 200, description: 'ok' },
+  ...fields,
+});
+
+describe('record kinds', () => {
+  it('take their key prefix from core/model.ts keys', () => {
+    expect(keyPrefix('user')).toBe('user#');
+    expect(keyPrefix('sendRate')).toBe('rate#dest#');
+    expect(keyPrefix('sendBudget')).toBe('rate#client#');
+    expect(keyPrefix('otp')).toBe('otp#');
+  });
+
+  it('tell a key by its longest prefix, so a username claim is never a user', () => {
+    expect(kindOfKey(keys.usernameClaim('ada'))).toBe('usernameClaim');
+    expect(kindOfKey(keys.user('u1'))).toBe('user');
+    expect(kindOfKey(keys.sendBudget('c', 1))).toBe('sendBudget');
+    expect(kindOfKey('other#x')).toBeUndefined();
+  });
+});
+
+describe('a route that declares nothing', () => {
+  const deps = restrictDeps(fakeDeps(), route({}));
+
+  it('may not touch the table, any secret, the signing key or any delivery, and is told where to declare it', async () => {
+    await expect(deps.store.get(keys.user('u1'))).rejects.toThrow(UndeclaredAccessError);
+    await expect(deps.store.get(keys.user('u1'))).rejects.toThrow(/route test-route read a "user" record without declaring it: add 'user' to table.read in its entry of functions\/routes.ts/);
+    expect(() => deps.hashKey).toThrow(/'hash-key'/);
+    expect(() => deps.totpKeys).toThrow(/'totp-key'/);
+    await expect(deps.signer.sign(new Uint8Array(1))).rejects.toThrow(/'sign'/);
+    await expect(deps.signer.publicKeys()).rejects.toThrow(/'public-keys'/);
+    await expect(deps.mailer.sendEmail({ to: 'a@b.example', subject: 's', text: 't', html: 'h' })).rejects.toThrow(/'email'/);
+    await expect(deps.sms.sendSms({ to: '+15551234567', text: 't' })).rejects.toThrow(/'sms'/);
+  });
+
+  it('never names the key it refused: keys carry contacts', async () => {
+    const error = await deps.store.get(keys.emailClaim('ada@example.com')).catch((e: Error) => e);
+    expect((error as Error).message).not.toContain('ada@example.com');
+  });
+});
+
+describe('declared needs', () => {
+  it('a client-token route may read client records and the public keys, and nothing else by default', async () => {
+    const deps = restrictDeps(fakeDeps(), route({ auth: 'client' }));
+    await expect(deps.store.get(keys.client('c1'))).resolves.toBeUndefined();
+    await expect(deps.signer.publicKeys()).resolves.toHaveLength(1);
+    await expect(deps.store.put(keys.client('c1'), {}, { expectVersion: null })).rejects.toThrow(/table.write/);
+    await expect(deps.signer.sign(new Uint8Array(1))).rejects.toThrow(/'sign'/);
+  });
+
+  it('read allows reads only; write allows reads, writes, deletes and increments', async () => {
+    const deps = restrictDeps(fakeDeps(), route({ table: { read: ['user'], write: ['otp'] } }));
+    await deps.store.get(keys.user('u1'));
+    await expect(deps.store.put(keys.user('u1'), {}, { expectVersion: null })).rejects.toThrow(/add 'user' to table.write/);
+    await deps.store.put(keys.otp('u1', 'sms'), {}, { expectVersion: null });
+    await deps.store.get(keys.otp('u1', 'sms'));
+    await deps.store.increment(keys.otp('u1', 'sms'), 1);
+    await deps.store.delete(keys.otp('u1', 'sms'));
+  });
+
+  it('gives the secrets and capabilities a route declares', async () => {
+    const deps = restrictDeps(fakeDeps(), route({ capabilities: ['sign', 'hash-key', 'totp-key', 'email'] }));
+    expect(deps.hashKey).toHaveLength(32);
+    expect(deps.totpKeys.current).toBe('1');
+    await expect(deps.signer.sign(new Uint8Array(1))).resolves.toHaveLength(64);
+    await deps.mailer.sendEmail({ to: 'a@b.example', subject: 's', text: 't', html: 'h' });
+  });
+});
+
+describe('the route table', () => {
+  it('gives the public JWKS, discovery and OpenAPI routes no table, no secret and no signing', () => {
+    for (const name of ['oidc-jwks', 'oidc-discovery', 'oidc-discovery-well-known', 'openapi']) {
+      const needs = needsOf(routeNamed(name));
+      expect(needs.read.size, name).toBe(0);
+      expect(needs.write.size, name).toBe(0);
+      for (const capability of ['sign', 'hash-key', 'totp-key', 'email', 'sms'] as const) expect(needs.capabilities.has(capability), `${name} ${capability}`).toBe(false);
+    }
+    expect(needsOf(routeNamed('oidc-jwks')).capabilities.has('public-keys')).toBe(true);
+  });
+
+  it('lets only the TOTP routes near the TOTP keys, and no TOTP route near the hash key', () => {
+    const holders = routes.filter((r) => needsOf(r).capabilities.has('totp-key')).map((r) => r.name);
+    expect(holders.sort()).toEqual(['auth-totp-authenticate', 'auth-totp-register']);
+    for (const name of holders) expect(needsOf(routeNamed(name)).capabilities.has('hash-key'), name).toBe(false);
+  });
+
+  it('lets the read-only user lookups write nothing', () => {
+    for (const name of ['users-get', 'users-get-by-email', 'users-get-by-phone', 'users-get-by-username']) {
+      expect(needsOf(routeNamed(name)).write.size, name).toBe(0);
+    }
+  });
+});
