@@ -7,6 +7,7 @@
  */
 import { ConflictError, ForbiddenError, InvalidInputError, InvalidMagicLinkError, InvalidRedirectUriError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { audited } from './audit.js';
 import { keyedHash, randomToken } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
@@ -138,6 +139,11 @@ export function isLinkUsable(link: MagicLinkRecord, client: ClientRecord, now: n
 
 /** `POST /cis/v1/auth/link/email/authenticate`: method `eml`; marks the email verified. */
 export async function authenticateMagicLink(deps: Deps, client: ClientRecord, input: LinkAuthenticateInput): Promise<TokenResponse> {
+  const known = { client_id: client.client_id, method: 'eml', ip: input.client_attributes?.ip_address ?? null };
+  return audited(deps, 'authentication', known, () => checkAndAuthenticateMagicLink(deps, client, input));
+}
+
+async function checkAndAuthenticateMagicLink(deps: Deps, client: ClientRecord, input: LinkAuthenticateInput): Promise<TokenResponse> {
   const key = codeKey(deps, input.code);
   const stored = await deps.store.get<MagicLinkRecord>(key);
   if (!stored || !isLinkUsable(stored.value, client, deps.clock.now())) throw new InvalidMagicLinkError();

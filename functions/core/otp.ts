@@ -26,6 +26,7 @@ import {
   type TwofoldError,
 } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
@@ -440,6 +441,7 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
         throw new RateLimitedError('Too many concurrent attempts; retry', 1);
       }
       deps.logger.info('otp failure', { user_id: user.user_id, channel, locks: decision.locks });
+      if (decision.locks) throw await auditLockout(deps, user.user_id, errorOf(decision));
     }
     throw errorOf(decision);
   }
@@ -538,6 +540,12 @@ export interface OtpAuthenticateInput {
 
 /** `POST /cis/v1/auth/otp/authenticate` */
 export async function authenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
+  const named = channelOfIdentifier(input.identifier_type);
+  const known = { client_id: client.client_id, method: named ? AMR_OF_CHANNEL[named] : null, ip: input.client_attributes?.ip_address ?? null };
+  return audited(deps, 'authentication', known, () => checkAndAuthenticateOtp(deps, client, input));
+}
+
+async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
   const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   const user = found?.status === 'Active' ? found : undefined;
   if (!user) {

@@ -13,6 +13,7 @@
  * user gets 403 `auth_locked` with Retry-After before the password is looked at.
  */
 import { InvalidCredentialsError, LockedError } from '../errors.js';
+import { auditLockout } from './audit.js';
 import type { Deps } from './deps.js';
 import type { ClientRecord, UserRecord } from './model.js';
 import { verifyDummyPassword, verifyPassword } from './passwords.js';
@@ -76,7 +77,10 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
       if (userId === undefined || found?.value.password === undefined || found.value.status !== 'Active') return refuse();
       const user = await modifyUser(deps, userId, reservePasswordAttempt, RESERVE_ATTEMPTS);
       if (!user?.password || user.status !== 'Active') return refuse();
-      if (!(await verifyPassword(password, user.password.hash))) throw new InvalidCredentialsError();
+      if (!(await verifyPassword(password, user.password.hash))) {
+        // A wrong attempt that was reserved with the lock set is the one that locked the user.
+        throw user.password_locked_until === undefined ? new InvalidCredentialsError() : await auditLockout(deps, userId, new InvalidCredentialsError());
+      }
       const verified = clearPasswordFailures(user);
       return {
         user: verified,

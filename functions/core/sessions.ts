@@ -9,6 +9,7 @@
  */
 import { ConflictError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { audited, emitAudit, noteAudit } from './audit.js';
 import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
@@ -108,6 +109,16 @@ export async function authenticate(
   request: AuthenticateRequest,
   verify: () => Promise<CredentialCheck>,
 ): Promise<TokenResponse> {
+  const ip = request.clientAttributes?.ip_address ?? null;
+  const known = { client_id: request.client.client_id, user_id: request.userId, method: request.method ?? 'session', ip };
+  return audited(deps, 'authentication', known, () => runAuthentication(deps, request, verify));
+}
+
+async function runAuthentication(
+  deps: Deps,
+  request: AuthenticateRequest,
+  verify: () => Promise<CredentialCheck>,
+): Promise<TokenResponse> {
   const { client, sessionId, clientAttributes } = request;
   let existing: StoredRecord<SessionRecord> | undefined;
   if (sessionId !== undefined) {
@@ -172,12 +183,14 @@ export async function authenticateSession(
   sessionId: string,
   clientAttributes: ClientAttributes | undefined,
 ): Promise<TokenResponse> {
-  const { record, user } = await loadLiveSession(deps, client, sessionId);
-  return authenticate(
-    deps,
-    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes },
-    async () => ({ user, commit: async () => {} }),
-  );
+  return audited(deps, 'authentication', { client_id: client.client_id, method: 'session', ip: clientAttributes?.ip_address ?? null }, async () => {
+    const { record, user } = await loadLiveSession(deps, client, sessionId);
+    return authenticate(
+      deps,
+      { client, userId: record.value.user_id, method: null, sessionId, clientAttributes },
+      async () => ({ user, commit: async () => {} }),
+    );
+  });
 }
 
 /**
@@ -186,9 +199,12 @@ export async function authenticateSession(
  * succeeds again (idempotent); an unknown or foreign one is session_not_found.
  */
 export async function logoutSession(deps: Deps, client: ClientRecord, sessionId: string): Promise<void> {
-  await endSession(deps, sessionId, 'logout', (session) => {
-    if (session.client_id !== client.client_id) throw new SessionNotFoundError();
-  });
+  await audited(deps, 'logout', { client_id: client.client_id, method: 'session' }, () =>
+    endSession(deps, sessionId, 'logout', (session) => {
+      if (session.client_id !== client.client_id) throw new SessionNotFoundError();
+      noteAudit({ user_id: session.user_id });
+    }),
+  );
 }
 
 /** Ends a session with one conditional write, retrying if it changed meanwhile. */
@@ -258,6 +274,7 @@ export async function refreshSession(
         if (sawItLive || concurrent) throw new InvalidGrantError('The refresh token was rotated by a concurrent request');
         await endSession(deps, sessionId, 'refresh_token_reuse');
         deps.logger.warn('refresh token reuse: session ended', { session_id: sessionId, client_id: client.client_id });
+        await emitAudit(deps, { event: 'refresh_token_reuse', user_id: session.user_id, client_id: client.client_id, method: 'refresh_token', ip: null, outcome: 'session_ended' });
         throw new InvalidGrantError('The refresh token was already used; the session has been ended');
       }
       throw new InvalidGrantError('Unknown refresh token');

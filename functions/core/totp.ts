@@ -12,6 +12,7 @@
 import { generateSecret, generateSync, generateURI } from 'otplib';
 import { ConflictError, InvalidCredentialsError, LockedError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, openSecret, sealSecret } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
@@ -128,6 +129,11 @@ function lockedError(remainingMs: number): LockedError {
 
 /** `POST /cis/v1/auth/totp/authenticate`. */
 export async function authenticateTotp(deps: Deps, client: ClientRecord, input: TotpAuthenticateInput): Promise<TokenResponse> {
+  const known = { client_id: client.client_id, method: 'otp', ip: input.client_attributes?.ip_address ?? null };
+  return audited(deps, 'authentication', known, () => checkAndAuthenticateTotp(deps, client, input));
+}
+
+async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input: TotpAuthenticateInput): Promise<TokenResponse> {
   const found = await findUser(deps, input.identifier_type, input.identifier);
   if (!found || found.value.status !== 'Active' || !found.value.totp) throw new InvalidCredentialsError();
   const userId = found.value.user_id;
@@ -164,7 +170,7 @@ async function checkTotp(deps: Deps, userId: string, passcode: string): Promise<
       throw error;
     }
     const lockedNow = totpLockRemaining(failed, now);
-    if (lockedNow > 0) throw lockedError(lockedNow);
+    if (lockedNow > 0) throw await auditLockout(deps, userId, lockedError(lockedNow));
     throw new InvalidCredentialsError();
   }
 }

@@ -13,6 +13,7 @@
  */
 import { ConflictError, InvalidInputError, ServiceUnavailableError, UserAlreadyExistsError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { emitAudit } from './audit.js';
 import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClaimRecord, type UserRecord } from './model.js';
@@ -287,7 +288,7 @@ export async function getUserView(deps: Pick<Deps, 'store'>, type: IdentifierTyp
  * contact becomes unverified. New values are claimed first (409 if taken), the
  * user is written on the version read, and only then are old values released.
  */
-export async function updateUser(deps: Deps, userId: string, changes: UserFields): Promise<UserView> {
+export async function updateUser(deps: Deps, userId: string, changes: UserFields, clientId: string | null = null): Promise<UserView> {
   for (let attempt = 1; ; attempt++) {
     const record: StoredRecord<UserRecord> | undefined = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
@@ -326,6 +327,7 @@ export async function updateUser(deps: Deps, userId: string, changes: UserFields
       continue;
     }
     await releaseClaims(deps, released, userId);
+    if (current.status === 'Active' && next.status === 'Disabled') await emitAudit(deps, { event: 'user_disabled', user_id: userId, client_id: clientId, method: null, ip: null, outcome: 'success' });
     return toUserView(next);
   }
 }
@@ -335,7 +337,7 @@ export async function updateUser(deps: Deps, userId: string, changes: UserFields
  * user's sessions stop working at once, since a session is live only while
  * its user exists (see isSessionLive).
  */
-export async function deleteUser(deps: Deps, userId: string): Promise<void> {
+export async function deleteUser(deps: Deps, userId: string, clientId: string | null = null): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const record = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
@@ -351,6 +353,7 @@ export async function deleteUser(deps: Deps, userId: string): Promise<void> {
       return value === undefined ? [] : [[kind, value]];
     });
     await releaseClaims(deps, held, userId);
+    await emitAudit(deps, { event: 'user_deleted', user_id: userId, client_id: clientId, method: null, ip: null, outcome: 'success' });
     return;
   }
 }

@@ -9,7 +9,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, type Config } from '../../config.js';
 import type { Deps } from '../../core/deps.js';
-import type { Logger, Mailer, SmsSender } from '../../ports.js';
+import type { Audit, Logger, Mailer, SmsSender } from '../../ports.js';
+import { allAudits, LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { dependencyFailure } from './failures.js';
@@ -78,6 +79,13 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
   }
 }
 
+/** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client loaded only then). */
+async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Audit> {
+  if (!config.auditEventBus) return new LogAudit(logger);
+  const [{ EventBridgeClient }, { EventBridgeAudit }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./eventbridge-audit.js')]);
+  return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(clientOptions), config.auditEventBus));
+}
+
 export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel)): Promise<Deps> {
   const secrets = new SecretsManagerClient(clientOptions);
   let hashKey: Uint8Array;
@@ -100,6 +108,7 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
     sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },
     logger,
+    audit: await buildAudit(config, logger),
     settings: config.settings,
     hashKey,
   };

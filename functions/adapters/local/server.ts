@@ -14,6 +14,7 @@ import type { Clock, Logger } from '../../ports.js';
 import { routes, type RouteDefinition } from '../../routes.js';
 import { installDeps } from '../../runtime.js';
 import { DynamoDbStore } from '../aws/dynamodb-store.js';
+import { LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { LocalSigner } from './local-signer.js';
@@ -192,6 +193,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     signer: new LocalSigner(),
     clock,
     logger,
+    audit: new LogAudit(logger),
     settings: { issuer: options.issuer ?? url, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT }, ...options.settings },
     // A fresh random key per start: codes from an earlier run never verify.
     hashKey: randomBytes(32),
