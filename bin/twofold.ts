@@ -77,6 +77,7 @@ const props: TwofoldStackProps = {
   logRetention: retention('logRetentionDays'),
   throttle: rateLimit || burstLimit ? { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 } : undefined,
   alarmTopicArn: context('alarmTopicArn'),
+  auditEvents: context('auditEvents') === 'true',
 };
 
 const stack = new TwofoldStack(app, context('stackName') ?? 'Twofold', props);

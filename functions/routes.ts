@@ -9,8 +9,11 @@ import * as s from './http/schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** What a route's function may touch in AWS, for least-privilege grants. */
-export type Capability = 'sign' | 'email' | 'sms';
+/**
+ * What a route's function may touch in AWS, for least-privilege grants.
+ * `audit`: emits audit events (docs/audit.md), so may put them on the audit bus when one is enabled.
+ */
+export type Capability = 'sign' | 'email' | 'sms' | 'audit';
 
 export interface RouteDefinition {
   /** Handler module: functions/handlers/<name>.ts */
@@ -51,7 +54,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 401, code: 'invalid_client', when: 'unknown client or wrong secret (OAuth error form)' },
       { status: 400, code: 'unsupported_grant_type', when: 'grant_type is not client_credentials (OAuth error form)' },
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'oidc-jwks',
@@ -161,6 +164,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 409, code: 'user_already_exists', when: 'the new email, phone number or username belongs to another user' },
     ],
+    capabilities: ['audit'],
   },
   {
     name: 'users-delete',
@@ -172,6 +176,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 204, description: 'Deleted' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    capabilities: ['audit'],
   },
   {
     name: 'users-email-verification-send',
@@ -207,6 +212,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
+    capabilities: ['audit'],
   },
   {
     name: 'users-phone-verification-send',
@@ -242,6 +248,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
+    capabilities: ['audit'],
   },
   {
     name: 'users-totp-register',
@@ -268,7 +275,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '10 consecutive failures lock password login for 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'auth-otp-send',
@@ -301,7 +308,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel in 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'auth-link-send',
@@ -330,7 +337,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.LinkAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: [{ status: 400, code: 'invalid_magic_link_code', when: 'used, expired or unknown code' }, ...SESSION_ERRORS],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'auth-totp-authenticate',
@@ -346,7 +353,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many failures' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'auth-token-refresh',
@@ -358,7 +365,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.RefreshRequest,
     success: { status: 200, description: 'Tokens (without session_id)', schema: s.RefreshTokenResponse },
     errors: [{ status: 400, code: 'invalid_grant', when: 'unknown, rotated or foreign refresh token, or an ended session; a reused rotated token ends the session' }],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'auth-session',
@@ -370,7 +377,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.SessionAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: SESSION_ERRORS,
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
   },
   {
     name: 'auth-logout',
@@ -382,6 +389,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.LogoutRequest,
     success: { status: 204, description: 'Ended (also when it had already ended)' },
     errors: [{ status: 400, code: 'session_not_found', when: 'unknown session or one of another client' }],
+    capabilities: ['audit'],
   },
 ];
 

@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
 import { TwofoldApi } from './constructs/api.js';
+import { AuditEvents } from './constructs/audit-events.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
 import { SessionsTable } from './constructs/sessions-table.js';
@@ -48,6 +49,8 @@ export interface TwofoldStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** @default 50 requests/s, bursts of 100 */
   readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** Also send audit events to an EventBridge bus of the stack, kept in a log group (docs/audit.md). @default false: log only */
+  readonly auditEvents?: boolean;
   /** SNS topic ARN that alarms notify. */
   readonly alarmTopicArn?: string;
   /** @default the route table of functions/routes.ts */
@@ -64,6 +67,8 @@ export class TwofoldStack extends Stack {
   readonly hashKey: HashKeySecret;
   readonly api: TwofoldApi;
   readonly alarms: OperationalAlarms;
+  /** Present only when `auditEvents` is on. */
+  readonly audit?: AuditEvents;
   /** One per route, in route-table order. */
   readonly endpoints: EndpointFunction[] = [];
   readonly issuer: string;
@@ -114,11 +119,15 @@ export class TwofoldStack extends Stack {
       sesResources.push(this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.sesConfigurationSet }));
     }
 
+    if (props.auditEvents) this.audit = new AuditEvents(this, 'Audit', { retention: RetentionDays.ONE_YEAR });
+
     for (const route of routes) {
+      // Only the functions that emit audit events know the bus (and load the EventBridge client).
+      const audits = this.audit !== undefined && (route.capabilities ?? []).includes('audit');
       const endpoint = new EndpointFunction(this, `Endpoint-${route.name}`, {
         route,
         projectRoot: props.projectRoot ?? PROJECT_ROOT,
-        environment,
+        environment: audits ? { ...environment, AUDIT_EVENT_BUS: this.audit!.bus.eventBusName } : environment,
         logRetention,
       });
       this.endpoints.push(endpoint);
@@ -138,6 +147,7 @@ export class TwofoldStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.sessions.table.tableName, description: 'TABLE_NAME for `npm run client`' });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
     new CfnOutput(this, 'HashKeySecretArn', { value: this.hashKey.secret.secretArn });
+    if (this.audit) new CfnOutput(this, 'AuditEventBusArn', { value: this.audit.bus.eventBusArn, description: 'Audit events (source twofold); add a rule to feed a SIEM' });
 
     this.suppressReviewedFindings();
   }
@@ -154,6 +164,7 @@ export class TwofoldStack extends Stack {
     this.hashKey.grantRead(endpoint.role);
     this.signingKey.grantPublicKeys(endpoint.role);
     if (capabilities.has('sign')) this.signingKey.grantSign(endpoint.role);
+    if (capabilities.has('audit') && this.audit) this.audit.grantPut(endpoint.role);
     if (capabilities.has('email')) {
       Grant.addToPrincipal({
         grantee: endpoint.role,
