@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { authenticateClientToken } from '../core/clients.js';
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
+import { maskContacts } from '../adapters/logger.js';
 import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
 import { routeNamed, type RouteDefinition } from '../routes.js';
 import { getDeps } from '../runtime.js';
@@ -82,7 +83,7 @@ function errorMapping(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEven
         request.response = json(503, { error_code: 'service_unavailable', message: 'A dependency is unavailable; retry later' }, { 'Retry-After': '1' });
       } else {
         logger?.error('unhandled error', { route: route.name, error: describe(error) });
-        if (!logger) console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: route.name, error: describe(error) }));
+        if (!logger) console.error(maskContacts(JSON.stringify({ level: 'error', msg: 'unhandled error', route: route.name, error: describe(error) })));
         request.response = json(500, { error_code: 'internal_error', message: 'Internal error' });
       }
     },
