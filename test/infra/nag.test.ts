@@ -60,7 +60,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     new TwofoldStack(pluginApp, 'Twofold', PROPS);
     Validations.of(pluginApp).addPlugins(new AwsSolutionsChecks(pluginApp));
     expect(() => pluginApp.synth()).not.toThrow();
-  });
+    // A full synthesis with every check: well over the default timeout on a busy machine.
+  }, 90_000);
 
   it('acknowledge each finding with a written reason', () => {
     const acks = acknowledgements(stack);
