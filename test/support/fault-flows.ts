@@ -156,30 +156,31 @@ async function setUp(): Promise<void> {
 export function describeFaults(names: readonly FaultFlow[]): void {
   beforeAll(setUp);
   describe.each(names)('%s', (flow) => {
-  it.each(MODES)('a dependency that %s at any step answers 503, leaves no session and no consumed credential, and a retry succeeds', async (mode: FaultMode) => {
-    // A healthy run of the act (the preparation is never faulted) counts its steps per port.
-    const { counts, result } = await faults.census((await flows[flow]()).act);
-    expect(result.status).toBe((await flows[flow]()).status);
-    let scenarios = 0;
-    for (const port of PORTS) {
-      for (let call = 1; call <= counts[port]; call++) {
-        const where = `${port} call ${call} of ${counts[port]} ${mode}`;
-        const prepared: Prepared = await flows[flow]();
-        const res = await faults.during({ port, call, mode }, prepared.act);
-        expect(res.status, where).toBe(503);
-        expect(res.body, where).toEqual({ error_code: 'service_unavailable', message: expect.any(String) });
-        expect(Number(res.headers['Retry-After']), where).toBeGreaterThanOrEqual(1);
-        expect(faults.writes.filter((key) => key.startsWith('session#')), `${where}: session written`).toEqual([]);
+    it.each(MODES)('a dependency that %s at any step answers 503, leaves no session and no consumed credential, and a retry succeeds', async (mode: FaultMode) => {
+      // A healthy run of the act (the preparation is never faulted) counts its steps per port.
+      const healthy: Prepared = await flows[flow]();
+      const { counts, result } = await faults.census(healthy.act);
+      expect(result.status).toBe(healthy.status);
+      let scenarios = 0;
+      for (const port of PORTS) {
+        for (let call = 1; call <= counts[port]; call++) {
+          const where = `${port} call ${call} of ${counts[port]} ${mode}`;
+          const prepared: Prepared = await flows[flow]();
+          const res = await faults.during({ port, call, mode }, prepared.act);
+          expect(res.status, where).toBe(503);
+          expect(res.body, where).toEqual({ error_code: 'service_unavailable', message: expect.any(String) });
+          expect(Number(res.headers['Retry-After']), where).toBeGreaterThanOrEqual(1);
+          expect(faults.writes.filter((key) => key.startsWith('session#')), `${where}: session written`).toEqual([]);
 
-        t.clock.advance(prepared.retryAfterMs ?? 0);
-        const retried = await prepared.act();
-        expect(retried.status, `${where}: retry`).toBe(prepared.status);
-        scenarios += 1;
+          t.clock.advance(prepared.retryAfterMs ?? 0);
+          const retried = await prepared.act();
+          expect(retried.status, `${where}: retry`).toBe(prepared.status);
+          scenarios += 1;
+        }
       }
-    }
-    expect(scenarios).toBeGreaterThan(1);
+      expect(scenarios).toBeGreaterThan(1);
+    });
   });
-});
 }
 
 // ---- wrong guesses under faults ------------------------------------------------
