@@ -81,10 +81,14 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
 
 /** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client loaded only then). */
 async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Audit> {
-  // TWOFOLD_AUDITS is defined per route at bundle time, so esbuild drops the client where no event is emitted.
-  if (process.env.TWOFOLD_AUDITS === 'false' || !config.auditEventBus) return new LogAudit(logger);
-  const [{ EventBridgeClient }, { EventBridgeAudit }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./eventbridge-audit.js')]);
-  return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(clientOptions), config.auditEventBus));
+  // TWOFOLD_AUDITS is defined per route at bundle time, so esbuild drops the client where no event is emitted
+  // (an if/else, like buildMailer's: esbuild removes a dead branch, not the code after an early return).
+  if (process.env.TWOFOLD_AUDITS === 'false' || !config.auditEventBus) {
+    return new LogAudit(logger);
+  } else {
+    const [{ EventBridgeClient }, { EventBridgeAudit }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./eventbridge-audit.js')]);
+    return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(clientOptions), config.auditEventBus));
+  }
 }
 
 export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel)): Promise<Deps> {
