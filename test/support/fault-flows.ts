@@ -7,6 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClientRecord, UserRecord } from '../../functions/core/model.js';
+import { hashPassword } from '../../functions/core/passwords.js';
 import { SEND_COOLDOWN_MS } from '../../functions/core/rate-limits.js';
 import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
 import { handler as linkAuthenticate } from '../../functions/handlers/auth-link-authenticate.js';
@@ -23,9 +24,8 @@ import { handler as emailVerifySend } from '../../functions/handlers/users-email
 import { handler as emailVerify } from '../../functions/handlers/users-email-verification-verify.js';
 import { handler as phoneVerifySend } from '../../functions/handlers/users-phone-verification-send.js';
 import { handler as phoneVerify } from '../../functions/handlers/users-phone-verification-verify.js';
-import { handler as setPassword } from '../../functions/handlers/users-set-password.js';
 import { handler as totpRegister } from '../../functions/handlers/users-totp-register.js';
-import { createTestClient, createTestDeps, invoke, lastCode, otherCode, type TestContext } from './harness.js';
+import { createTestClient, createTestDeps, invoke, lastCode, otherCode, TEST_SCRYPT, type TestContext } from './harness.js';
 import { FaultInjector, MODES, PORTS, type FaultMode } from './faults.js';
 import { seedAuthentication, seedUser } from './seed.js';
 
@@ -48,11 +48,19 @@ let client: ClientRecord;
 let secret: string;
 let token: string;
 let serial = 0;
+/** PASSWORD's hash, computed once: the password flows seed it instead of setting it through the API each time. */
+let passwordHash: string;
 
-/** A fresh user for each scenario, so no scenario shares a code, a lock or a send limit with another. */
+/** A fresh user with a password for each scenario, so no scenario shares a code, a lock or a send limit with another. */
 async function freshUser(extra: Partial<UserRecord> = {}): Promise<UserRecord> {
   serial += 1;
-  return seedUser(t.deps, { email: `user${serial}@example.com`, phone_number: `+1555${String(serial).padStart(7, '0')}`, username: `user${serial}`, ...extra });
+  return seedUser(t.deps, {
+    email: `user${serial}@example.com`,
+    phone_number: `+1555${String(serial).padStart(7, '0')}`,
+    username: `user${serial}`,
+    password: { hash: passwordHash, updated_at: t.clock.now() },
+    ...extra,
+  });
 }
 
 const flows = {
@@ -66,12 +74,10 @@ const flows = {
   }),
   'password login': async () => {
     const user = await freshUser();
-    await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
     return { act: () => invoke(passwordAuthenticate, { token, body: { username: user.username, password: PASSWORD } }), status: 200 };
   },
   'password added to a session': async () => {
     const user = await freshUser();
-    await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
     const session = await seedAuthentication(t.deps, client, user, 'eotp');
     return { act: () => invoke(passwordAuthenticate, { token, body: { username: user.username, password: PASSWORD, session_id: session.session_id } }), status: 200 };
   },
@@ -144,6 +150,7 @@ async function setUp(): Promise<void> {
   t = await createTestDeps();
   ({ client, secret, token } = await createTestClient(t.deps, { redirect_uris: [REDIRECT], bind_sessions_to_ip: false }));
   faults = new FaultInjector(t.deps, t.clock);
+  passwordHash ??= await hashPassword(PASSWORD, TEST_SCRYPT);
 }
 
 /**
@@ -191,7 +198,6 @@ export type GuessMethod = 'password' | 'email OTP' | 'TOTP' | 'email verificatio
 const guessers: Record<GuessMethod, () => Promise<() => Promise<Result>>> = {
   password: async () => {
     const user = await freshUser();
-    await invoke(setPassword, { token, params: { user_id: user.user_id }, body: { password: PASSWORD } });
     let n = 0;
     return () => invoke(passwordAuthenticate, { token, body: { username: user.username, password: `wrong password ${(n += 1)}` } });
   },
