@@ -17,6 +17,7 @@ import { KmsSigner } from '../functions/adapters/aws/kms-signer.js';
 import { startEmbeddedDynamoDb } from '../functions/adapters/local/embedded-dynamodb.js';
 import { Outbox } from '../functions/adapters/local/outbox.js';
 import { OWASP_SCRYPT } from '../functions/adapters/local/server.js';
+import { LogAudit } from '../functions/adapters/audit-log.js';
 import { jsonLogger } from '../functions/adapters/logger.js';
 import { createClient } from '../functions/core/clients.js';
 import type { Deps } from '../functions/core/deps.js';
@@ -139,6 +140,7 @@ export async function startBench(): Promise<Bench> {
     sms: outbox,
     clock: { now: () => Date.now() },
     logger: jsonLogger('silent'),
+    audit: new LogAudit(jsonLogger('silent')),
     settings: { issuer: 'https://bench.twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT } },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },

@@ -95,6 +95,7 @@ const props: TwofoldStackProps = {
   throttle: rateLimit || burstLimit ? { rateLimit: rateLimit ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_THROTTLE.burstLimit } : undefined,
   kmsSignQuota: integer('kmsSignQuota'),
   alarmTopicArn: context('alarmTopicArn'),
+  auditEvents: context('auditEvents') === 'true',
 };
 
 new TwofoldStack(app, context('stackName') ?? 'Twofold', props);

@@ -10,16 +10,17 @@
  */
 import type { Deps } from './core/deps.js';
 import { keys } from './core/model.js';
-import type { Mailer, Signer, SmsSender, Store } from './ports.js';
+import type { Audit, Mailer, Signer, SmsSender, Store } from './ports.js';
 import type { RouteDefinition } from './routes.js';
 
 /**
  * `sign`: kms:Sign (issues tokens); `public-keys`: kms:GetPublicKey (publishes
  * the JWKS; routes with client auth get it anyway); `email`, `sms`: sends;
  * `hash-key`: the keyed-hash secret (OTPs, link codes, send limits);
- * `totp-key`: the keys that seal TOTP seeds.
+ * `totp-key`: the keys that seal TOTP seeds; `audit`: emits audit events
+ * (docs/audit.md), so may put them on the audit bus when one is enabled.
  */
-export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' | 'totp-key';
+export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' | 'totp-key' | 'audit';
 
 /** A kind of table record: a key of core/model.ts `keys`. */
 export type RecordKind = keyof typeof keys;
@@ -150,7 +151,8 @@ export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
   };
   const mailer: Mailer = { sendEmail: has('email') ? (message) => deps.mailer.sendEmail(message) : refuse('email') };
   const sms: SmsSender = { sendSms: has('sms') ? (message) => deps.sms.sendSms(message) : refuse('sms') };
-  const restricted: Deps = { ...deps, store: guardStore(deps, route.name, needs), signer, mailer, sms };
+  const audit: Audit = { record: has('audit') ? (event) => deps.audit.record(event) : refuse('audit') };
+  const restricted: Deps = { ...deps, store: guardStore(deps, route.name, needs), signer, mailer, sms, audit };
   const secret = <K extends keyof Deps>(field: K, capability: Capability) =>
     Object.defineProperty(restricted, field, {
       enumerable: true,

@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
   SMS_SENDER_ID: optional(z.string().regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, 'must be 1 to 11 letters or digits, with a letter')),
   APP_NAME: optional(z.string().trim().min(1).max(64)).transform((v) => v ?? 'Twofold'),
+  // The EventBridge bus for audit events (docs/audit.md); unset: audit events go to the log only.
+  AUDIT_EVENT_BUS: optional(z.string().trim().min(1)),
   LOG_LEVEL: optional(z.enum(['info', 'warn', 'error', 'silent'], { error: 'must be info, warn, error or silent' })).transform(
     (v): LogLevel => v ?? 'info',
   ),
@@ -57,6 +59,8 @@ export interface Config {
   ses: { fromAddress: string; configurationSet?: string };
   sms: { senderId?: string };
   logLevel: LogLevel;
+  /** EventBridge bus name or ARN that receives audit events, when enabled. */
+  auditEventBus?: string;
   settings: CoreSettings;
 }
 
@@ -98,6 +102,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },
     sms: e.SMS_SENDER_ID ? { senderId: e.SMS_SENDER_ID } : {},
     logLevel: e.LOG_LEVEL,
+    ...(e.AUDIT_EVENT_BUS ? { auditEventBus: e.AUDIT_EVENT_BUS } : {}),
     settings: {
       issuer: e.ISSUER,
       appName: e.APP_NAME,

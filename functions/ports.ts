@@ -120,3 +120,35 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/**
+ * One security-relevant outcome, for a SIEM (docs/audit.md): who (`user_id`,
+ * `client_id`, `ip`), what (`event`, `method`), how it ended (`outcome`:
+ * `success` or the error code the caller got) and when (`at`, ISO 8601 UTC).
+ * Never a secret, never a contact.
+ */
+export interface AuditEvent {
+  event:
+    | 'authentication'
+    | 'verification'
+    | 'lockout'
+    | 'logout'
+    | 'refresh_token_reuse'
+    | 'user_disabled'
+    | 'user_deleted'
+    | 'client_authentication'
+    | 'recovery_codes_generated'
+    | 'recovery_code_used'
+    | 'recovery_codes_exhausted';
+  user_id: string | null;
+  client_id: string | null;
+  method: string | null;
+  ip: string | null;
+  outcome: string;
+  at: string;
+}
+
+/** Where audit events go: the log everywhere, and EventBridge in AWS when enabled. */
+export interface Audit {
+  record(event: AuditEvent): Promise<void>;
+}

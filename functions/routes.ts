@@ -94,7 +94,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 401, code: 'invalid_client', when: 'unknown client or wrong secret (OAuth error form)' },
       { status: 400, code: 'unsupported_grant_type', when: 'grant_type is not client_credentials (OAuth error form)' },
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit', 'audit'],
   },
   {
     name: 'oidc-jwks',
@@ -243,6 +243,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'system_invalid_input', when: 'a field Twofold does not keep (e.g. birthday, custom_data), or status Pending' },
       { status: 409, code: 'user_already_exists', when: 'the new email, phone number or username belongs to another user' },
     ],
+    capabilities: ['audit'],
     table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
   {
@@ -255,6 +256,7 @@ export const routes: readonly RouteDefinition[] = [
     params: s.UserIdParams,
     success: { status: 204, description: 'Deleted' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    capabilities: ['audit'],
     table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim', 'recoveryCodes'] },
   },
   {
@@ -292,7 +294,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
-    capabilities: ['hash-key'],
+    capabilities: ['hash-key', 'audit'],
     table: { write: ['user', 'otp', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
@@ -330,7 +332,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
-    capabilities: ['hash-key'],
+    capabilities: ['hash-key', 'audit'],
     table: { write: ['user', 'otp', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
@@ -347,7 +349,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '10 consecutive failures lock password login for 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session', 'passwordAttempts'] },
   },
   {
@@ -387,7 +389,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '5 wrong tries on the code, or 10 failures for the user and channel without a 15-minute pause (locked 15 minutes)' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign', 'hash-key'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'otp', 'session', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
@@ -423,7 +425,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.LinkAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: [{ status: 400, code: 'invalid_magic_link_code', when: 'used, expired or unknown code' }, ...SESSION_ERRORS],
-    capabilities: ['sign', 'hash-key'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { write: ['magicLink', 'user', 'session'] },
   },
   {
@@ -457,7 +459,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many failures' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign', 'totp-key'],
+    capabilities: ['sign', 'totp-key', 'audit'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session', 'totpAttempts'] },
   },
   {
@@ -477,7 +479,7 @@ export const routes: readonly RouteDefinition[] = [
       },
       { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); nothing is rotated or ended' },
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
     table: { read: ['user'], write: ['session'] },
   },
   {
@@ -490,7 +492,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.SessionAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: SESSION_ERRORS,
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
     table: { read: ['user'], write: ['session'] },
   },
   {
@@ -506,6 +508,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'session_not_found', when: 'unknown session or one of another client' },
       { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); it lives on' },
     ],
+    capabilities: ['audit'],
     table: { write: ['session'] },
   },
   // ---- recovery codes ----
@@ -518,7 +521,7 @@ export const routes: readonly RouteDefinition[] = [
     summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once',
     success: { status: 201, description: 'The new codes', schema: s.RecoveryCodesResponse },
     errors: [{ status: 403, code: 'auth_mfa_required', when: "the token's session does not hold MFA under the client's policy" }],
-    capabilities: ['hash-key'],
+    capabilities: ['hash-key', 'audit'],
     table: { write: ['recoveryCodes'] },
   },
   {
@@ -535,7 +538,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'the 10th attempt of a run (right or wrong; a run ends after 15 minutes without attempts) locks for 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign', 'hash-key'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['recoveryCodes', 'recoveryGuesses', 'session'] },
   },
   // ---- passkeys (WebAuthn) ----------------------------------------------------
@@ -593,7 +596,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign'],
+    capabilities: ['sign', 'audit'],
     table: { read: ['webauthnCredential'], write: ['webauthnChallenge', 'user', 'session'] },
   },
   {

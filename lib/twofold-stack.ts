@@ -15,6 +15,7 @@ import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
 import { routeThrottle, TwofoldApi, type Throttle } from './constructs/api.js';
+import { AuditEvents } from './constructs/audit-events.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
 import { SessionsTable } from './constructs/sessions-table.js';
@@ -61,6 +62,8 @@ export interface TwofoldStackProps extends StackProps {
   readonly throttle?: Throttle;
   /** The account's KMS Sign request quota for ECC keys; the throttle must keep signing under it. @default KMS_ECC_SIGN_QUOTA */
   readonly kmsSignQuota?: number;
+  /** Also send audit events to an EventBridge bus of the stack, kept in a log group (docs/audit.md). @default false: log only */
+  readonly auditEvents?: boolean;
   /** SNS topic ARN that alarms notify. */
   readonly alarmTopicArn?: string;
   /** @default the route table of functions/routes.ts */
@@ -94,6 +97,8 @@ export class TwofoldStack extends Stack {
   readonly totpKeys: TotpKeySecret;
   readonly api: TwofoldApi;
   readonly alarms: OperationalAlarms;
+  /** Present only when `auditEvents` is on. */
+  readonly audit?: AuditEvents;
   /** One per route, in route-table order. */
   readonly endpoints: EndpointFunction[] = [];
   readonly issuer: string;
@@ -163,11 +168,15 @@ export class TwofoldStack extends Stack {
       sesResources.push(this.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.sesConfigurationSet }));
     }
 
+    if (props.auditEvents) this.audit = new AuditEvents(this, 'Audit', { retention: RetentionDays.ONE_YEAR });
+
     for (const route of routes) {
+      // Only the functions that emit audit events know the bus (and load the EventBridge client).
+      const audits = this.audit !== undefined && (route.capabilities ?? []).includes('audit');
       const endpoint = new EndpointFunction(this, `Endpoint-${route.name}`, {
         route,
         projectRoot: props.projectRoot ?? PROJECT_ROOT,
-        environment,
+        environment: audits ? { ...environment, AUDIT_EVENT_BUS: this.audit!.bus.eventBusName } : environment,
         logRetention,
       });
       this.endpoints.push(endpoint);
@@ -192,6 +201,7 @@ export class TwofoldStack extends Stack {
     if (this.signingKey.nextKey) {
       new CfnOutput(this, 'NextSigningKeyArn', { value: this.signingKey.nextKey.keyArn, description: 'The key the next rotation phase signs with' });
     }
+    if (this.audit) new CfnOutput(this, 'AuditEventBusArn', { value: this.audit.bus.eventBusArn, description: 'Audit events (source twofold); add a rule to feed a SIEM' });
 
     this.suppressReviewedFindings();
   }
@@ -212,6 +222,7 @@ export class TwofoldStack extends Stack {
     if (has('totp-key')) this.totpKeys.grantRead(endpoint.role);
     if (has('public-keys')) this.signingKey.grantPublicKeys(endpoint.role);
     if (has('sign')) this.signingKey.grantSign(endpoint.role);
+    if (has('audit') && this.audit) this.audit.grantPut(endpoint.role);
     if (has('email')) {
       Grant.addToPrincipal({
         grantee: endpoint.role,

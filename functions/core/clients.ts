@@ -4,6 +4,7 @@
  */
 import { ConflictError, OAuthError, UnauthorizedError } from '../errors.js';
 import type { Store } from '../ports.js';
+import { emitAudit } from './audit.js';
 import { constantTimeEqual, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type MfaPolicy } from './model.js';
@@ -82,12 +83,19 @@ export async function exchangeClientCredentials(
   deps: Deps,
   clientId: string,
   clientSecret: string,
+  ip: string | null = null,
 ): Promise<ClientTokenResponse> {
   const client = await getClient(deps, clientId);
   // Compare against a dummy hash for unknown clients so timing does not reveal which ids exist.
   const ok = constantTimeEqual(client?.secret_hash ?? sha256(`unknown:${clientId}`), sha256(clientSecret));
-  if (!client || !ok) throw new OAuthError('invalid_client', 401, 'Client authentication failed');
-  return issueClientToken(deps, client);
+  const audit = { event: 'client_authentication', user_id: null, client_id: client?.client_id ?? null, method: 'client_secret', ip } as const;
+  if (!client || !ok) {
+    await emitAudit(deps, { ...audit, outcome: 'invalid_client' });
+    throw new OAuthError('invalid_client', 401, 'Client authentication failed');
+  }
+  const token = await issueClientToken(deps, client);
+  await emitAudit(deps, { ...audit, outcome: 'success' });
+  return token;
 }
 
 /** Resolves the client behind a `Bearer` client access token. */

@@ -1,5 +1,5 @@
 import type { SealKeyring } from './crypto.js';
-import type { Clock, Logger, Mailer, Signer, SmsSender, Store } from '../ports.js';
+import type { Audit, Clock, Logger, Mailer, Signer, SmsSender, Store } from '../ports.js';
 
 /** Service-wide settings the core needs (per-client settings live on the client record). */
 export interface CoreSettings {
@@ -21,6 +21,8 @@ export interface Deps {
   signer: Signer;
   clock: Clock;
   logger: Logger;
+  /** Audit events (core/audit.ts): a failure to record one is logged, never answered. */
+  audit: Audit;
   settings: CoreSettings;
   /** Key for the keyed hashes of OTPs and link codes. */
   hashKey: Uint8Array;

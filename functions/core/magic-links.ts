@@ -7,13 +7,14 @@
  */
 import { ConflictError, ForbiddenError, InvalidInputError, InvalidMagicLinkError, InvalidRedirectUriError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { audited } from './audit.js';
 import { keyedHash, randomToken } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
 import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
-import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, type IdentifierType } from './users.js';
 
@@ -155,6 +156,11 @@ export function isLinkUsable(link: MagicLinkRecord, client: ClientRecord, now: n
 
 /** `POST /cis/v1/auth/link/email/authenticate`: method `eml`; marks the email verified. */
 export async function authenticateMagicLink(deps: Deps, client: ClientRecord, input: LinkAuthenticateInput): Promise<TokenResponse> {
+  const known = { client_id: client.client_id, method: 'eml', ip: input.client_attributes?.ip_address ?? null };
+  return audited(deps, 'authentication', known, () => checkAndAuthenticateMagicLink(deps, client, input));
+}
+
+async function checkAndAuthenticateMagicLink(deps: Deps, client: ClientRecord, input: LinkAuthenticateInput): Promise<TokenResponse> {
   const key = codeKey(deps, input.code);
   const stored = await deps.store.get<MagicLinkRecord>(key);
   if (!stored || !isLinkUsable(stored.value, client, deps.clock.now())) throw new InvalidMagicLinkError();
@@ -169,12 +175,15 @@ async function checkLink(deps: Deps, client: ClientRecord, key: string, link: St
   const record = await deps.store.get<UserRecord>(keys.user(link.value.user_id));
   const now = deps.clock.now();
   if (!record || !linkStillNamesUser(link.value, record.value) || !isLinkUsable(link.value, client, now)) throw new InvalidMagicLinkError();
+  let consumedVersion: number | undefined;
   return {
     user: withEmailVerified(record.value, now),
     commit: async () => {
+      // Verify the address first: the single-use write is the last thing a failure could follow.
+      await markEmailVerified(deps, link.value, record);
       // The one conditional write that makes the code single-use: a lost race means it was used.
       try {
-        await deps.store.put(key, { ...link.value, used_at: deps.clock.now() }, {
+        consumedVersion = await deps.store.put(key, { ...link.value, used_at: deps.clock.now() }, {
           expectVersion: link.version,
           expiresAt: toEpochSeconds(link.value.expires_at) + 3600,
         });
@@ -182,7 +191,10 @@ async function checkLink(deps: Deps, client: ClientRecord, key: string, link: St
         if (error instanceof ConflictError) throw new InvalidMagicLinkError();
         throw error;
       }
-      await markEmailVerified(deps, link.value, record);
+    },
+    undo: async () => {
+      if (consumedVersion === undefined) return;
+      await revertOwnWrite<MagicLinkRecord>(deps, key, consumedVersion, ({ used_at: _used, ...unused }) => unused);
     },
   };
 }

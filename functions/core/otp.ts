@@ -33,13 +33,14 @@ import {
 } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { giveBackAttempt, reserveAttempt, type AttemptPolicy, type Reservation } from './attempts.js';
+import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
 import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
-import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
@@ -397,15 +398,16 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
   if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
     const error = wrongPasscodeError(onCode, onChannel);
     deps.logger.info('otp failure', { user_id: user.user_id, channel, locked: error instanceof LockedError });
-    throw error;
+    throw error instanceof LockedError ? await auditLockout(deps, user.user_id, error) : error;
   }
   const verified = withContactVerified(user, channel, attempt.destination, deps.clock.now());
+  let consumedVersion: number | undefined;
   return {
     user: verified ?? user,
     commit: async () => {
       try {
         await markContactVerified(deps, user.user_id, channel, attempt.destination);
-        await consumeCode(deps, key, code.id, stored!);
+        consumedVersion = await consumeCode(deps, key, code.id, stored!);
       } finally {
         await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
       }
@@ -413,11 +415,19 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     release: async () => {
       await Promise.all([giveBackAttempt(deps, onCode), giveBackAttempt(deps, onChannel)]);
     },
+    undo: async () => {
+      if (consumedVersion === undefined) return;
+      await revertOwnWrite<OtpRecord>(deps, key, consumedVersion, (record) => {
+        if (record.code?.id !== code.id) return record;
+        const { used_at: _used, ...unused } = record.code;
+        return { ...record, code: unused };
+      });
+    },
   };
 }
 
 /** Marks the code `codeId` used with a put on the version read; on a lost race, re-reads: used or replaced meanwhile refuses. */
-async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>): Promise<void> {
+async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>): Promise<number> {
   let stored: StoredRecord<OtpRecord> | undefined = read;
   for (let tries = 1; ; tries++) {
     const code = stored?.value.code;
@@ -426,8 +436,7 @@ async function consumeCode(deps: Deps, key: string, codeId: string, read: Stored
     if (now >= code.expires_at) throw new OtpExpiredError();
     const next: OtpRecord = { ...stored.value, code: { ...code, used_at: now } };
     try {
-      await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
-      return;
+      return await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       if (tries >= MAX_WRITE_ATTEMPTS) throw new InvalidCredentialsError();
@@ -526,6 +535,12 @@ export interface OtpAuthenticateInput {
  * or one with no code to use, then gets auth_invalid_credentials.
  */
 export async function authenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
+  const named = channelOfIdentifier(input.identifier_type);
+  const known = { client_id: client.client_id, method: named ? AMR_OF_CHANNEL[named] : null, ip: input.client_attributes?.ip_address ?? null };
+  return audited(deps, 'authentication', known, () => checkAndAuthenticateOtp(deps, client, input));
+}
+
+async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
   const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   const user = found?.status === 'Active' ? found : undefined;
   let channel = channelOfIdentifier(input.identifier_type);

@@ -18,6 +18,7 @@
 import { InvalidCredentialsError, LockedError } from '../errors.js';
 import { giveBackAttempt, reserveAttempt, resetAttempts, unknownSubject, type AttemptPolicy } from './attempts.js';
 import { sha256 } from './crypto.js';
+import { auditLockout } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
 import { verifyDummyPassword, verifyPassword } from './passwords.js';
@@ -68,7 +69,7 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
       const key = passwordAttemptsKey(user, type, input.username);
       const reservation = await reserveAttempt(deps, key, PASSWORD_ATTEMPTS);
       if (!reservation.reserved) throw lockedError(reservation.retryAfterMs ?? PASSWORD_LOCK_MS);
-      if (reservation.reachedLimit) deps.logger.info('password locked', { user_id: user?.user_id });
+      if (reservation.reachedLimit && user) await auditLockout(deps, user.user_id, undefined);
       // The attempt that reaches the limit is still answered as a plain failure; the next one learns of the lock.
       if (!user?.password || user.status !== 'Active') {
         await verifyDummyPassword(password, deps.settings.scrypt);

@@ -26,8 +26,9 @@ import { constantTimeEqual, keyedHash, randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { satisfiesMfa } from './mfa.js';
 import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
+import { emitAudit } from './audit.js';
 import { reserveRecoveryGuess } from './recovery-guesses.js';
-import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import type { UserPrincipal } from './user-tokens.js';
 import { findUser, type IdentifierType } from './users.js';
@@ -98,12 +99,12 @@ function remainingOf(set: RecoveryCodeSet): number {
 
 // ---- audit -----------------------------------------------------------------------
 
-type AuditEvent = 'recovery_codes_generated' | 'recovery_code_used' | 'recovery_codes_exhausted';
+type RecoveryAuditEvent = 'recovery_codes_generated' | 'recovery_code_used' | 'recovery_codes_exhausted';
 type AuditOutcome = 'success' | 'failure' | 'locked' | 'refused';
 
-/** One structured line per audit event; never a code or a hash. To be routed to the Audit port once there is one. */
-function audit(deps: Pick<Deps, 'logger'>, event: AuditEvent, fields: { user_id?: string | undefined; client_id: string; outcome: AuditOutcome; remaining?: number }): void {
-  deps.logger.info('audit', { event, ...fields });
+/** One audit event through the Audit port (docs/audit.md); never a code or a hash. */
+async function audit(deps: Deps, event: RecoveryAuditEvent, fields: { user_id?: string | undefined; client_id: string; outcome: AuditOutcome; ip?: string | undefined }): Promise<void> {
+  await emitAudit(deps, { event, user_id: fields.user_id ?? null, client_id: fields.client_id, method: 'recovery_code', ip: fields.ip ?? null, outcome: fields.outcome });
 }
 
 // ---- generating --------------------------------------------------------------------
@@ -117,7 +118,7 @@ export async function generateRecoveryCodes(deps: Deps, principal: UserPrincipal
   const { client, user } = principal;
   const session = principal.record.value;
   if (!satisfiesMfa(session.authentications.map((a) => a.method), client.mfa_policy)) {
-    audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'refused' });
+    await audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'refused' });
     throw new MfaRequiredError();
   }
   const codes = new Set<string>();
@@ -141,7 +142,7 @@ export async function generateRecoveryCodes(deps: Deps, principal: UserPrincipal
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The recovery codes are being changed by other requests; retry');
     }
   }
-  audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'success', remaining: RECOVERY_CODES_PER_SET });
+  await audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'success' });
   return { codes: [...codes] };
 }
 
@@ -184,13 +185,13 @@ export async function authenticateRecoveryCode(deps: Deps, client: ClientRecord,
     );
   } catch (error) {
     if (error instanceof InvalidCredentialsError || error instanceof LockedError) {
-      audit(deps, 'recovery_code_used', { user_id: user?.user_id, client_id: client.client_id, outcome: error instanceof LockedError ? 'locked' : 'failure' });
+      await audit(deps, 'recovery_code_used', { user_id: user?.user_id, client_id: client.client_id, outcome: error instanceof LockedError ? 'locked' : 'failure', ip: input.client_attributes?.ip_address });
     }
     throw error;
   }
-  const audited = { user_id: user!.user_id, client_id: client.client_id, outcome: 'success', remaining } as const;
-  audit(deps, 'recovery_code_used', audited);
-  if (remaining === 0) audit(deps, 'recovery_codes_exhausted', audited);
+  const audited = { user_id: user!.user_id, client_id: client.client_id, outcome: 'success', ip: input.client_attributes?.ip_address } as const;
+  await audit(deps, 'recovery_code_used', audited);
+  if (remaining === 0) await audit(deps, 'recovery_codes_exhausted', audited);
   return { ...tokens, recovery_codes_remaining: remaining };
 }
 
@@ -213,7 +214,23 @@ async function checkRecoveryCode(
   if (!user || !stored || canonical === undefined || index < 0 || stored.value.codes[index]!.used_at !== undefined) {
     throw new InvalidCredentialsError();
   }
-  return { user, commit: async () => onConsumed(await consumeCode(deps, stored, hash)) };
+  let consumed: { version: number; index: number } | undefined;
+  return {
+    user,
+    commit: async () => {
+      const result = await consumeCode(deps, stored, hash);
+      consumed = result;
+      onConsumed(result.remaining);
+    },
+    undo: async () => {
+      if (!consumed) return;
+      const { index } = consumed;
+      await revertOwnWrite<RecoveryCodeSet>(deps, keys.recoveryCodes(stored.value.user_id), consumed.version, (set) => ({
+        ...set,
+        codes: set.codes.map((c, i) => (i === index ? { hash: c.hash } : c)),
+      }));
+    },
+  };
 }
 
 /**
@@ -221,7 +238,7 @@ async function checkRecoveryCode(
  * codes remain. If the set changed meanwhile, re-reads and re-judges: a
  * replaced set, or the code used by a concurrent call, refuses.
  */
-async function consumeCode(deps: Deps, read: StoredRecord<RecoveryCodeSet>, hash: string): Promise<number> {
+async function consumeCode(deps: Deps, read: StoredRecord<RecoveryCodeSet>, hash: string): Promise<{ remaining: number; version: number; index: number }> {
   const key = keys.recoveryCodes(read.value.user_id);
   let record: StoredRecord<RecoveryCodeSet> | undefined = read;
   for (let attempt = 1; ; attempt++) {
@@ -231,8 +248,8 @@ async function consumeCode(deps: Deps, read: StoredRecord<RecoveryCodeSet>, hash
     const now = deps.clock.now();
     const next: RecoveryCodeSet = { ...record.value, codes: record.value.codes.map((c, i) => (i === index ? { ...c, used_at: now } : c)) };
     try {
-      await deps.store.put(key, next, { expectVersion: record.version });
-      return remainingOf(next);
+      const version = await deps.store.put(key, next, { expectVersion: record.version });
+      return { remaining: remainingOf(next), version, index };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The recovery codes are being changed by other requests; retry');

@@ -9,6 +9,7 @@
  */
 import { ConflictError, InvalidCredentialsError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { audited, emitAudit, noteAudit } from './audit.js';
 import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
@@ -102,6 +103,27 @@ export interface CredentialCheck {
    * back, so an outage does not use up the user's attempts.
    */
   release?(): Promise<void>;
+  /**
+   * Runs after `commit` when the session could not be written: puts the
+   * consumed credential back, so a failed call never uses up a code, a link
+   * or a TOTP step. Best effort and fail closed: if the credential changed
+   * since (a concurrent use) or the undo fails too, it stays used.
+   */
+  undo?(): Promise<void>;
+}
+
+/**
+ * Reverts a write of ours to `key` if nothing has written it since (it is
+ * still at `writtenVersion`); otherwise leaves it. Used by `undo`.
+ */
+export async function revertOwnWrite<T>(deps: Pick<Deps, 'store'>, key: string, writtenVersion: number, revert: (value: T) => T): Promise<void> {
+  const stored = await deps.store.get<T>(key);
+  if (!stored || stored.version !== writtenVersion) return;
+  try {
+    await deps.store.put(key, revert(stored.value), { expectVersion: writtenVersion });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
 }
 
 export interface AuthenticateRequest {
@@ -124,6 +146,16 @@ export interface AuthenticateRequest {
  * credential, then writes the session with one conditional put.
  */
 export async function authenticate(
+  deps: Deps,
+  request: AuthenticateRequest,
+  verify: () => Promise<CredentialCheck>,
+): Promise<TokenResponse> {
+  const ip = request.clientAttributes?.ip_address ?? null;
+  const known = { client_id: request.client.client_id, user_id: request.userId, method: request.method ?? 'session', ip };
+  return audited(deps, 'authentication', known, () => runAuthentication(deps, request, verify));
+}
+
+async function runAuthentication(
   deps: Deps,
   request: AuthenticateRequest,
   verify: () => Promise<CredentialCheck>,
@@ -160,10 +192,18 @@ export async function authenticate(
       });
       return { ...tokens, refresh_token: refreshToken, token_type: 'Bearer', session_id: next.session_id };
     } catch (error) {
-      if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_JOIN_ATTEMPTS) throw error;
-      // Someone else wrote the session meanwhile: re-read and re-check before retrying.
-      existing = (await loadLiveSession(deps, client, existing.value.session_id)).record;
-      checkSessionAccess(existing.value, request.userId, clientAttributes);
+      try {
+        if (!(error instanceof ConflictError) || existing === undefined || attempt >= MAX_JOIN_ATTEMPTS) throw error;
+        // Someone else wrote the session meanwhile: re-read and re-check before retrying.
+        existing = (await loadLiveSession(deps, client, existing.value.session_id)).record;
+        checkSessionAccess(existing.value, request.userId, clientAttributes);
+      } catch (failure) {
+        // The call fails after the credential was consumed: put it back, so a retry can use it.
+        await check.undo?.().catch((undoError: unknown) => {
+          deps.logger.warn('could not put back a consumed credential', { error: undoError instanceof Error ? undoError.name : 'unknown' });
+        });
+        throw failure;
+      }
     }
   }
 }
@@ -198,12 +238,14 @@ export async function authenticateSession(
   clientAttributes: ClientAttributes | undefined,
   options: { maxAge?: number | undefined; claims?: ClaimsRequest | undefined } = {},
 ): Promise<TokenResponse> {
-  const { record, user } = await loadLiveSession(deps, client, sessionId);
-  return authenticate(
-    deps,
-    { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
-    async () => ({ user, commit: async () => {} }),
-  );
+  return audited(deps, 'authentication', { client_id: client.client_id, method: 'session', ip: clientAttributes?.ip_address ?? null }, async () => {
+    const { record, user } = await loadLiveSession(deps, client, sessionId);
+    return authenticate(
+      deps,
+      { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
+      async () => ({ user, commit: async () => {} }),
+    );
+  });
 }
 
 /**
@@ -213,10 +255,13 @@ export async function authenticateSession(
  * a session bound to another IP is session_binding_mismatch and lives on.
  */
 export async function logoutSession(deps: Deps, client: ClientRecord, sessionId: string, clientAttributes?: ClientAttributes): Promise<void> {
-  await endSession(deps, sessionId, 'logout', (session) => {
-    if (session.client_id !== client.client_id) throw new SessionNotFoundError();
-    checkBinding(session, clientAttributes);
-  });
+  await audited(deps, 'logout', { client_id: client.client_id, method: 'session', ip: clientAttributes?.ip_address ?? null }, () =>
+    endSession(deps, sessionId, 'logout', (session) => {
+      if (session.client_id !== client.client_id) throw new SessionNotFoundError();
+      noteAudit({ user_id: session.user_id });
+      checkBinding(session, clientAttributes);
+    }),
+  );
 }
 
 /** Ends a session with one conditional write, retrying if it changed meanwhile. */
@@ -305,6 +350,14 @@ export async function refreshSession(
       }
       await endSession(deps, sessionId, 'refresh_token_reuse');
       deps.logger.warn('refresh token reuse: session ended', { session_id: sessionId, client_id: client.client_id });
+      await emitAudit(deps, {
+        event: 'refresh_token_reuse',
+        user_id: session.user_id,
+        client_id: client.client_id,
+        method: 'refresh_token',
+        ip: clientAttributes?.ip_address ?? null,
+        outcome: 'session_ended',
+      });
       throw new InvalidGrantError('The refresh token was already used; the session has been ended');
     }
     const user = await getUser(deps, session.user_id);

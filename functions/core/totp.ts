@@ -17,11 +17,12 @@ import { generateSecret, generateSync, generateURI } from 'otplib';
 import { ConflictError, InvalidCredentialsError, LockedError, TotpAlreadyConfiguredError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy } from './attempts.js';
+import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
 import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
-import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
@@ -151,6 +152,11 @@ export function totpAttemptsKey(user: UserRecord | undefined, type: IdentifierTy
 
 /** `POST /cis/v1/auth/totp/authenticate`. */
 export async function authenticateTotp(deps: Deps, client: ClientRecord, input: TotpAuthenticateInput): Promise<TokenResponse> {
+  const known = { client_id: client.client_id, method: 'otp', ip: input.client_attributes?.ip_address ?? null };
+  return audited(deps, 'authentication', known, () => checkAndAuthenticateTotp(deps, client, input));
+}
+
+async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input: TotpAuthenticateInput): Promise<TokenResponse> {
   const user = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   return authenticate(
     deps,
@@ -169,30 +175,37 @@ export async function authenticateTotp(deps: Deps, client: ClientRecord, input: 
 async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undefined, passcode: string): Promise<CredentialCheck> {
   const reservation = await reserveAttempt(deps, attemptsKey, TOTP_ATTEMPTS);
   if (!reservation.reserved) throw lockedError(reservation.retryAfterMs ?? TOTP_LOCK_MS);
-  const refuse = () => {
-    if (reservation.reachedLimit) {
-      deps.logger.info('totp locked', { user_id: userId });
-      return lockedError(TOTP_LOCK_MS);
-    }
-    return new InvalidCredentialsError();
+  const refuse = async () => {
+    if (!reservation.reachedLimit) return new InvalidCredentialsError();
+    return userId === undefined ? lockedError(TOTP_LOCK_MS) : auditLockout(deps, userId, lockedError(TOTP_LOCK_MS));
   };
 
   const record = userId === undefined ? undefined : await deps.store.get<UserRecord>(keys.user(userId));
   const user = record?.value;
-  if (!record || !user || user.status !== 'Active' || !user.totp) throw refuse();
+  if (!record || !user || user.status !== 'Active' || !user.totp) throw await refuse();
   const now = deps.clock.now();
   const match = matchTotpCode(openTotpSeed(deps, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
-  if (match.outcome !== 'accepted') throw refuse();
+  if (match.outcome !== 'accepted') throw await refuse();
+  let consumed: { version: number; previousStep: number | undefined } | undefined;
   return {
     user,
     commit: async () => {
       try {
-        await consumeStep(deps, record, match.step);
+        consumed = await consumeStep(deps, record, match.step);
       } finally {
         await giveBackAttempt(deps, reservation); // the code was right, even if a concurrent use of it won
       }
     },
     release: () => giveBackAttempt(deps, reservation),
+    undo: async () => {
+      if (!consumed) return;
+      const { version, previousStep } = consumed;
+      await revertOwnWrite<UserRecord>(deps, keys.user(record.value.user_id), version, (u) => {
+        if (!u.totp || u.totp.last_used_step !== match.step) return u;
+        const { last_used_step: _step, ...totp } = u.totp;
+        return { ...u, totp: previousStep === undefined ? totp : { ...totp, last_used_step: previousStep } };
+      });
+    },
   };
 }
 
@@ -201,7 +214,7 @@ async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undef
  * changed meanwhile, re-reads and re-decides: a step already used (a
  * concurrent use of the same code won) or a replaced secret refuses.
  */
-async function consumeStep(deps: Deps, read: StoredRecord<UserRecord>, step: number): Promise<void> {
+async function consumeStep(deps: Deps, read: StoredRecord<UserRecord>, step: number): Promise<{ version: number; previousStep: number | undefined }> {
   const { user_id: userId, totp } = read.value;
   let record: StoredRecord<UserRecord> | undefined = read;
   for (let attempt = 1; ; attempt++) {
@@ -210,8 +223,7 @@ async function consumeStep(deps: Deps, read: StoredRecord<UserRecord>, step: num
     if (user.totp.last_used_step !== undefined && step <= user.totp.last_used_step) throw new InvalidCredentialsError();
     const next: UserRecord = { ...user, totp: { ...user.totp, last_used_step: step } };
     try {
-      await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
-      return;
+      return { version: await deps.store.put(keys.user(userId), next, { expectVersion: record.version }), previousStep: user.totp.last_used_step };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
       record = await deps.store.get<UserRecord>(keys.user(userId));

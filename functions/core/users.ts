@@ -13,6 +13,7 @@
  */
 import { ConflictError, InvalidInputError, ServiceUnavailableError, UserAlreadyExistsError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
+import { emitAudit } from './audit.js';
 import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClaimRecord, type UserRecord } from './model.js';
@@ -312,7 +313,7 @@ function withStatus(user: UserRecord, status: UserRecord['status'], now: number)
  * taken), the user is written on the version read, and only then are old
  * values released.
  */
-export async function updateUser(deps: Deps, userId: string, changes: UpdateUserInput): Promise<UserView> {
+export async function updateUser(deps: Deps, userId: string, changes: UpdateUserInput, clientId: string | null = null): Promise<UserView> {
   for (let attempt = 1; ; attempt++) {
     const record: StoredRecord<UserRecord> | undefined = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
@@ -353,6 +354,7 @@ export async function updateUser(deps: Deps, userId: string, changes: UpdateUser
       continue;
     }
     await releaseClaims(deps, released, userId);
+    if (current.status === 'Active' && next.status === 'Disabled') await emitAudit(deps, { event: 'user_disabled', user_id: userId, client_id: clientId, method: null, ip: null, outcome: 'success' });
     return toUserView(next);
   }
 }
@@ -362,7 +364,7 @@ export async function updateUser(deps: Deps, userId: string, changes: UpdateUser
  * user's sessions stop working at once, since a session is live only while
  * its user exists (see isSessionLive).
  */
-export async function deleteUser(deps: Deps, userId: string): Promise<void> {
+export async function deleteUser(deps: Deps, userId: string, clientId: string | null = null): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const record = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
@@ -379,6 +381,7 @@ export async function deleteUser(deps: Deps, userId: string): Promise<void> {
     });
     await releaseClaims(deps, held, userId);
     await deps.store.delete(keys.recoveryCodes(userId));
+    await emitAudit(deps, { event: 'user_deleted', user_id: userId, client_id: clientId, method: null, ip: null, outcome: 'success' });
     return;
   }
 }

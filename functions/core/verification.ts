@@ -10,6 +10,7 @@
  * (a successful OTP login verifies the contact by itself).
  */
 import { ContactMismatchError, UserNotFoundError } from '../errors.js';
+import { audited } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
 import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issueCode, sendCode, type OtpChannel } from './otp.js';
@@ -60,8 +61,10 @@ export async function verifyContact(
   contact: string,
   passcode: string,
 ): Promise<{ result: true }> {
-  const user = await loadUserWithContact(deps, userId, channel, contact);
-  const check = await checkCode(deps, { client, user, channel, purpose: 'verification', passcode });
-  await check.commit();
-  return { result: true };
+  return audited(deps, 'verification', { client_id: client.client_id, user_id: userId, method: channel }, async () => {
+    const user = await loadUserWithContact(deps, userId, channel, contact);
+    const check = await checkCode(deps, { client, user, channel, purpose: 'verification', passcode });
+    await check.commit();
+    return { result: true as const };
+  });
 }

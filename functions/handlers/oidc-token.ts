@@ -26,5 +26,5 @@ export const handler = endpoint<z.output<typeof ClientCredentialsRequest>>('oidc
   const id = basic?.id ?? body.client_id;
   const secret = basic?.secret ?? body.client_secret;
   if (!id || !secret) throw new OAuthError('invalid_client', 401, 'Client credentials are required (client_id and client_secret, or HTTP Basic)');
-  return json(200, await exchangeClientCredentials(deps, id, secret));
+  return json(200, await exchangeClientCredentials(deps, id, secret, event.requestContext?.http?.sourceIp ?? null));
 });

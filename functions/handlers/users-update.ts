@@ -5,5 +5,5 @@ import type { UpdateUserRequest, UserIdParams } from '../http/schemas.js';
 
 export const handler = endpoint<z.output<typeof UpdateUserRequest>, z.output<typeof UserIdParams>>(
   'users-update',
-  async ({ deps, body, params }) => json(200, { result: await updateUser(deps, params.user_id, body) }),
+  async ({ deps, client, body, params }) => json(200, { result: await updateUser(deps, params.user_id, body, client.client_id) }),
 );

@@ -13,6 +13,7 @@ import { authenticateUserToken, type UserPrincipal } from '../core/user-tokens.j
 import type { Deps } from '../core/deps.js';
 import type { ClientRecord } from '../core/model.js';
 import { ANSWER_MARGIN_MS, deadlineFor, withDeadline } from '../deadline.js';
+import { maskContacts } from '../adapters/logger.js';
 import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
 import { routeNamed, type RouteDefinition } from '../routes.js';
 import { getDeps } from '../runtime.js';
@@ -88,7 +89,7 @@ function errorMapping(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEven
         request.response = json(503, { error_code: 'service_unavailable', message: 'A dependency is unavailable; retry later' }, { 'Retry-After': '1' });
       } else {
         logger?.error('unhandled error', { route: route.name, error: describe(error) });
-        if (!logger) console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: route.name, error: describe(error) }));
+        if (!logger) console.error(maskContacts(JSON.stringify({ level: 'error', msg: 'unhandled error', route: route.name, error: describe(error) })));
         request.response = json(500, { error_code: 'internal_error', message: 'Internal error' });
       }
     },

@@ -43,12 +43,14 @@ export function esbuildOptionsFor(route: RouteDefinition | undefined) {
 
 /**
  * Constants defined per route at bundle time: esbuild drops the SES / SNS
- * client from functions that never send (see functions/adapters/aws/wiring.ts).
+ * client from functions that never send, and the EventBridge client from
+ * functions that emit no audit event (see functions/adapters/aws/wiring.ts).
  */
 export function bundleDefines(route: RouteDefinition): Record<string, string> {
   return {
     'process.env.TWOFOLD_SENDS_EMAIL': JSON.stringify(String(route.capabilities?.includes('email') ?? false)),
     'process.env.TWOFOLD_SENDS_SMS': JSON.stringify(String(route.capabilities?.includes('sms') ?? false)),
+    'process.env.TWOFOLD_AUDITS': JSON.stringify(String(route.capabilities?.includes('audit') ?? false)),
   };
 }
 

@@ -27,6 +27,8 @@ const PROPS = {
   smsSenderId: 'Twofold',
   previousKeyArns: ['arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000'],
   allowedOrigins: ['https://shop.example'],
+  // Checked with the optional audit bus on, so its resources are checked too.
+  auditEvents: true,
 };
 
 let app: App;

@@ -84,7 +84,7 @@ describe('the Twofold stack', () => {
     }
   });
 
-  it('bundles the SES client only into email routes and the SNS client only into SMS routes', () => {
+  it('bundles the SES client only into email routes, the SNS client only into SMS routes, EventBridge only into audit routes', () => {
     const sizes: Record<string, number> = {};
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       const route = routeOfFunction(fn);
@@ -92,6 +92,7 @@ describe('the Twofold stack', () => {
       sizes[route.name] = bundle.length;
       expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(route.capabilities?.includes('email') ?? false);
       expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(route.capabilities?.includes('sms') ?? false);
+      expect(bundle.includes('AWSEvents'), `${route.name} EventBridge`).toBe(route.capabilities?.includes('audit') ?? false);
     }
     // Guard against a dependency slipping into every bundle (`npm run bench` reports them all).
     expect(sizes['oidc-jwks']).toBeLessThan(900_000);

@@ -59,7 +59,9 @@ async function storedSet(user: UserRecord = ada) {
 }
 
 function auditLines(): Array<Record<string, unknown>> {
-  return t.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'audit');
+  return t.logLines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === 'audit' && String(line.event).startsWith('recovery_'));
 }
 
 /** Holds every signature until `open()`: a call that reaches signing has checked its code and waits to commit. */

@@ -11,6 +11,7 @@ import { DynamoDbStore, ensureTable } from '../../functions/adapters/aws/dynamod
 import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
 import { LocalSigner } from '../../functions/adapters/local/local-signer.js';
 import { Outbox } from '../../functions/adapters/local/outbox.js';
+import { LogAudit } from '../../functions/adapters/audit-log.js';
 import { jsonLogger } from '../../functions/adapters/logger.js';
 import { createClient, type CreateClientInput } from '../../functions/core/clients.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
@@ -54,13 +55,15 @@ export async function createTestDeps(overrides: Partial<Deps> = {}): Promise<Tes
   const outbox = new Outbox(clock);
   const store = new DynamoDbStore(client, tableName);
   const logLines: string[] = [];
+  const logger = jsonLogger('info', (line) => logLines.push(line));
   const deps: Deps = {
     store,
     mailer: outbox,
     sms: outbox,
     signer: new LocalSigner(),
     clock,
-    logger: jsonLogger('info', (line) => logLines.push(line)),
+    logger,
+    audit: new LogAudit(logger),
     settings: { issuer: 'https://twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: TEST_SCRYPT },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },

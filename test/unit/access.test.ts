@@ -40,6 +40,7 @@ function fakeDeps(): Deps {
     signer: new LocalSigner(),
     clock: { now: () => 0 },
     logger: { info() {}, warn() {}, error() {} },
+    audit: { record: async () => {} },
     settings: { issuer: 'https://twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 12, r: 8, p: 1 } },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },

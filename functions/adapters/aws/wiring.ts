@@ -15,7 +15,8 @@ import type { SealKeyring } from '../../core/crypto.js';
 import type { Deps } from '../../core/deps.js';
 import { parseTotpKeyring } from '../../core/totp-seal.js';
 import type { RouteDefinition } from '../../routes.js';
-import type { Logger, Mailer, SmsSender } from '../../ports.js';
+import type { Audit, Logger, Mailer, SmsSender } from '../../ports.js';
+import { allAudits, LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { dependencyFailure } from './failures.js';
@@ -76,6 +77,18 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
   }
 }
 
+/** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client loaded only then). */
+async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Audit> {
+  // TWOFOLD_AUDITS is defined per route at bundle time, so esbuild drops the client where no event is emitted
+  // (an if/else, like buildMailer's: esbuild removes a dead branch, not the code after an early return).
+  if (process.env.TWOFOLD_AUDITS === 'false' || !config.auditEventBus) {
+    return new LogAudit(logger);
+  } else {
+    const [{ EventBridgeClient }, { EventBridgeAudit }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./eventbridge-audit.js')]);
+    return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(awsClientOptions()), config.auditEventBus));
+  }
+}
+
 /** Reads the TOTP keyring once: the secret's JSON object of key versions, `ids` in use (the first seals). */
 export async function readTotpKeyring(secrets: SecretsManagerClient, secretId: string, ids: readonly string[]): Promise<SealKeyring> {
   let response;
@@ -124,6 +137,7 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
     sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },
     logger,
+    audit: await buildAudit(config, logger),
     settings: config.settings,
     hashKey,
     totpKeys,

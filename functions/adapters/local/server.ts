@@ -17,6 +17,7 @@ import type { Clock, Logger, Signer } from '../../ports.js';
 import { routes, type RouteDefinition } from '../../routes.js';
 import { installDeps } from '../../runtime.js';
 import { DynamoDbStore } from '../aws/dynamodb-store.js';
+import { LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { createDemo } from './demo.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
@@ -287,6 +288,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     signer: options.signer ?? new LocalSigner(),
     clock,
     logger,
+    audit: new LogAudit(logger),
     settings: { issuer: options.issuer ?? url, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT }, ...options.settings },
     // A fresh random key per start: codes from an earlier run never verify.
     hashKey: randomBytes(32),

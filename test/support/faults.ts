@@ -1,0 +1,97 @@
+/**
+ * Fault injection for the ports: wraps the Store, Signer, Mailer and SmsSender
+ * of a test's deps so that, once armed, the Nth call to one port fails the way
+ * its AWS adapter reports an outage (DependencyError), either at once or after
+ * a timeout (the test clock moves on by the timeout first, as a stalled call
+ * would take that long). Calls are counted per port while armed, so a healthy
+ * run of an action tells how many steps each port has in it.
+ */
+import type { Deps } from '../../functions/core/deps.js';
+import { DependencyError } from '../../functions/errors.js';
+import type { Mailer, Signer, SmsSender, Store } from '../../functions/ports.js';
+import type { TestClock } from './harness.js';
+
+export type Port = 'store' | 'signer' | 'mailer' | 'sms';
+export type FaultMode = 'fails' | 'times out';
+export const PORTS: readonly Port[] = ['store', 'signer', 'mailer', 'sms'];
+export const MODES: readonly FaultMode[] = ['fails', 'times out'];
+/** How long a stalled call takes before the SDK gives up (the AWS clients' request timeout). */
+export const TIMEOUT_MS = 3_000;
+
+const DEPENDENCY: Record<Port, string> = { store: 'dynamodb', signer: 'kms', mailer: 'ses', sms: 'sns' };
+
+export class FaultInjector {
+  private counts: Record<Port, number> = { store: 0, signer: 0, mailer: 0, sms: 0 };
+  private counting = false;
+  private target: { port: Port; call: number; mode: FaultMode } | undefined;
+  /** Keys of the store writes that succeeded while counting. */
+  readonly writes: string[] = [];
+
+  constructor(
+    deps: Deps,
+    private readonly clock: TestClock,
+  ) {
+    const store = deps.store;
+    const signer = deps.signer;
+    const mailer = deps.mailer;
+    const sms = deps.sms;
+    const write = async <T>(key: string, run: () => Promise<T>) => {
+      await this.step('store');
+      const result = await run();
+      if (this.counting) this.writes.push(key);
+      return result;
+    };
+    const faultyStore: Store = {
+      get: async (key) => (await this.step('store'), store.get(key)),
+      put: (key, value, options) => write(key, () => store.put(key, value, options)),
+      delete: (key, options) => write(key, () => store.delete(key, options)),
+      increment: (key, by, options) => write(key, () => store.increment(key, by, options)),
+      countAttempt: (key, options) => write(key, () => store.countAttempt(key, options)),
+      getAttempts: async (key) => (await this.step('store'), store.getAttempts(key)),
+      restartAttempts: (key, seen, next, expiresAt) => write(key, () => store.restartAttempts(key, seen, next, expiresAt)),
+      // Giving a counted attempt back is best effort by design (core/attempts.ts): when it fails the
+      // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
+      uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+    };
+    const faultySigner: Signer = {
+      currentKeyId: async () => (await this.step('signer'), signer.currentKeyId()),
+      sign: async (input) => (await this.step('signer'), signer.sign(input)),
+      publicKeys: async () => (await this.step('signer'), signer.publicKeys()),
+    };
+    const faultyMailer: Mailer = { sendEmail: async (message) => (await this.step('mailer'), mailer.sendEmail(message)) };
+    const faultySms: SmsSender = { sendSms: async (message) => (await this.step('sms'), sms.sendSms(message)) };
+    Object.assign(deps, { store: faultyStore, signer: faultySigner, mailer: faultyMailer, sms: faultySms });
+  }
+
+  private async step(port: Port): Promise<void> {
+    if (!this.counting) return;
+    this.counts[port] += 1;
+    const target = this.target;
+    if (target?.port !== port || target.call !== this.counts[port]) return;
+    if (target.mode === 'times out') this.clock.advance(TIMEOUT_MS);
+    const cause = Object.assign(new Error(`${DEPENDENCY[port]} ${target.mode === 'fails' ? 'ServiceUnavailable' : 'TimeoutError'}`), {
+      name: target.mode === 'fails' ? 'ServiceUnavailable' : 'TimeoutError',
+    });
+    throw new DependencyError(DEPENDENCY[port], { cause });
+  }
+
+  /** Runs `action` healthy and returns how many calls it made to each port. */
+  async census<T>(action: () => Promise<T>): Promise<{ result: T; counts: Record<Port, number> }> {
+    const result = await this.during(undefined, action);
+    return { result, counts: { ...this.counts } };
+  }
+
+  /** Runs `action` with the `call`th call to `port` failing in `mode` (or healthy, with no target). */
+  async during<T>(target: { port: Port; call: number; mode: FaultMode } | undefined, action: () => Promise<T>): Promise<T> {
+    this.counts = { store: 0, signer: 0, mailer: 0, sms: 0 };
+    this.writes.length = 0;
+    this.target = target;
+    this.counting = true;
+    try {
+      return await action();
+    } finally {
+      this.counting = false;
+      this.target = undefined;
+    }
+  }
+}
