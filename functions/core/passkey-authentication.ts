@@ -44,7 +44,8 @@ export interface RequestOptionsJson {
   challenge: string;
   timeout: number;
   rpId: string;
-  allowCredentials: Array<{ type: 'public-key'; id: string; transports: string[] }>;
+  /** Always empty: a discoverable-passkey login, so the answer names no credential of anyone. */
+  allowCredentials: [];
   userVerification: 'required' | 'preferred';
 }
 
