@@ -509,7 +509,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a passkey login: WebAuthn request options (an unknown username gets an answer of the same shape) */
+        /** Start a passkey login: WebAuthn request options with an empty allowCredentials (a discoverable-passkey login), the same for every username, known or not; a username binds the challenge to that user */
         post: operations["auth-webauthn-authenticate-start"];
         delete?: never;
         options?: never;
@@ -1062,7 +1062,7 @@ export interface components {
         };
         WebAuthnCredentialList: components["schemas"]["WebAuthnCredential"][];
         WebAuthnAuthenticateStartRequest: {
-            /** @description The user's username, email or E.164 phone number; omit for a discoverable-passkey login. */
+            /** @description The user's username, email or E.164 phone number, when already known (e.g. after a password): binds the challenge to that user; the answer is the same either way. */
             username?: string;
             /** @description Seconds for the browser prompt (default 300); the challenge itself lives 5 minutes. */
             timeout?: number;
@@ -1074,6 +1074,7 @@ export interface components {
                 challenge: string;
                 timeout: number;
                 rpId: string;
+                /** @description Always empty: the browser offers its discoverable passkeys for the RP ID, so the answer reveals nothing about the username. */
                 allowCredentials: {
                     /** @constant */
                     type: "public-key";
@@ -3224,7 +3225,7 @@ export interface operations {
                 };
             };
             /**
-             * @description `auth_invalid_credentials`: unknown passkey or challenge, a replayed result, wrong signature, origin or RP ID, user not verified when required, a counter that did not advance, a passkey not offered for the username
+             * @description `auth_invalid_credentials`: unknown passkey or challenge, a replayed result, wrong signature, origin or RP ID, user not verified when required, a counter that did not advance, no user handle, a passkey not of the user the login was started for
              *
              *     `session_not_found`: session_id is unknown, expired, ended or of another client
              *

@@ -575,11 +575,10 @@ export const routes: readonly RouteDefinition[] = [
     path: '/cis/v1/auth/webauthn/authenticate/start',
     auth: 'client',
     tag: 'Authentication',
-    summary: 'Start a passkey login: WebAuthn request options (an unknown username gets an answer of the same shape)',
+    summary: 'Start a passkey login: WebAuthn request options with an empty allowCredentials (a discoverable-passkey login), the same for every username, known or not; a username binds the challenge to that user',
     body: s.WebAuthnAuthenticateStartRequest,
     success: { status: 200, description: 'Request options for navigator.credentials.get()', schema: s.WebAuthnAuthenticateStartResponse },
     errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' }],
-    capabilities: ['hash-key'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['webauthnChallenge'] },
   },
   {
@@ -592,7 +591,7 @@ export const routes: readonly RouteDefinition[] = [
     body: s.WebAuthnAuthenticateRequest,
     success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
     errors: [
-      { status: 400, code: 'auth_invalid_credentials', when: 'unknown passkey or challenge, a replayed result, wrong signature, origin or RP ID, user not verified when required, a counter that did not advance, a passkey not offered for the username' },
+      { status: 400, code: 'auth_invalid_credentials', when: 'unknown passkey or challenge, a replayed result, wrong signature, origin or RP ID, user not verified when required, a counter that did not advance, no user handle, a passkey not of the user the login was started for' },
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
       ...SESSION_ERRORS,
     ],

@@ -1,11 +1,16 @@
 /**
  * Passkey authentication (contract section 4, "Passkey" row): method
- * `webauthn`, its own factor class. Start answers an unknown username exactly
- * as a known one: a user without usable passkeys (unknown, disabled, or with
- * none) gets a deterministic made-up credential list of the same shape, so
- * asking twice gives the same answer and nothing tells the two apart. Without
- * a username the list is empty and the browser offers its discoverable
- * passkeys.
+ * `webauthn`, its own factor class.
+ *
+ * Start never lists credentials: every login is a discoverable-credential
+ * login (registration requires a resident key), so the answer is the same
+ * whether the username names nobody, a user without passkeys, or one with
+ * twenty; only the random challenge and session id differ. A list of the
+ * user's passkeys would tell who is registered (and how many passkeys they
+ * hold), and a made-up stand-in cannot copy a real list's length. Known and
+ * unknown names cost the same store reads. The username only binds the
+ * challenge: after the assertion, finish refuses a passkey that is not the
+ * named user's, with the same error as any other refused passkey.
  *
  * Finish goes through sessions.authenticate: the target session is checked
  * (session_id joining, IP binding, session_user_mismatch) before the
@@ -13,7 +18,7 @@
  * tokens are signed.
  */
 import { InvalidCredentialsError } from '../errors.js';
-import { keyedHash, randomId } from './crypto.js';
+import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClaimRecord, type ClientRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
@@ -39,7 +44,8 @@ export interface RequestOptionsJson {
   challenge: string;
   timeout: number;
   rpId: string;
-  allowCredentials: Array<{ type: 'public-key'; id: string; transports: string[] }>;
+  /** Always empty: a discoverable-passkey login, so the answer names no credential of anyone. */
+  allowCredentials: [];
   userVerification: 'required' | 'preferred';
 }
 
@@ -50,12 +56,6 @@ function identifierOf(username: string): [IdentifierType, string] {
   return ['username', username];
 }
 
-/** The stand-in list for a username without usable passkeys: stable per username and service key. */
-function madeUpCredentials(deps: Deps, username: string): RequestOptionsJson['allowCredentials'] {
-  const id = Buffer.from(keyedHash(deps.hashKey, `webauthn-unknown:${username.trim().toLowerCase()}`), 'base64url').subarray(0, 16).toString('base64url');
-  return [{ type: 'public-key', id, transports: ['internal', 'hybrid'] }];
-}
-
 /** `POST /cis/v1/auth/webauthn/authenticate/start`. `timeout` in seconds (30 to 600), capped at the challenge's 5 minutes. */
 export async function startPasskeyAuthentication(
   deps: Deps,
@@ -64,25 +64,19 @@ export async function startPasskeyAuthentication(
 ): Promise<{ webauthn_session_id: string; credential_request_options: RequestOptionsJson }> {
   const rp = relyingPartyOf(client);
   let userId: string | undefined;
-  let allowCredentials: RequestOptionsJson['allowCredentials'] = [];
   if (input.username !== undefined) {
     const [type, identifier] = identifierOf(input.username);
     const found = await findUser(deps, type, identifier);
     // Keep the number of reads the same for known and unknown names.
     if (!found) await deps.store.get(keys.user(randomId()));
-    const usable = found?.value.status === 'Active' ? (found.value.webauthn_credentials ?? []) : [];
-    if (usable.length > 0) {
-      userId = found!.value.user_id;
-      allowCredentials = usable.map((c) => ({ type: 'public-key', id: c.id, transports: c.transports }));
-    } else {
-      allowCredentials = madeUpCredentials(deps, input.username);
-    }
+    userId = found?.value.user_id;
   }
   const challenge = await issueChallenge(deps, {
     ceremony: 'authenticate',
     client_id: client.client_id,
+    // A name that matches nobody binds the challenge to no user: no passkey can answer it.
+    ...(input.username !== undefined && { named_user: true }),
     ...(userId !== undefined && { user_id: userId }),
-    ...(input.username !== undefined && { allowed_credential_ids: allowCredentials.map((c) => c.id) }),
   });
   return {
     webauthn_session_id: challenge.webauthn_session_id,
@@ -90,7 +84,7 @@ export async function startPasskeyAuthentication(
       challenge: challenge.challenge,
       timeout: Math.min((input.timeout ?? 300) * 1000, CHALLENGE_TTL_MS),
       rpId: rp.id,
-      allowCredentials,
+      allowCredentials: [],
       userVerification: rp.userVerification,
     },
   };
@@ -127,8 +121,7 @@ async function checkAssertion(
   { result, clientData }: ReturnType<typeof decodeAuthentication>,
 ): Promise<CredentialCheck> {
   const challenge = await loadChallenge(deps, client, 'authenticate', clientData.challenge);
-  const allowed = challenge.value.allowed_credential_ids;
-  if (allowed !== undefined && !allowed.includes(result.id)) throw new InvalidCredentialsError('This passkey was not offered for this login');
+  if (challenge.value.named_user === true && challenge.value.user_id !== userId) throw new InvalidCredentialsError('This passkey is not the named user\'s');
   const user = (await deps.store.get<UserRecord>(keys.user(userId)))?.value;
   const credential = user?.webauthn_credentials?.find((c) => c.id === result.id);
   if (!user || user.status !== 'Active' || !credential) throw new InvalidCredentialsError('Unknown passkey');
@@ -143,12 +136,13 @@ async function checkAssertion(
   };
 }
 
-/** A discoverable credential names its user; it must be the owner of the credential ID. */
+/**
+ * A discoverable credential names its user (WebAuthn §7.2 step 6, for a
+ * login that listed no credentials): the handle must be there and name the
+ * owner of the credential ID.
+ */
 function checkUserHandle(result: AuthenticationResultJson, userId: string): void {
-  const handle = result.response.userHandle;
-  if (handle !== undefined && handle !== null && handle !== '' && handle !== userHandleOf(userId)) {
-    throw new InvalidCredentialsError('The passkey names another user');
-  }
+  if (result.response.userHandle !== userHandleOf(userId)) throw new InvalidCredentialsError('The passkey names another user, or none');
 }
 
 /**

@@ -41,7 +41,7 @@ export interface CreationOptionsJson {
   pubKeyCredParams: Array<{ type: 'public-key'; alg: number }>;
   timeout: number;
   excludeCredentials: Array<{ type: 'public-key'; id: string; transports: string[] }>;
-  authenticatorSelection: { residentKey: 'preferred'; requireResidentKey: false; userVerification: 'required' | 'preferred' };
+  authenticatorSelection: { residentKey: 'required'; requireResidentKey: true; userVerification: 'required' | 'preferred' };
   attestation: 'none';
   extensions: { credProps: true };
 }
@@ -71,7 +71,8 @@ export async function startPasskeyRegistration(
       timeout: CHALLENGE_TTL_MS,
       // The same authenticator is not registered twice.
       excludeCredentials: (user.webauthn_credentials ?? []).map((c) => ({ type: 'public-key' as const, id: c.id, transports: c.transports })),
-      authenticatorSelection: { residentKey: 'preferred', requireResidentKey: false, userVerification: rp.userVerification },
+      // Required: logins list no credentials (so they reveal no user), and only a discoverable passkey answers those.
+      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: rp.userVerification },
       attestation: 'none',
       extensions: { credProps: true },
     },

@@ -36,11 +36,11 @@ export interface ChallengeRecord {
   ceremony: Ceremony;
   challenge: string;
   client_id: string;
-  /** Registration: the user and session the challenge was issued to. Authentication: the user named, if any. */
+  /** Registration: the user and session the challenge was issued to. Authentication: the user named, if the name matched one. */
   user_id?: string;
   session_id?: string;
-  /** Authentication with a username: the credential IDs offered; the result must use one of them. */
-  allowed_credential_ids?: string[];
+  /** Authentication started with a username: the passkey must be `user_id`'s (none is, when the name matched nobody). */
+  named_user?: boolean;
   display_name?: string;
   expires_at: number;
 }
@@ -209,6 +209,8 @@ export async function verifyRegistrationResult(
       domain: rp.id,
       userVerified: rp.userVerification === 'required',
     });
+    // Logins list no credentials: a passkey the browser says is not discoverable could never sign in.
+    if ((result.clientExtensionResults.credProps as { rk?: unknown } | undefined)?.rk === false) refuse('not a discoverable credential');
     const flags = parsers.parseAuthenticator(result.response.authenticatorData).flags;
     if (!flags.userPresent) refuse('user not present');
     if (!flags.attestedData) refuse('no attested credential data');

@@ -494,7 +494,7 @@ export const WebAuthnCredentialList = z.array(WebAuthnCredential).meta({ id: 'We
 
 export const WebAuthnAuthenticateStartRequest = z
   .object({
-    username: z.string().trim().min(1).max(LIMITS.identifier).optional().meta({ description: "The user's username, email or E.164 phone number; omit for a discoverable-passkey login." }),
+    username: z.string().trim().min(1).max(LIMITS.identifier).optional().meta({ description: "The user's username, email or E.164 phone number, when already known (e.g. after a password): binds the challenge to that user; the answer is the same either way." }),
     timeout: z.number().int().min(30).max(600).optional().meta({ description: 'Seconds for the browser prompt (default 300); the challenge itself lives 5 minutes.' }),
   })
   .meta({ id: 'WebAuthnAuthenticateStartRequest' });
@@ -507,7 +507,7 @@ export const WebAuthnAuthenticateStartResponse = z
         challenge: z.string(),
         timeout: z.number(),
         rpId: z.string(),
-        allowCredentials: z.array(CredentialDescriptor),
+        allowCredentials: z.array(CredentialDescriptor).meta({ description: 'Always empty: the browser offers its discoverable passkeys for the RP ID, so the answer reveals nothing about the username.' }),
         userVerification: z.enum(['required', 'preferred']),
       })
       .meta({ description: '`PublicKeyCredentialRequestOptionsJSON`: pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then `navigator.credentials.get()`.' }),

@@ -131,4 +131,57 @@ describe('the step-up demo in Chromium', { timeout: 60_000 }, () => {
     if (process.env.DEMO_SCREENSHOT) await second.page.screenshot({ path: process.env.DEMO_SCREENSHOT, fullPage: true });
     await second.context.close();
   });
+
+  it('sign up, password, SMS step-up, generate recovery codes, log out; then password + recovery code is MFA, and a used code is refused', async () => {
+    const { page, context } = await withVirtualAuthenticator(await browser());
+    await signUp(page, 'lin', '+15550001003');
+    await logIn(page, 'lin');
+    expect(await page.locator('#generate-codes').isHidden()).toBe(true);
+    await page.click('#sensitive');
+    await page.click('#step-up-sms');
+    await page.locator('#sms-form').waitFor();
+    await page.fill('#sms-code', server.outbox.last('+15550001003')!.code!);
+    await page.click('#sms-verify');
+    await page.locator('#result', { hasText: 'Done' }).waitFor();
+
+    // With MFA the page offers recovery codes, shown once.
+    await page.click('#generate-codes');
+    await page.locator('#codes-list li').first().waitFor();
+    const codes = await page.locator('#codes-list li').allTextContents();
+    expect(codes).toHaveLength(10);
+    for (const code of codes) expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    expect(await text(page, '#codes')).toContain('shown only');
+    await page.click('#logout');
+    await page.locator('#signed-out').waitFor();
+    expect(await page.locator('#codes-list li').count()).toBe(0);
+
+    // Without the phone: password, then a recovery code (typed in lower case, as people do).
+    const useCode = async (code: string) => {
+      await logIn(page, 'lin');
+      await page.click('#sensitive');
+      await page.click('#step-up-recovery');
+      await page.fill('#recovery-code', code);
+      await page.click('#recovery-verify');
+    };
+    const before = Math.floor(Date.now() / 1000);
+    await useCode(codes[0]!.toLowerCase());
+    await page.locator('#result', { hasText: 'Done' }).waitFor();
+    await waitForMessage(page, '9 left');
+    expect(JSON.parse(await text(page, '#amr'))).toEqual(['pwd', 'recovery_code', 'mfa']);
+    expect(await text(page, '#mfa')).toBe('yes');
+    const amrAt = JSON.parse(await text(page, '#amr-at'));
+    expect(Object.keys(amrAt).sort()).toEqual(['pwd', 'recovery_code']);
+    expect(amrAt.recovery_code).toBeGreaterThanOrEqual(before - 1);
+    expect(amrAt.recovery_code).toBeGreaterThanOrEqual(amrAt.pwd);
+    await page.click('#logout');
+    await page.locator('#signed-out').waitFor();
+
+    // The same code again: refused in the page, and the session stays a single factor.
+    await useCode(codes[0]!);
+    await waitForMessage(page, 'refused');
+    expect(await text(page, '#amr')).toBe('["pwd"]');
+    expect(await text(page, '#mfa')).toBe('no');
+    expect(await page.locator('#result').isHidden()).toBe(true);
+    await context.close();
+  });
 });

@@ -16,6 +16,7 @@ import { webauthnSettingsProblems } from '../../functions/core/webauthn-settings
 import { createTestClient, createTestDeps, idTokenClaims, invoke, slowSigning, type TestContext } from '../support/harness.js';
 import { seedAuthentication, seedUser } from '../support/seed.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
+import { proxyStore } from '../support/store-proxy.js';
 
 const ORIGIN = 'https://app.example';
 const RP_ID = 'app.example';
@@ -79,7 +80,8 @@ describe('registering a passkey', () => {
       rp: { id: RP_ID, name: 'App' },
       user: { name: 'ada', displayName: 'Ada L.' },
       pubKeyCredParams: [{ type: 'public-key', alg: -7 }, { type: 'public-key', alg: -257 }],
-      authenticatorSelection: { userVerification: 'required' },
+      // Logins list no credentials, so every passkey must be discoverable.
+      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
       attestation: 'none',
       excludeCredentials: [],
     });
@@ -105,6 +107,16 @@ describe('registering a passkey', () => {
 
     // The next registration excludes the passkey already there.
     expect((await startRegistration(session.access_token)).excludeCredentials).toEqual([{ type: 'public-key', id: res.body.id, transports: ['internal', 'hybrid'] }]);
+  });
+
+  it('refuses a passkey the browser reports as not discoverable (logins list no credentials, so it could never sign in)', async () => {
+    const session = await passwordSession(ada);
+    const encoded = new SoftAuthenticator(ORIGIN).create(await startRegistration(session.access_token));
+    const result = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+    const notDiscoverable = Buffer.from(JSON.stringify({ ...result, clientExtensionResults: { credProps: { rk: false } } })).toString('base64url');
+    expectRefused(await invoke(register, { token: session.access_token, body: { webauthn_encoded_result: notDiscoverable } }));
+    const discoverable = Buffer.from(JSON.stringify({ ...result, clientExtensionResults: { credProps: { rk: true } } })).toString('base64url');
+    expect((await invoke(register, { token: session.access_token, body: { webauthn_encoded_result: discoverable } })).status).toBe(201);
   });
 
   it('needs a user token: a client token is 401', async () => {
@@ -197,7 +209,7 @@ describe('logging in with a passkey', () => {
     const authenticator = new SoftAuthenticator(ORIGIN);
     const session = await registerPasskey(ada, authenticator);
     const options = await startLogin({ username: 'ada' });
-    expect(options).toMatchObject({ rpId: RP_ID, userVerification: 'required', allowCredentials: [{ type: 'public-key', id: authenticator.credentials[0]!.id }] });
+    expect(options).toMatchObject({ rpId: RP_ID, userVerification: 'required', allowCredentials: [] });
     const res = await login(authenticator.get(options), { session_id: session.session_id });
     expect(res.status).toBe(200);
     expect(res.body.session_id).toBe(session.session_id);
@@ -219,16 +231,69 @@ describe('logging in with a passkey', () => {
     expect((await idTokenClaims(ctx.deps, res.body.id_token, client.client_id)).amr).toEqual(['webauthn']);
   });
 
-  it('answers an unknown username, or a user without passkeys, exactly like a known one, and the same every time', async () => {
+  it('answers a user with two passkeys, one without, a disabled one and an unknown name byte for byte alike, apart from the challenge', async () => {
+    const adaKey = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(ada, adaKey);
+    await registerPasskey(ada, adaKey);
+    const carol = await seedUser(ctx.deps, { username: 'carol' });
+    await registerPasskey(carol, new SoftAuthenticator(ORIGIN));
+    const stored = (await ctx.store.get<UserRecord>(keys.user(carol.user_id)))!;
+    await ctx.store.put(keys.user(carol.user_id), { ...stored.value, status: 'Disabled' }, { expectVersion: stored.version });
+    const answer = async (body: Record<string, unknown>) => {
+      const res = await invoke(authStart, { token: clientToken, body });
+      expect(res.status).toBe(200);
+      const { webauthn_session_id, credential_request_options } = res.body;
+      // Only the random parts differ, and only in value: same length, same alphabet.
+      expect(webauthn_session_id).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(credential_request_options.challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      return JSON.stringify({ ...res.body, webauthn_session_id: webauthn_session_id.length, credential_request_options: { ...credential_request_options, challenge: '' } });
+    };
+    const known = await answer({ username: 'ada' });
+    for (const body of [{ username: 'nobody' }, { username: 'bob' }, { username: 'carol' }, { username: 'ada@example.com' }, { username: '+15550009999' }, {}]) {
+      expect(await answer(body)).toBe(known);
+    }
+    expect(JSON.parse(known).credential_request_options.allowCredentials).toEqual([]);
+  });
+
+  it('reads and writes the store alike for a known and an unknown username', async () => {
     await registerPasskey(ada, new SoftAuthenticator(ORIGIN));
-    const known = await startLogin({ username: 'ada' });
-    const unknown = await startLogin({ username: 'nobody' });
-    const noPasskeys = await startLogin({ username: 'bob' });
-    const shape = (o: any) => ({ ...o, challenge: typeof o.challenge, allowCredentials: o.allowCredentials.map((c: any) => ({ ...c, id: c.id.length })) });
-    expect(shape(unknown)).toEqual(shape(known));
-    expect(shape(noPasskeys)).toEqual(shape(known));
-    expect((await startLogin({ username: 'nobody' })).allowCredentials).toEqual(unknown.allowCredentials);
-    expect(unknown.allowCredentials).not.toEqual(noPasskeys.allowCredentials);
+    await registerPasskey(ada, new SoftAuthenticator(ORIGIN));
+    const trace = async (username: string) => {
+      const calls: string[] = [];
+      const store = ctx.store;
+      ctx.deps.store = proxyStore(store, (op, key) => void calls.push(`${op} ${key.split('#')[0]}`));
+      try {
+        await startLogin({ username });
+      } finally {
+        ctx.deps.store = store;
+      }
+      return calls;
+    };
+    const known = await trace('ada');
+    expect(known.length).toBeGreaterThan(1);
+    expect(await trace('nobody')).toEqual(known);
+    expect(await trace('bob')).toEqual(known);
+  });
+
+  it("checks after the assertion that the passkey is the named user's: an unknown name or another user's name is refused", async () => {
+    const adaKey = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(ada, adaKey);
+    await registerPasskey(bob, new SoftAuthenticator(ORIGIN));
+    expectRefused(await login(adaKey.get(await startLogin({ username: 'nobody' }))));
+    expectRefused(await login(adaKey.get(await startLogin({ username: 'bob' }))));
+    // The passkey was not burned by the refusals; for its own user it works, by any of their identifiers.
+    for (const username of ['ada', 'ADA@example.com']) {
+      const res = await login(adaKey.get(await startLogin({ username })));
+      expect(res.status).toBe(200);
+      expect((await idTokenClaims(ctx.deps, res.body.id_token, client.client_id)).sub).toBe(ada.user_id);
+    }
+  });
+
+  it('refuses an assertion without a user handle (a discoverable login must name its user)', async () => {
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(ada, authenticator);
+    const result = authenticator.get(await startLogin({ username: 'ada' }), { credential: { ...authenticator.credentials[0]!, userHandle: '' } });
+    expectRefused(await login(result));
   });
 
   it('refuses another origin, another RP ID, and a missing user verification', async () => {

@@ -19,6 +19,7 @@ import { updateClient } from '../../functions/core/clients.js';
 import type { ClientRecord } from '../../functions/core/model.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
+import { proxyStore } from '../support/store-proxy.js';
 
 const STORE_MS = 3;
 const EMAIL_MS = 40;
@@ -29,16 +30,9 @@ const CALIBRATION_RUNS = 3;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function withStoreLatency(store: Store): Store {
-  return {
-    get: async (key) => (await pause(STORE_MS), store.get(key)),
-    put: async (key, value, options) => (await pause(STORE_MS), store.put(key, value, options)),
-    delete: async (key, options) => (await pause(STORE_MS), store.delete(key, options)),
-    increment: async (key, by, options) => (await pause(STORE_MS), store.increment(key, by, options)),
-    countAttempt: async (key, options) => (await pause(STORE_MS), store.countAttempt(key, options)),
-    getAttempts: async (key) => (await pause(STORE_MS), store.getAttempts(key)),
-    restartAttempts: async (key, seen, next, expiresAt) => (await pause(STORE_MS), store.restartAttempts(key, seen, next, expiresAt)),
-    uncountAttempt: async (key, run) => (await pause(STORE_MS), store.uncountAttempt(key, run)),
-  };
+  return proxyStore(store, async () => {
+    await pause(STORE_MS);
+  });
 }
 
 function withDeliveryLatency(target: Mailer & SmsSender): Mailer & SmsSender {

@@ -15,6 +15,7 @@ import type { Signer, Store } from '../../functions/ports.js';
 import { routes } from '../../functions/routes.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
 import { seedAuthentication, seedUser } from '../support/seed.js';
+import { proxyStore } from '../support/store-proxy.js';
 
 const clientRoutes = routes.filter((route) => route.auth === 'client');
 
@@ -97,16 +98,9 @@ beforeAll(async () => {
 
   writes = [];
   const store = t.deps.store;
-  const recording: Store = {
-    get: (key) => store.get(key),
-    put: (key, value, options) => (writes.push(key), store.put(key, value, options)),
-    delete: (key, options) => (writes.push(key), store.delete(key, options)),
-    increment: (key, by, options) => (writes.push(key), store.increment(key, by, options)),
-    countAttempt: (key, options) => (writes.push(key), store.countAttempt(key, options)),
-    getAttempts: (key) => store.getAttempts(key),
-    restartAttempts: (key, seen, next, expiresAt) => (writes.push(key), store.restartAttempts(key, seen, next, expiresAt)),
-    uncountAttempt: (key, run) => (writes.push(key), store.uncountAttempt(key, run)),
-  };
+  const recording: Store = proxyStore(store, (op, key) => {
+    if (op !== 'get' && op !== 'getAttempts') writes.push(key);
+  });
   t.deps.store = recording;
 });
 

@@ -9,7 +9,10 @@
  *
  * The sensitive action asks Twofold for the session with `max_age: 300`: it
  * goes ahead only when the session holds MFA within the last 5 minutes, and
- * otherwise answers with the second factors the page may offer (`step_up`).
+ * otherwise answers with the second factors the page may offer (`step_up`):
+ * a passkey, an SMS code, or, for a user without their phone or passkey, one
+ * of the recovery codes they generated earlier (password + recovery code is
+ * MFA too; each code works once).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,7 +32,8 @@ export interface DemoOptions {
 interface Visitor {
   sessionId: string;
   accessToken: string;
-  claims: JWTPayload & { amr?: string[]; phone_number?: string };
+  /** The verified ID token: `amr` lists the methods, `amr_at` when each was last used (epoch seconds). */
+  claims: JWTPayload & { amr?: string[]; amr_at?: Record<string, number>; phone_number?: string };
   username: string;
 }
 
@@ -84,17 +88,28 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
     if (tokens.session_id) visitor.sessionId = tokens.session_id;
   }
 
-  /** What the page shows: who is signed in, the ID token's `amr`, and whether it says `mfa`. */
+  /** What the page shows: who is signed in, the ID token's `amr` and `amr_at`, and whether it says `mfa`. */
   function view(visitor: Visitor | undefined): Reply {
     if (!visitor) return { status: 200, body: { signed_in: false } };
     const amr = visitor.claims.amr ?? [];
-    return { status: 200, body: { signed_in: true, username: visitor.username, amr, mfa: amr.includes('mfa') } };
+    return { status: 200, body: { signed_in: true, username: visitor.username, amr, amr_at: visitor.claims.amr_at ?? {}, mfa: amr.includes('mfa') } };
+  }
+
+  /**
+   * Asks Twofold what this session holds from the last STEP_UP_MAX_AGE
+   * seconds (older factors are left out of `amr`) and keeps the fresh tokens.
+   */
+  async function refresh(visitor: Visitor, req: IncomingMessage): Promise<Reply | undefined> {
+    const tokens = await twofold('/cis/v1/auth/session/authenticate', { session_id: visitor.sessionId, max_age: STEP_UP_MAX_AGE, client_attributes: clientAttributes(req) });
+    if (tokens.status !== 200) return failed(tokens);
+    await remember(visitor, tokens.body as never);
+    return undefined;
   }
 
   const failed = (reply: Reply): Reply => ({ status: reply.status, body: { error: (reply.body as { message?: string })?.message ?? 'Request failed' } });
   const signedOut: Reply = { status: 401, body: { error: 'Log in first' } };
 
-  /** Second factors for the step-up, by name. A "use a recovery code" path is one more entry here. */
+  /** Second factors for the step-up, by name. */
   const stepUp: Record<string, ApiHandler> = {
     'sms/send': async (visitor) => {
       if (!visitor?.claims.phone_number) return signedOut;
@@ -131,6 +146,21 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
       await remember(visitor, tokens.body as never);
       return view(visitor);
     },
+    // For a user without their phone or passkey: one recovery code, which then stops working.
+    'recovery/verify': async (visitor, body, req) => {
+      if (!visitor) return signedOut;
+      const tokens = await twofold('/cis/v1/auth/recovery-codes/authenticate', {
+        code: String(body.code ?? ''),
+        identifier_type: 'user_id',
+        identifier: visitor.claims.sub,
+        session_id: visitor.sessionId,
+        client_attributes: clientAttributes(req),
+      });
+      if (tokens.status === 400) return { status: 400, body: { error: 'That recovery code was refused: mistyped, or already used.' } };
+      if (tokens.status !== 200) return failed(tokens);
+      await remember(visitor, tokens.body as never);
+      return { status: 200, body: { ...(view(visitor).body as object), recovery_codes_remaining: (tokens.body as any).recovery_codes_remaining } };
+    },
   };
 
   const api: Record<string, ApiHandler> = {
@@ -161,26 +191,21 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
     // The "sensitive action": allowed only with MFA in the last STEP_UP_MAX_AGE seconds.
     sensitive: async (visitor, _body, req) => {
       if (!visitor) return signedOut;
-      const tokens = await twofold('/cis/v1/auth/session/authenticate', {
-        session_id: visitor.sessionId,
-        max_age: STEP_UP_MAX_AGE,
-        client_attributes: clientAttributes(req),
-      });
-      if (tokens.status !== 200) return failed(tokens);
-      await remember(visitor, tokens.body as never);
+      const refused = await refresh(visitor, req);
+      if (refused) return refused;
       const amr = visitor.claims.amr ?? [];
       if (amr.includes('mfa')) return { status: 200, body: { ...(view(visitor).body as object), done: true, secret: 'The vault is open: 4 8 15 16 23 42' } };
       const passkeys = await twofold(`/cis/v1/users/${encodeURIComponent(String(visitor.claims.sub))}/webauthn-credentials`, undefined);
       const hasPasskey = passkeys.status === 200 && (passkeys.body as unknown[]).length > 0;
-      const offer = [...(hasPasskey ? ['passkey'] : []), ...(visitor.claims.phone_number ? ['sms'] : [])];
+      // Recovery codes are always offered: whether the user has any is theirs to know, not the page's.
+      const offer = [...(hasPasskey ? ['passkey'] : []), ...(visitor.claims.phone_number ? ['sms'] : []), 'recovery'];
       return { status: 200, body: { ...(view(visitor).body as object), done: false, step_up: offer } };
     },
     // Adding a passkey needs the user access token of a fresh session (password within 5 minutes).
     'passkeys/start': async (visitor, _body, req) => {
       if (!visitor) return signedOut;
-      const fresh = await twofold('/cis/v1/auth/session/authenticate', { session_id: visitor.sessionId, max_age: STEP_UP_MAX_AGE, client_attributes: clientAttributes(req) });
-      if (fresh.status !== 200) return failed(fresh);
-      await remember(visitor, fresh.body as never);
+      const refused = await refresh(visitor, req);
+      if (refused) return refused;
       if ((visitor.claims.amr ?? []).length === 0) return { status: 403, body: { error: 'Log in again to add a passkey' } };
       const started = await twofold('/cis/v1/auth/webauthn/register/start', { display_name: visitor.username }, visitor.accessToken);
       return started.status === 200 ? { status: 200, body: (started.body as any).credential_creation_options } : failed(started);
@@ -193,6 +218,16 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
         visitor.accessToken,
       );
       return registered.status === 201 ? { status: 201, body: { registered: true, name: (registered.body as any).name } } : failed(registered);
+    },
+    // A new set of recovery codes replaces the old one, so it needs MFA within the last 5 minutes.
+    // The codes pass through to the page once and are kept nowhere here; Twofold stores only their hashes.
+    'recovery-codes': async (visitor, _body, req) => {
+      if (!visitor) return signedOut;
+      const refused = await refresh(visitor, req);
+      if (refused) return refused;
+      if (!(visitor.claims.amr ?? []).includes('mfa')) return { status: 403, body: { error: 'Confirm it is you with a second factor first (do the sensitive action).' } };
+      const generated = await twofold('/cis/v1/auth/recovery-codes', {}, visitor.accessToken);
+      return generated.status === 201 ? { status: 201, body: { codes: (generated.body as { codes: string[] }).codes } } : failed(generated);
     },
     ...Object.fromEntries(Object.entries(stepUp).map(([name, handler]) => [`step-up/${name}`, handler])),
   };

@@ -1,0 +1,21 @@
+/**
+ * A Store that runs `before(op, key)` ahead of every call, then the real
+ * call: the one place tests wrap a store to trace, slow down or record calls,
+ * so a new Store operation is added here once.
+ */
+import type { Store } from '../../functions/ports.js';
+
+export type StoreOp = keyof Store;
+
+export function proxyStore(store: Store, before: (op: StoreOp, key: string) => void | Promise<void>): Store {
+  return {
+    get: async (key) => (await before('get', key), store.get(key)),
+    put: async (key, value, options) => (await before('put', key), store.put(key, value, options)),
+    delete: async (key, options) => (await before('delete', key), store.delete(key, options)),
+    increment: async (key, by, options) => (await before('increment', key), store.increment(key, by, options)),
+    countAttempt: async (key, options) => (await before('countAttempt', key), store.countAttempt(key, options)),
+    getAttempts: async (key) => (await before('getAttempts', key), store.getAttempts(key)),
+    restartAttempts: async (key, seen, next, expiresAt) => (await before('restartAttempts', key), store.restartAttempts(key, seen, next, expiresAt)),
+    uncountAttempt: async (key, run) => (await before('uncountAttempt', key), store.uncountAttempt(key, run)),
+  };
+}
