@@ -80,6 +80,8 @@ describe('the Twofold stack', () => {
       // Minified: few, very long lines.
       expect(bundle.split('\n').length).toBeLessThan(200);
       expect(bundle).not.toContain('dynalite');
+      // Credentials come from the environment: no STS or SSO client from the default provider chain.
+      expect(bundle).not.toContain('AWSSecurityTokenServiceV20110615');
       expect(bundle).not.toContain('/local/outbox');
     }
   });
