@@ -647,25 +647,18 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
 async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
   const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   const user = found?.status === 'Active' ? found : undefined;
-  // No usable user: the guess is judged against the decoy that sends to this identifier left, as a user's against their code.
-  const subject = user ? undefined : decoySubject(input.identifier_type, input.identifier);
+  // Where no user can receive codes on a channel (none named, disabled, or without that contact), sends left a
+  // decoy for what was submitted instead: guesses there are judged against it, as a user's against their code.
+  const subject = decoySubject(input.identifier_type, input.identifier);
+  const real = (on: OtpChannel) => reachableOn(user, on);
   let channel = channelOfIdentifier(input.identifier_type);
   if (!channel) {
-    const records = async (): Promise<Array<OtpRecord | undefined>> => {
-      if (user) {
-        const [email, sms] = await Promise.all([
-          deps.store.get<OtpRecord>(keys.otp(user.user_id, 'email')),
-          deps.store.get<OtpRecord>(keys.otp(user.user_id, 'sms')),
-        ]);
-        return [email?.value, sms?.value];
-      }
-      const [email, sms] = await Promise.all([
-        deps.store.get<OtpDecoy>(keys.otpDecoy(subject!, 'email')),
-        deps.store.get<OtpDecoy>(keys.otpDecoy(subject!, 'sms')),
-      ]);
-      return [email && decoyAsRecord(email.value), sms && decoyAsRecord(sms.value)];
+    const read = async (on: OtpChannel): Promise<OtpRecord | undefined> => {
+      if (real(on)) return (await deps.store.get<OtpRecord>(keys.otp(user!.user_id, on)))?.value;
+      const decoy = await deps.store.get<OtpDecoy>(keys.otpDecoy(subject, on));
+      return decoy && decoyAsRecord(decoy.value);
     };
-    const [email, sms] = await records();
+    const [email, sms] = await Promise.all([read('email'), read('sms')]);
     channel = pickChannel({ email, sms }, client.client_id, input.request_id, deps.clock.now());
   }
   const otpChannel = channel;
@@ -687,10 +680,10 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
         keyedHash(deps.hashKey, input.passcode); // keep the no-code path about as costly
         throw new InvalidCredentialsError();
       }
-      if (!user) {
+      if (!real(otpChannel)) {
         return checkDecoy(deps, {
           client,
-          subject: subject!,
+          subject,
           channel: otpChannel,
           passcode: input.passcode,
           ...(input.request_id !== undefined && { requestId: input.request_id }),
@@ -698,7 +691,7 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
       }
       return checkCode(deps, {
         client,
-        user,
+        user: user!,
         channel: otpChannel,
         purpose: 'login',
         passcode: input.passcode,

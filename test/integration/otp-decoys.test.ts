@@ -19,25 +19,36 @@ import { proxyStore } from '../support/store-proxy.js';
 
 const VICTIM = { email: 'victim@example.com', phone_number: '+15551230001', username: 'victim' };
 const NOBODY = { email: 'nobody@example.com', phone_number: '+15551230002', username: 'nobody', user_id: 'u-nobody' };
+const EMAIL_ONLY = { email: 'email-only@example.com', username: 'email-only' };
+const PHONE_ONLY = { phone_number: '+15551230003', username: 'phone-only' };
 
-type Who = 'registered' | 'unregistered';
+/** `email-only` and `phone-only`: registered users who cannot receive codes on the other channel. */
+type Who = 'registered' | 'unregistered' | 'email-only' | 'phone-only';
 type IdentifierType = 'email' | 'phone_number' | 'username' | 'user_id';
 type SendChannel = 'email' | 'sms' | 'direct';
 
 let t: TestContext;
 let client: ClientRecord;
 let token: string;
-let victim: UserRecord;
+let users: Record<Exclude<Who, 'unregistered'>, UserRecord>;
 let mallory: UserRecord;
 
 beforeEach(async () => {
   t = await createTestDeps();
   ({ client, token } = await createTestClient(t.deps, { allow_direct_delivery: true }));
-  victim = await seedUser(t.deps, VICTIM);
+  users = {
+    registered: await seedUser(t.deps, VICTIM),
+    'email-only': await seedUser(t.deps, EMAIL_ONLY),
+    'phone-only': await seedUser(t.deps, PHONE_ONLY),
+  };
   mallory = await seedUser(t.deps, { email: 'mallory@example.com' });
 });
 
-const identifierOf = (who: Who, type: IdentifierType) => (who === 'registered' ? { ...VICTIM, user_id: victim.user_id } : NOBODY)[type];
+function identifierOf(who: Who, type: IdentifierType): string {
+  if (who === 'unregistered') return NOBODY[type];
+  const user = users[who];
+  return type === 'user_id' ? user.user_id : user[type]!;
+}
 
 interface Answer {
   status: number;
@@ -62,9 +73,10 @@ class Probe {
     const res = await invoke(otpSend, { token, body: { channel, identifier_type: this.type, identifier: identifierOf(this.who, this.type), ...extra } });
     const body = { ...res.body };
     if (typeof body.code === 'string') this.code = body.code;
-    else if (this.who === 'registered' && res.status === 200) {
-      const to = channel === 'sms' ? VICTIM.phone_number : VICTIM.email;
-      this.code = t.outbox.last(to)?.code ?? this.code;
+    else if (this.who !== 'unregistered' && res.status === 200) {
+      const user = users[this.who];
+      const to = channel === 'sms' ? user.phone_number : user.email;
+      if (to !== undefined) this.code = t.outbox.last(to)?.code ?? this.code;
     }
     if (body.request_id !== undefined) this.requestId = body.request_id;
     for (const random of ['code', 'request_id']) if (body[random] !== undefined) body[random] = `<${random}>`;
@@ -202,6 +214,28 @@ describe('a registered and an unregistered identifier live through the same code
         expect(registered.answers.some((a) => a.status !== 200)).toBe(true);
         expect(unregistered.answers).toEqual(registered.answers);
       });
+    }
+  }
+});
+
+describe('a registered user who cannot receive codes on a channel answers like an unregistered identifier there', () => {
+  const partial: Array<{ who: Who; channel: SendChannel }> = [
+    { who: 'email-only', channel: 'sms' },
+    { who: 'phone-only', channel: 'email' },
+  ];
+  const chosen = scripts.filter((s) => /6 wrong|resend|11 wrong|request_id|both channels/.test(s.name));
+  for (const { who, channel } of partial) {
+    for (const type of ['username', 'user_id'] as const) {
+      for (const script of chosen) {
+        it(`${who} user, ${channel} send by ${type}: ${script.name}`, async () => {
+          const registered = new Probe(who, type, channel);
+          await script.run(registered);
+          const unregistered = new Probe('unregistered', type, channel);
+          await script.run(unregistered);
+          expect(registered.answers.some((a) => a.status === 403)).toBe(true);
+          expect(unregistered.answers).toEqual(registered.answers);
+        });
+      }
     }
   }
 });
