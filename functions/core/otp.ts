@@ -20,6 +20,27 @@
  * The code record is written only by sends and by the consume in the
  * CredentialCheck's `commit`: one conditional put on the version read, so of
  * any number of concurrent right attempts exactly one wins.
+ *
+ * Unknown identifiers (OtpDecoy): a send that reaches no user on its channel
+ * (none named, disabled, or without that contact) stores a decoy for what was
+ * submitted (`otp-decoy#<unknownSubject(type, identifier)>#<channel>`: id,
+ * client, request_id, sent_at, expiry; the same conditional put and TTL as a
+ * code, a resend replaces it). Guesses there run the very decision path of a
+ * real code (countAndCompare) against the decoy, on its code counter and the
+ * subject's channel counter: no decoy → auth_invalid_credentials, expired →
+ * auth_otp_passcode_expired, the 5th wrong guess and the 10th failure lock
+ * alike; a decoy never matches.
+ *
+ * What remains: a decoy is keyed by the identifier as submitted, while a
+ * real user's code and channel counter belong to the user. A code sent to a
+ * registered user by username can be guessed at (and its channel locked) by
+ * their email, user_id or phone number too; for an unknown identifier, a send
+ * by one identifier leaves nothing for guesses by another. So an attacker who
+ * already suspects that two identifiers name one account can confirm it
+ * (send by one, guess by the other until locked). This reveals nothing about
+ * an identifier on its own. Likewise, a send that a real destination's limit
+ * dropped (sends under several names of one contact) keeps the previous code,
+ * while a send to nobody always replaces its decoy.
  */
 import {
   ConflictError,

@@ -266,3 +266,17 @@ describe('a guess at an unregistered identifier costs the same store operations'
     });
   }
 });
+
+describe('what decoys do not hide (documented in SECURITY.md)', () => {
+  it("a registered user's code answers guesses by another of their identifiers; a decoy answers only the identifier it was sent to", async () => {
+    const statuses = async (who: Who) => {
+      await new Probe(who, 'username', 'email').send();
+      const byEmail = new Probe(who, 'email', 'email');
+      await byEmail.guess({}, 5);
+      return byEmail.answers.map((a) => a.status);
+    };
+    // Someone who already suspects that a username and an email name one account can confirm it; neither alone tells anything.
+    expect(await statuses('registered')).toEqual([400, 400, 400, 400, 403]);
+    expect(await statuses('unregistered')).toEqual([400, 400, 400, 400, 400]);
+  });
+});
