@@ -372,7 +372,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email', 'sms', 'hash-key'],
-    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['otp', 'sendRate', 'sendRequestRate', 'sendBudget'] },
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['otp', 'otpDecoy', 'sendRate', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'auth-otp-authenticate',
@@ -390,7 +390,7 @@ export const routes: readonly RouteDefinition[] = [
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign', 'hash-key', 'audit'],
-    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'otp', 'session', 'otpCodeAttempts', 'otpChannelAttempts'] },
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'otpDecoy'], write: ['user', 'otp', 'session', 'otpCodeAttempts', 'otpChannelAttempts'] },
   },
   {
     name: 'auth-link-send',

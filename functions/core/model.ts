@@ -140,6 +140,8 @@ export const keys = {
   usernameClaim: (username: string) => `username#${username}`,
   session: (sessionId: string) => `session#${sessionId}`,
   otp: (userId: string, channel: string) => `otp#${userId}#${channel}`,
+  /** What an OTP send to an identifier naming no reachable user leaves behind (core/otp.ts OtpDecoy); subject: unknownSubject(). */
+  otpDecoy: (subject: string, channel: string) => `otp-decoy#${subject}#${channel}`,
   magicLink: (codeHash: string) => `link#${codeHash}`,
   /** Send log of a real destination (keyed hash of the contact). */
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,

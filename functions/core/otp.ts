@@ -20,6 +20,27 @@
  * The code record is written only by sends and by the consume in the
  * CredentialCheck's `commit`: one conditional put on the version read, so of
  * any number of concurrent right attempts exactly one wins.
+ *
+ * Unknown identifiers (OtpDecoy): a send that reaches no user on its channel
+ * (none named, disabled, or without that contact) stores a decoy for what was
+ * submitted (`otp-decoy#<unknownSubject(type, identifier)>#<channel>`: id,
+ * client, request_id, sent_at, expiry; the same conditional put and TTL as a
+ * code, a resend replaces it). Guesses there run the very decision path of a
+ * real code (countAndCompare) against the decoy, on its code counter and the
+ * subject's channel counter: no decoy → auth_invalid_credentials, expired →
+ * auth_otp_passcode_expired, the 5th wrong guess and the 10th failure lock
+ * alike; a decoy never matches.
+ *
+ * What remains: a decoy is keyed by the identifier as submitted, while a
+ * real user's code and channel counter belong to the user. A code sent to a
+ * registered user by username can be guessed at (and its channel locked) by
+ * their email, user_id or phone number too; for an unknown identifier, a send
+ * by one identifier leaves nothing for guesses by another. So an attacker who
+ * already suspects that two identifiers name one account can confirm it
+ * (send by one, guess by the other until locked). This reveals nothing about
+ * an identifier on its own. Likewise, a send that a real destination's limit
+ * dropped (sends under several names of one contact) keeps the previous code,
+ * while a send to nobody always replaces its decoy.
  */
 import {
   ConflictError,
@@ -32,7 +53,7 @@ import {
   type TwofoldError,
 } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
-import { giveBackAttempt, reserveAttempt, type AttemptPolicy, type Reservation } from './attempts.js';
+import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy, type Reservation } from './attempts.js';
 import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
@@ -42,7 +63,7 @@ import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, type IdentifierType } from './users.js';
+import { findUser, modifyUser, normalizeIdentifier, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
 export const DEFAULT_EXPIRY_MINUTES = 5;
@@ -83,6 +104,19 @@ export interface OtpRecord {
   channel: OtpChannel;
   /** Absent when no code was sent, or when the last one could not be delivered. */
   code?: OtpCode;
+}
+
+/**
+ * What a send to an identifier naming no reachable user leaves behind
+ * (`otp-decoy#<subject>#<channel>`, subject: unknownSubject() of what was
+ * submitted): the life of a code without a code. Guesses at that identifier
+ * are judged against it exactly as a user's against their code (expiry,
+ * request_id, client, the code's and the channel's counters), and never match.
+ */
+export interface OtpDecoy {
+  subject: string;
+  channel: OtpChannel;
+  code: Pick<OtpCode, 'id' | 'client_id' | 'request_id' | 'sent_at' | 'expires_at'>;
 }
 
 export const AMR_OF_CHANNEL: Record<OtpChannel, AuthMethod> = { email: 'eotp', sms: 'sms' };
@@ -156,6 +190,35 @@ export function withoutCode(record: OtpRecord, codeId: string): OtpRecord | unde
   if (record.code?.id !== codeId) return undefined;
   const { code: _dropped, ...rest } = record;
   return rest;
+}
+
+/** The counter subject and decoy subject of an identifier that names no reachable user. */
+export function decoySubject(type: IdentifierType, identifier: string): string {
+  return unknownSubject(type, normalizeIdentifier(type, identifier));
+}
+
+/** A decoy replaced by a new send (a resend replaces it, as a code is replaced). */
+export function newDecoy(subject: string, channel: OtpChannel, code: Pick<OtpCode, 'id' | 'client_id' | 'request_id'>, expiresInMinutes: number, now: number): OtpDecoy {
+  return {
+    subject,
+    channel,
+    code: {
+      id: code.id,
+      client_id: code.client_id,
+      ...(code.request_id !== undefined && { request_id: code.request_id }),
+      sent_at: now,
+      expires_at: now + expiresInMinutes * 60_000,
+    },
+  };
+}
+
+/**
+ * The decoy as the code record the decisions read: a login code to no
+ * destination whose hash no passcode has (a keyed hash is 43 base64url
+ * characters; this is not one), so the comparison runs and fails.
+ */
+export function decoyAsRecord(decoy: OtpDecoy): OtpRecord {
+  return { user_id: decoy.subject, channel: decoy.channel, code: { ...decoy.code, hash: '!decoy', purpose: 'login', destination: '' } };
 }
 
 /** Epoch seconds after which the table may delete the record (or a code's attempt counter): a day after its code expired. */
@@ -301,6 +364,26 @@ export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ co
 }
 
 /**
+ * Stores a decoy for what a send to no reachable user submitted, replacing
+ * the previous one: one conditional put on the version read, retried on a
+ * lost race, with a real code's TTL.
+ */
+export async function issueDecoy(deps: Deps, subject: string, channel: OtpChannel, code: Pick<OtpCode, 'client_id' | 'request_id'>, expiresInMinutes: number): Promise<void> {
+  const key = keys.otpDecoy(subject, channel);
+  const id = randomId();
+  for (let attempt = 1; ; attempt++) {
+    const stored = await deps.store.get<OtpDecoy>(key);
+    const next = newDecoy(subject, channel, { ...code, id }, expiresInMinutes, deps.clock.now());
+    try {
+      await deps.store.put(key, next, { expectVersion: stored?.version ?? null, expiresAt: otpRecordTtl(decoyAsRecord(next)) });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
  * Runs `send`; if it throws, the stored code `codeId` is removed (one
  * conditional put on the version read) so nothing half-sent can be used,
  * and the error is rethrown.
@@ -383,23 +466,7 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     ...(request.requestId !== undefined && { request_id: request.requestId }),
   };
   const stored = await deps.store.get<OtpRecord>(key);
-  const code = usableCode(stored?.value, attempt, deps.clock.now());
-  if (code === 'no_code') throw new InvalidCredentialsError();
-  if (code === 'expired') throw new OtpExpiredError();
-
-  const onCode = await reserveAttempt(deps, keys.otpCodeAttempts(code.id), CODE_ATTEMPTS, otpRecordTtl(stored!.value));
-  if (!onCode.reserved) throw codeLockedError();
-  const onChannel = await reserveAttempt(deps, keys.otpChannelAttempts(user.user_id, channel), CHANNEL_ATTEMPTS);
-  if (!onChannel.reserved) {
-    await giveBackAttempt(deps, onCode); // never compared
-    throw channelLockedError(onChannel.retryAfterMs ?? CHANNEL_LOCK_MS);
-  }
-
-  if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
-    const error = wrongPasscodeError(onCode, onChannel);
-    deps.logger.info('otp failure', { user_id: user.user_id, channel, locked: error instanceof LockedError });
-    throw error instanceof LockedError ? await auditLockout(deps, user.user_id, error) : error;
-  }
+  const { code, onCode, onChannel } = await countAndCompare(deps, stored?.value, attempt, { subject: user.user_id, channel, userId: user.user_id });
   const verified = withContactVerified(user, channel, attempt.destination, deps.clock.now());
   let consumedVersion: number | undefined;
   return {
@@ -424,6 +491,59 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
       });
     },
   };
+}
+
+/**
+ * The one decision path of a passcode guess, for a user's code and for a
+ * decoy alike: no usable code → auth_invalid_credentials, expired →
+ * auth_otp_passcode_expired, both uncounted; else the guess is counted on the
+ * code's counter and on the subject's channel counter (refused uncompared if
+ * either limit holds), then compared. A wrong passcode throws; a right one
+ * returns the code and its reservations (a decoy's never is).
+ */
+async function countAndCompare(
+  deps: Deps,
+  record: OtpRecord | undefined,
+  attempt: Attempt,
+  on: { subject: string; channel: OtpChannel; userId?: string },
+): Promise<{ code: OtpCode; onCode: Reservation; onChannel: Reservation }> {
+  const code = usableCode(record, attempt, deps.clock.now());
+  if (code === 'no_code') throw new InvalidCredentialsError();
+  if (code === 'expired') throw new OtpExpiredError();
+
+  const onCode = await reserveAttempt(deps, keys.otpCodeAttempts(code.id), CODE_ATTEMPTS, otpRecordTtl(record!));
+  if (!onCode.reserved) throw codeLockedError();
+  const onChannel = await reserveAttempt(deps, keys.otpChannelAttempts(on.subject, on.channel), CHANNEL_ATTEMPTS);
+  if (!onChannel.reserved) {
+    await giveBackAttempt(deps, onCode); // never compared
+    throw channelLockedError(onChannel.retryAfterMs ?? CHANNEL_LOCK_MS);
+  }
+
+  if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
+    const error = wrongPasscodeError(onCode, onChannel);
+    const locked = error instanceof LockedError;
+    deps.logger.info('otp failure', { user_id: on.userId ?? null, channel: on.channel, locked });
+    throw locked && on.userId !== undefined ? await auditLockout(deps, on.userId, error) : error;
+  }
+  return { code, onCode, onChannel };
+}
+
+/**
+ * Judges a guess at an identifier naming no reachable user against the decoy
+ * its sends left, on the same path as a user's code: the same answers, the
+ * same counters, the same reads; it never matches.
+ */
+async function checkDecoy(deps: Deps, request: { client: ClientRecord; subject: string; channel: OtpChannel; passcode: string; requestId?: string }): Promise<never> {
+  const attempt: Attempt = {
+    passcodeHash: keyedHash(deps.hashKey, request.passcode),
+    purpose: 'login',
+    client_id: request.client.client_id,
+    destination: '',
+    ...(request.requestId !== undefined && { request_id: request.requestId }),
+  };
+  const stored = await deps.store.get<OtpDecoy>(keys.otpDecoy(request.subject, request.channel));
+  await countAndCompare(deps, stored && decoyAsRecord(stored.value), attempt, { subject: request.subject, channel: request.channel });
+  throw new InvalidCredentialsError(); // unreachable: no passcode hashes to a decoy's hash
 }
 
 /** Marks the code `codeId` used with a put on the version read; on a lost race, re-reads: used or replaced meanwhile refuses. */
@@ -493,7 +613,12 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
     const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
 
     if (!user) {
-      // Answer exactly as for a known user; a direct caller gets a code that works nowhere.
+      // Answer exactly as for a known user, and leave a decoy whose guesses answer as a real code's would.
+      // A direct caller gets a code that works nowhere.
+      await issueDecoy(deps, decoySubject(input.identifier_type, input.identifier), channel, {
+        client_id: client.client_id,
+        ...(requestId !== undefined && { request_id: requestId }),
+      }, expiresInMinutes);
       return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
     }
     if (!direct) {
@@ -543,13 +668,19 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
 async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
   const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   const user = found?.status === 'Active' ? found : undefined;
+  // Where no user can receive codes on a channel (none named, disabled, or without that contact), sends left a
+  // decoy for what was submitted instead: guesses there are judged against it, as a user's against their code.
+  const subject = decoySubject(input.identifier_type, input.identifier);
+  const real = (on: OtpChannel) => reachableOn(user, on);
   let channel = channelOfIdentifier(input.identifier_type);
-  if (user && !channel) {
-    const [email, sms] = await Promise.all([
-      deps.store.get<OtpRecord>(keys.otp(user.user_id, 'email')),
-      deps.store.get<OtpRecord>(keys.otp(user.user_id, 'sms')),
-    ]);
-    channel = pickChannel({ email: email?.value, sms: sms?.value }, client.client_id, input.request_id, deps.clock.now());
+  if (!channel) {
+    const read = async (on: OtpChannel): Promise<OtpRecord | undefined> => {
+      if (real(on)) return (await deps.store.get<OtpRecord>(keys.otp(user!.user_id, on)))?.value;
+      const decoy = await deps.store.get<OtpDecoy>(keys.otpDecoy(subject, on));
+      return decoy && decoyAsRecord(decoy.value);
+    };
+    const [email, sms] = await Promise.all([read('email'), read('sms')]);
+    channel = pickChannel({ email, sms }, client.client_id, input.request_id, deps.clock.now());
   }
   const otpChannel = channel;
   return authenticate(
@@ -566,13 +697,22 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
       ...(input.claims !== undefined && { claims: input.claims }),
     },
     async () => {
-      if (!user || !otpChannel) {
-        keyedHash(deps.hashKey, input.passcode); // keep the unknown-user path about as costly
+      if (!otpChannel) {
+        keyedHash(deps.hashKey, input.passcode); // keep the no-code path about as costly
         throw new InvalidCredentialsError();
+      }
+      if (!real(otpChannel)) {
+        return checkDecoy(deps, {
+          client,
+          subject,
+          channel: otpChannel,
+          passcode: input.passcode,
+          ...(input.request_id !== undefined && { requestId: input.request_id }),
+        });
       }
       return checkCode(deps, {
         client,
-        user,
+        user: user!,
         channel: otpChannel,
         purpose: 'login',
         passcode: input.passcode,

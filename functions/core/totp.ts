@@ -20,11 +20,11 @@ import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy } f
 import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
+import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
 import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, type IdentifierType } from './users.js';
+import { findUser, modifyUser, normalizeIdentifier, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -146,8 +146,7 @@ function lockedError(remainingMs: number): LockedError {
 /** The counter of TOTP guesses naming `user`, or the submitted identifier when it names no user. */
 export function totpAttemptsKey(user: UserRecord | undefined, type: IdentifierType, identifier: string): string {
   if (user) return keys.totpAttempts(user.user_id);
-  const normalized = type === 'email' ? normalizeEmail(identifier) : type === 'username' ? normalizeUsername(identifier) : identifier.trim();
-  return keys.totpAttempts(unknownSubject(type, normalized));
+  return keys.totpAttempts(unknownSubject(type, normalizeIdentifier(type, identifier)));
 }
 
 /** `POST /cis/v1/auth/totp/authenticate`. */
