@@ -16,6 +16,7 @@
  * parallel, one wins.
  */
 import { parsers, server } from '@passwordless-id/webauthn';
+import { derToJose } from './der.js';
 import type { AuthenticationJSON, RegistrationJSON } from '@passwordless-id/webauthn/dist/esm/types.js';
 import * as z from 'zod';
 import { ConflictError, ForbiddenError, InvalidCredentialsError } from '../errors.js';
@@ -111,36 +112,34 @@ export async function consumeChallenge(deps: Deps, stored: StoredRecord<Challeng
 
 const B64URL = z.string().min(1).max(8192).regex(/^[A-Za-z0-9_-]+$/);
 
+/** `PublicKeyCredential.toJSON()`: the fields both ceremonies share, around the ceremony's own `response`. */
+function publicKeyCredentialJson<R extends z.ZodRawShape>(response: R) {
+  return z.object({
+    id: B64URL.max(1400),
+    rawId: B64URL.max(1400),
+    type: z.literal('public-key'),
+    authenticatorAttachment: z.string().max(32).nullish(),
+    clientExtensionResults: z.record(z.string(), z.unknown()).optional().default({}),
+    response: z.object(response),
+  });
+}
+
 /** `PublicKeyCredential.toJSON()` of navigator.credentials.create(). */
-const RegistrationResult = z.object({
-  id: B64URL.max(1400),
-  rawId: B64URL.max(1400),
-  type: z.literal('public-key'),
-  authenticatorAttachment: z.string().max(32).nullish(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).optional().default({}),
-  response: z.object({
-    clientDataJSON: B64URL,
-    attestationObject: B64URL,
-    authenticatorData: B64URL,
-    publicKey: B64URL,
-    publicKeyAlgorithm: z.number().int(),
-    transports: z.array(z.string().max(32)).max(10).optional().default([]),
-  }),
+const RegistrationResult = publicKeyCredentialJson({
+  clientDataJSON: B64URL,
+  attestationObject: B64URL,
+  authenticatorData: B64URL,
+  publicKey: B64URL,
+  publicKeyAlgorithm: z.number().int(),
+  transports: z.array(z.string().max(32)).max(10).optional().default([]),
 });
 
 /** `PublicKeyCredential.toJSON()` of navigator.credentials.get(). */
-const AuthenticationResult = z.object({
-  id: B64URL.max(1400),
-  rawId: B64URL.max(1400),
-  type: z.literal('public-key'),
-  authenticatorAttachment: z.string().max(32).nullish(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).optional().default({}),
-  response: z.object({
-    clientDataJSON: B64URL,
-    authenticatorData: B64URL,
-    signature: B64URL,
-    userHandle: z.string().max(128).nullish(),
-  }),
+const AuthenticationResult = publicKeyCredentialJson({
+  clientDataJSON: B64URL,
+  authenticatorData: B64URL,
+  signature: B64URL,
+  userHandle: z.string().max(128).nullish(),
 });
 
 export type RegistrationResultJson = z.output<typeof RegistrationResult>;
@@ -239,6 +238,28 @@ export interface VerifiedAssertion {
   backedUp: boolean;
 }
 
+/**
+ * The library turns an ES256 DER signature into `r || s` by fixed offsets
+ * (server.js convertASN1toRaw), which only holds when r and s are 32 or 33
+ * bytes long. DER integers are minimal, so about 1 signature in 128 has a
+ * shorter r or s, and a genuine passkey login would be refused as an invalid
+ * signature. The signature is re-encoded here with both integers written as
+ * 33 bytes (a 0x00, then the 32-byte value), a form the library reads right;
+ * the DER is decoded by the same tested converter as KMS signatures.
+ */
+function withPaddedEs256Signature(result: AuthenticationResultJson): AuthenticationResultJson {
+  let raw: Uint8Array;
+  try {
+    raw = derToJose(Buffer.from(result.response.signature, 'base64url'));
+  } catch {
+    return result; // malformed: the library refuses it as it is
+  }
+  const integer = (value: Uint8Array) => Buffer.concat([Buffer.of(0x02, 33, 0x00), value]);
+  const body = Buffer.concat([integer(raw.subarray(0, 32)), integer(raw.subarray(32))]);
+  const der = Buffer.concat([Buffer.of(0x30, body.length), body]);
+  return { ...result, response: { ...result.response, signature: der.toString('base64url') } };
+}
+
 export async function verifyAuthenticationResult(
   rp: RelyingParty,
   result: AuthenticationResultJson,
@@ -249,7 +270,7 @@ export async function verifyAuthenticationResult(
   return guarded(async () => {
     if (clientData.crossOrigin === true) refuse('cross-origin ceremony');
     const info = await server.verifyAuthentication(
-      result as unknown as AuthenticationJSON,
+      (credential.algorithm === 'ES256' ? withPaddedEs256Signature(result) : result) as unknown as AuthenticationJSON,
       { id: credential.id, publicKey: credential.public_key, algorithm: credential.algorithm, transports: credential.transports as never },
       {
         challenge,

@@ -7,29 +7,14 @@
 import { decodeJwt } from 'jose';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { startLocalServer, type LocalServer } from '../../functions/adapters/local/server.js';
-import { jsonLogger } from '../../functions/adapters/logger.js';
-import { TEST_SCRYPT } from '../support/harness.js';
+import type { LocalServer } from '../../functions/adapters/local/server.js';
+import { startCompatServer } from '../support/compat-server.js';
 
 let server: LocalServer;
 let clientToken: string;
 
 beforeAll(async () => {
-  server = await startLocalServer({
-    port: 0,
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `compat-${Date.now()}`,
-    logger: jsonLogger('silent'),
-    // Cheap password hashing: these tests are about the wire, not the hash cost.
-    settings: { scrypt: TEST_SCRYPT },
-  });
-  const res = await fetch(`${server.url}/oidc/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials&client_id=local-client&client_secret=local-secret',
-  });
-  clientToken = ((await res.json()) as { access_token: string }).access_token;
+  ({ server, clientToken } = await startCompatServer());
 });
 
 afterAll(async () => {

@@ -8,10 +8,9 @@
  * filled with values of the documented type.
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startLocalServer, type LocalServer } from '../../functions/adapters/local/server.js';
-import { jsonLogger } from '../../functions/adapters/logger.js';
-import { TEST_SCRYPT } from '../support/harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalServer } from '../../functions/adapters/local/server.js';
+import { startCompatServer } from '../support/compat-server.js';
 
 const REDIRECT_URI = 'http://localhost:3000/callback';
 
@@ -19,20 +18,7 @@ let server: LocalServer;
 let clientToken: string;
 
 beforeAll(async () => {
-  server = await startLocalServer({
-    port: 0,
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `compat-${Date.now()}`,
-    logger: jsonLogger('silent'),
-    settings: { scrypt: TEST_SCRYPT },
-  });
-  // The samples' client credentials call: https://developer.transmitsecurity.com/guides/user/retrieve_client_tokens/
-  const res = await fetch(`${server.url}/oidc/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: 'client_id=local-client&client_secret=local-secret&grant_type=client_credentials',
-  });
-  clientToken = ((await res.json()) as { access_token: string }).access_token;
+  ({ server, clientToken } = await startCompatServer());
 });
 
 afterAll(async () => {

@@ -315,6 +315,14 @@ describe('logging in with a passkey', () => {
     expect((await login(authenticator.get(await startLogin({ username: 'ada' }), { counter: 8 }))).status).toBe(200);
   });
 
+  it('accepts a genuine signature whose r or s is shorter than 32 bytes (about 1 login in 128)', async () => {
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(ada, authenticator);
+    for (let i = 0; i < 3; i++) {
+      expect((await login(authenticator.get(await startLogin({ username: 'ada' }), { shortSignatureInteger: true }))).status).toBe(200);
+    }
+  });
+
   it('accepts an authenticator without a counter (always 0)', async () => {
     const authenticator = new SoftAuthenticator(ORIGIN);
     await registerPasskey(ada, authenticator);

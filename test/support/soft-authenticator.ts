@@ -23,6 +23,19 @@ export interface CeremonyOptions {
   /** Override the challenge echoed in clientDataJSON. */
   challenge?: string;
   crossOrigin?: boolean;
+  /**
+   * Sign until the DER signature has an r or s shorter than 32 bytes (a
+   * minimal integer with leading zero bytes): about 1 signature in 128 is like
+   * that with any real authenticator.
+   */
+  shortSignatureInteger?: boolean;
+}
+
+/** Whether a DER ECDSA signature holds an integer shorter than 32 bytes. */
+export function hasShortInteger(der: Buffer): boolean {
+  const rLength = der[3]!;
+  const sLength = der[4 + rLength + 1]!;
+  return rLength < 32 || sLength < 32;
 }
 
 export interface SoftCredential {
@@ -130,7 +143,9 @@ export class SoftAuthenticator {
       Buffer.from([flagsByte({ up: o.userPresent ?? true, uv: o.userVerified ?? true, be: this.synced, bs: this.synced })]),
       counterBytes(credential.counter),
     ]);
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), credential.privateKey);
+    const signed = Buffer.concat([authData, sha256(clientData)]);
+    let signature = sign('sha256', signed, credential.privateKey);
+    while (o.shortSignatureInteger && !hasShortInteger(signature)) signature = sign('sha256', signed, credential.privateKey);
     return encodeResult({
       id: credential.id,
       rawId: credential.id,

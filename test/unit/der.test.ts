@@ -7,7 +7,7 @@ import { generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from '
 import fc from 'fast-check';
 import { compactVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { DerSignatureError, derToJose } from '../../functions/adapters/aws/der.js';
+import { DerSignatureError, derToJose } from '../../functions/core/der.js';
 
 const KEYS = Array.from({ length: 4 }, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }));
 const HEADER = Buffer.from(JSON.stringify({ alg: 'ES256' })).toString('base64url');

@@ -13,7 +13,7 @@ import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/clien
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { DependencyError } from '../../errors.js';
 import type { Signer } from '../../ports.js';
-import { derToJose } from './der.js';
+import { derToJose } from '../../core/der.js';
 import { dependencyFailure } from './failures.js';
 
 export interface KmsSignerOptions {
