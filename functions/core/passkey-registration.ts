@@ -12,7 +12,7 @@ import { ConflictError, InvalidCredentialsError, InvalidInputError, PasskeyNotFo
 import type { Deps } from './deps.js';
 import { keys, type ClaimRecord, type UserRecord, type WebAuthnCredentialRecord } from './model.js';
 import type { UserPrincipal } from './user-tokens.js';
-import { CLAIM_GRACE_MS, modifyUser } from './users.js';
+import { CLAIM_GRACE_MS, claimUnique, modifyUser } from './users.js';
 import {
   CHALLENGE_TTL_MS,
   consumeChallenge,
@@ -102,7 +102,7 @@ export async function finishPasskeyRegistration(deps: Deps, principal: UserPrinc
     created_at: now,
   };
   const userId = principal.user.user_id;
-  await claimCredentialId(deps, credential.id, userId, now);
+  await claimCredentialId(deps, credential.id, userId);
   try {
     const updated = await modifyUser(deps, userId, (user, at) => {
       if (user.status !== 'Active') throw new InvalidCredentialsError('The user is disabled');
@@ -125,29 +125,19 @@ export async function finishPasskeyRegistration(deps: Deps, principal: UserPrinc
  * refused; a stale one (its user is gone or no longer holds the credential,
  * and it is older than the grace of in-flight calls) is taken over.
  */
-async function claimCredentialId(deps: Deps, credentialId: string, userId: string, now: number): Promise<void> {
-  const key = keys.webauthnCredential(credentialId);
-  const claim: ClaimRecord = { user_id: userId, created_at: now };
-  try {
-    await deps.store.put(key, claim, { expectVersion: null });
-    return;
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-  }
-  const existing = await deps.store.get<ClaimRecord>(key);
-  if (existing) {
-    const owner = await deps.store.get<UserRecord>(keys.user(existing.value.user_id));
-    const held = owner?.value.webauthn_credentials?.some((c) => c.id === credentialId) ?? false;
-    if (!held && now - existing.value.created_at >= CLAIM_GRACE_MS) {
-      try {
-        await deps.store.put(key, claim, { expectVersion: existing.version });
-        return;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-      }
-    }
-  }
-  throw new InvalidCredentialsError('This passkey is already registered');
+async function claimCredentialId(deps: Deps, credentialId: string, userId: string): Promise<void> {
+  await claimUnique(
+    deps,
+    keys.webauthnCredential(credentialId),
+    userId,
+    async (existing, now) => {
+      const owner = await deps.store.get<UserRecord>(keys.user(existing.user_id));
+      const held = owner?.value.webauthn_credentials?.some((c) => c.id === credentialId) ?? false;
+      return held || now - existing.created_at < CLAIM_GRACE_MS;
+    },
+    () => new InvalidCredentialsError('This passkey is already registered'),
+    'passkey',
+  );
 }
 
 /** Releases the claim if it is still `userId`'s (a conditional delete on the version read). */

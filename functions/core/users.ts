@@ -173,9 +173,20 @@ async function isClaimLive(deps: Pick<Deps, 'store'>, kind: ClaimKind, value: st
   return heldValue(holder?.value, kind) === value;
 }
 
-/** Claims a unique value for `userId`, or throws 409 when a live claim of another user holds it. */
-async function takeClaim(deps: Pick<Deps, 'store' | 'clock'>, kind: ClaimKind, value: string, userId: string): Promise<void> {
-  const key = claimKey[kind](value);
+/**
+ * Claims the unique record `key` for `userId`: a new claim is one conditional
+ * put; an existing one is taken over on the version read unless `blocks`
+ * says it still stands, then `refused()` is thrown. Shared by contact and
+ * username claims and passkey credential IDs.
+ */
+export async function claimUnique(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  key: string,
+  userId: string,
+  blocks: (existing: ClaimRecord, now: number) => Promise<boolean>,
+  refused: () => Error,
+  what: string,
+): Promise<void> {
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const now = deps.clock.now();
     const claim: ClaimRecord = { user_id: userId, created_at: now };
@@ -187,18 +198,28 @@ async function takeClaim(deps: Pick<Deps, 'store' | 'clock'>, kind: ClaimKind, v
     }
     const existing = await deps.store.get<ClaimRecord>(key);
     if (!existing) continue; // released meanwhile
-    if (existing.value.user_id !== userId && (await isClaimLive(deps, kind, value, existing.value, now))) {
-      throw new UserAlreadyExistsError(`A user with this ${claimLabel[kind]} already exists`);
-    }
+    if (await blocks(existing.value, now)) throw refused();
     try {
-      // A stale claim (or a leftover of this very user): take it over on the version read.
+      // A stale claim (or a leftover): take it over on the version read.
       await deps.store.put(key, claim, { expectVersion: existing.version });
       return;
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
     }
   }
-  throw new ServiceUnavailableError(`The ${claimLabel[kind]} is being claimed by other requests; retry`);
+  throw new ServiceUnavailableError(`The ${what} is being claimed by other requests; retry`);
+}
+
+/** Claims a unique value for `userId`, or throws 409 when a live claim of another user holds it. */
+async function takeClaim(deps: Pick<Deps, 'store' | 'clock'>, kind: ClaimKind, value: string, userId: string): Promise<void> {
+  await claimUnique(
+    deps,
+    claimKey[kind](value),
+    userId,
+    async (existing, now) => existing.user_id !== userId && (await isClaimLive(deps, kind, value, existing, now)),
+    () => new UserAlreadyExistsError(`A user with this ${claimLabel[kind]} already exists`),
+    claimLabel[kind],
+  );
 }
 
 /**
