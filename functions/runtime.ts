@@ -4,6 +4,7 @@
  * on first use.
  */
 import type { Deps } from './core/deps.js';
+import { installPublicSettings } from './public-settings.js';
 import type { RouteDefinition } from './routes.js';
 
 let current: Promise<Deps> | undefined;
@@ -11,6 +12,9 @@ let current: Promise<Deps> | undefined;
 /** Installs the dependencies every handler of this process uses. */
 export function installDeps(deps: Deps | Promise<Deps>): void {
   current = Promise.resolve(deps);
+  const settings = current.then((d) => ({ issuer: d.settings.issuer }));
+  settings.catch(() => {}); // a failed wiring is reported by the handlers that await it
+  installPublicSettings(settings);
 }
 
 /**

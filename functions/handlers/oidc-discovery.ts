@@ -1,6 +1,4 @@
 import { discoveryDocument } from '../core/discovery.js';
-import { endpoint, json } from '../http/endpoint.js';
+import { publicDocument } from '../http/public-endpoint.js';
 
-export const handler = endpoint('oidc-discovery', async ({ deps }) =>
-  json(200, discoveryDocument(deps.settings), { 'Cache-Control': 'public, max-age=300' }),
-);
+export const handler = publicDocument('oidc-discovery', discoveryDocument);

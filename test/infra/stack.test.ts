@@ -98,6 +98,9 @@ describe('the Twofold stack', () => {
     }
     // Guard against a dependency slipping into every bundle (`npm run bench` reports them all).
     expect(sizes['oidc-jwks']).toBeLessThan(900_000);
+    // The public metadata routes carry no SDK, zod or middy: they cold-start like an empty handler.
+    for (const name of ['oidc-discovery', 'oidc-discovery-well-known']) expect(sizes[name], name).toBeLessThan(4_000);
+    expect(sizes.openapi).toBeLessThan(120_000);
   });
 
   it('routes exactly the route table through the HTTP API, each to its own function, and nothing local', () => {
