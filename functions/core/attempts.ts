@@ -35,6 +35,7 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { AttemptCounter } from '../ports.js';
 import { randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
+import { normalizeIdentifier, type IdentifierType } from './users.js';
 
 export interface AttemptPolicy {
   /** Attempts counted in one run; the one that reaches this locks. */
@@ -124,11 +125,12 @@ export async function resetAttempts(deps: Pick<Deps, 'store'>, key: string): Pro
 
 /**
  * The counter subject of an identifier that names no usable user: a hash of
- * what the caller submitted, so guesses at unknown users are counted and lock
- * exactly as guesses at known ones (a lock that only known users could reach
- * would tell who is registered).
+ * what the caller submitted (normalised as lookups compare it), so guesses at
+ * unknown users are counted and lock exactly as guesses at known ones (a lock
+ * that only known users could reach would tell who is registered). OTP
+ * decoys are keyed by it too.
  */
-export function unknownSubject(identifierType: string, normalizedIdentifier: string): string {
-  return `unknown:${sha256(`${identifierType}:${normalizedIdentifier}`)}`;
+export function unknownSubject(identifierType: IdentifierType, identifier: string): string {
+  return `unknown:${sha256(`${identifierType}:${normalizeIdentifier(identifierType, identifier)}`)}`;
 }
 

@@ -63,7 +63,7 @@ import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, normalizeIdentifier, type IdentifierType } from './users.js';
+import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
 export const DEFAULT_EXPIRY_MINUTES = 5;
@@ -190,11 +190,6 @@ export function withoutCode(record: OtpRecord, codeId: string): OtpRecord | unde
   if (record.code?.id !== codeId) return undefined;
   const { code: _dropped, ...rest } = record;
   return rest;
-}
-
-/** The counter subject and decoy subject of an identifier that names no reachable user. */
-export function decoySubject(type: IdentifierType, identifier: string): string {
-  return unknownSubject(type, normalizeIdentifier(type, identifier));
 }
 
 /** A decoy replaced by a new send (a resend replaces it, as a code is replaced). */
@@ -615,7 +610,7 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
     if (!user) {
       // Answer exactly as for a known user, and leave a decoy whose guesses answer as a real code's would.
       // A direct caller gets a code that works nowhere.
-      await issueDecoy(deps, decoySubject(input.identifier_type, input.identifier), channel, {
+      await issueDecoy(deps, unknownSubject(input.identifier_type, input.identifier), channel, {
         client_id: client.client_id,
         ...(requestId !== undefined && { request_id: requestId }),
       }, expiresInMinutes);
@@ -670,7 +665,7 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
   const user = found?.status === 'Active' ? found : undefined;
   // Where no user can receive codes on a channel (none named, disabled, or without that contact), sends left a
   // decoy for what was submitted instead: guesses there are judged against it, as a user's against their code.
-  const subject = decoySubject(input.identifier_type, input.identifier);
+  const subject = unknownSubject(input.identifier_type, input.identifier);
   const real = (on: OtpChannel) => reachableOn(user, on);
   let channel = channelOfIdentifier(input.identifier_type);
   if (!channel) {

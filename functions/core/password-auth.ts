@@ -20,7 +20,7 @@ import { giveBackAttempt, reserveAttempt, resetAttempts, unknownSubject, type At
 import { sha256 } from './crypto.js';
 import { auditLockout } from './audit.js';
 import type { Deps } from './deps.js';
-import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
+import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { verifyDummyPassword, verifyPassword } from './passwords.js';
 import { authenticate, type ClientAttributes } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
@@ -44,10 +44,7 @@ export interface PasswordAuthenticateInput {
 
 /** The counter of password guesses at `user`, or at the identifier when it names no user. */
 export function passwordAttemptsKey(user: UserRecord | undefined, type: 'username' | 'email' | 'phone_number', identifier: string): string {
-  if (!user) {
-    const normalized = type === 'email' ? normalizeEmail(identifier) : type === 'username' ? normalizeUsername(identifier) : identifier.trim();
-    return keys.passwordAttempts(unknownSubject(type, normalized));
-  }
+  if (!user) return keys.passwordAttempts(unknownSubject(type, identifier));
   // The stored hash is salted, so each password set gets a counter of its own.
   return keys.passwordAttempts(user.password ? `${user.user_id}#${sha256(user.password.hash).slice(0, 16)}` : user.user_id);
 }

@@ -33,8 +33,8 @@
 import { ConflictError, RateLimitedError } from '../errors.js';
 import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, normalizeEmail, normalizeUsername, type ClientRecord } from './model.js';
-import type { IdentifierType } from './users.js';
+import { keys, normalizeEmail, type ClientRecord } from './model.js';
+import { normalizeIdentifier, type IdentifierType } from './users.js';
 
 export const SEND_COOLDOWN_MS = 30_000;
 export const SEND_WINDOW_MS = 15 * 60_000;
@@ -56,13 +56,6 @@ interface SendLog {
 }
 
 type Slot = { ok: true } | { ok: false; reason: 'cooldown' | 'window' | 'contention'; retryAfterMs: number };
-
-/** The identifier as lookups compare it, so spellings of one name share one limit. */
-export function normalizeIdentifier(type: IdentifierType, identifier: string): string {
-  if (type === 'email') return normalizeEmail(identifier);
-  if (type === 'username') return normalizeUsername(identifier);
-  return identifier.trim();
-}
 
 /** Records a send time in the sliding log at `key`, unless the cooldown or the window is full. */
 async function takeSlot(deps: Deps, key: string): Promise<Slot> {

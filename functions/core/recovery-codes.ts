@@ -25,7 +25,8 @@ import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, keyedHash, randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { satisfiesMfa } from './mfa.js';
-import { keys, normalizeEmail, normalizeUsername, type ClientRecord, type UserRecord } from './model.js';
+import { keys, type ClientRecord, type UserRecord } from './model.js';
+import { unknownSubject } from './attempts.js';
 import { emitAudit } from './audit.js';
 import { reserveRecoveryGuess } from './recovery-guesses.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
@@ -160,17 +161,12 @@ export interface RecoveryAuthenticateInput {
 
 export type RecoveryTokenResponse = TokenResponse & { recovery_codes_remaining: number };
 
-/** Whom the guess counter charges when the identifier names no active user: the identifier itself, hashed. */
-function unknownAccount(type: IdentifierType, identifier: string): string {
-  const normalized = type === 'email' ? normalizeEmail(identifier) : type === 'username' ? normalizeUsername(identifier) : identifier.trim();
-  return `unknown:${sha256(`${type}:${normalized}`)}`;
-}
-
 /** `POST /cis/v1/auth/recovery-codes/authenticate`: method `recovery_code`. */
 export async function authenticateRecoveryCode(deps: Deps, client: ClientRecord, input: RecoveryAuthenticateInput): Promise<RecoveryTokenResponse> {
   const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
   const user = found?.status === 'Active' ? found : undefined;
-  const account = user?.user_id ?? unknownAccount(input.identifier_type, input.identifier);
+  // An identifier naming no active user is charged as itself, so unknown users lock exactly as known ones.
+  const account = user?.user_id ?? unknownSubject(input.identifier_type, input.identifier);
   let remaining = 0;
   let tokens: TokenResponse;
   try {

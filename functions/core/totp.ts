@@ -24,7 +24,7 @@ import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './mod
 import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, normalizeIdentifier, type IdentifierType } from './users.js';
+import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -146,7 +146,7 @@ function lockedError(remainingMs: number): LockedError {
 /** The counter of TOTP guesses naming `user`, or the submitted identifier when it names no user. */
 export function totpAttemptsKey(user: UserRecord | undefined, type: IdentifierType, identifier: string): string {
   if (user) return keys.totpAttempts(user.user_id);
-  return keys.totpAttempts(unknownSubject(type, normalizeIdentifier(type, identifier)));
+  return keys.totpAttempts(unknownSubject(type, identifier));
 }
 
 /** `POST /cis/v1/auth/totp/authenticate`. */

@@ -85,16 +85,20 @@ function lookupKey(type: IdentifierType, identifier: string): string {
 }
 
 /**
- * Finds a user by any identifier; `undefined` when there is none. A claim
- * whose user no longer exists or no longer holds that contact is ignored.
+ * An identifier as lookups compare it (emails and usernames trimmed and
+ * lower-cased, the rest trimmed), so spellings of one name share one send
+ * limit, one guess counter and one decoy.
  */
-/** An identifier as the stand-in for an unknown user names it: emails and usernames trimmed and lower-cased, the rest trimmed. */
 export function normalizeIdentifier(type: IdentifierType, identifier: string): string {
   if (type === 'email') return normalizeEmail(identifier);
   if (type === 'username') return normalizeUsername(identifier);
   return identifier.trim();
 }
 
+/**
+ * Finds a user by any identifier; `undefined` when there is none. A claim
+ * whose user no longer exists or no longer holds that contact is ignored.
+ */
 export async function findUser(deps: Pick<Deps, 'store'>, type: IdentifierType, identifier: string) {
   if (type === 'user_id') return deps.store.get<UserRecord>(keys.user(identifier));
   const claim = await deps.store.get<ClaimRecord>(lookupKey(type, identifier));
