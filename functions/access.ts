@@ -139,6 +139,18 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
  * dependencies are honoured.
  */
 export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
+  // Built once per dependencies and route, not per request: the wrappers are the
+  // objects caches key on (tokens.ts keeps one verification key set per signer).
+  let byRoute = restricted.get(deps);
+  if (!byRoute) restricted.set(deps, (byRoute = new WeakMap()));
+  let built = byRoute.get(route);
+  if (!built) byRoute.set(route, (built = buildRestrictedDeps(deps, route)));
+  return built;
+}
+
+const restricted = new WeakMap<Deps, WeakMap<RouteDefinition, Deps>>();
+
+function buildRestrictedDeps(deps: Deps, route: RouteDefinition): Deps {
   const needs = needsOf(route);
   const has = (capability: Capability) => needs.capabilities.has(capability);
   const refuse = (capability: Capability) => async (): Promise<never> => {
@@ -152,9 +164,15 @@ export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
   const mailer: Mailer = { sendEmail: has('email') ? (message) => deps.mailer.sendEmail(message) : refuse('email') };
   const sms: SmsSender = { sendSms: has('sms') ? (message) => deps.sms.sendSms(message) : refuse('sms') };
   const audit: Audit = { record: has('audit') ? (event) => deps.audit.record(event) : refuse('audit') };
-  const restricted: Deps = { ...deps, store: guardStore(deps, route.name, needs), signer, mailer, sms, audit };
+  // Every other field reads `deps` at use, as the guarded ports do.
+  const view = {} as Deps;
+  for (const field of Object.keys(deps) as Array<keyof Deps>) {
+    Object.defineProperty(view, field, { enumerable: true, configurable: true, get: () => deps[field] });
+  }
+  const ports = { store: guardStore(deps, route.name, needs), signer, mailer, sms, audit };
+  for (const [field, value] of Object.entries(ports)) Object.defineProperty(view, field, { enumerable: true, value });
   const secret = <K extends keyof Deps>(field: K, capability: Capability) =>
-    Object.defineProperty(restricted, field, {
+    Object.defineProperty(view, field, {
       enumerable: true,
       get: () => {
         if (!has(capability)) throw new UndeclaredAccessError(route.name, `used capability '${capability}'`, `add '${capability}' to capabilities`);
@@ -163,5 +181,5 @@ export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
     });
   secret('hashKey', 'hash-key');
   secret('totpKeys', 'totp-key');
-  return restricted;
+  return view;
 }

@@ -145,3 +145,26 @@ describe('the route table', () => {
     }
   });
 });
+
+describe('restricted dependencies', () => {
+  it('are built once per dependencies and route, so caches keyed on their ports (the token key set) hold across requests', () => {
+    const deps = fakeDeps();
+    const tokenRoute = routeNamed('users-get');
+    // Compared by identity only: printing a view would read its guarded secrets.
+    expect(restrictDeps(deps, tokenRoute) === restrictDeps(deps, tokenRoute)).toBe(true);
+    expect(restrictDeps(deps, tokenRoute).signer === restrictDeps(deps, tokenRoute).signer).toBe(true);
+    expect(restrictDeps(deps, routeNamed('users-get-by-email')) === restrictDeps(deps, tokenRoute)).toBe(false);
+    expect(restrictDeps(fakeDeps(), tokenRoute) === restrictDeps(deps, tokenRoute)).toBe(false);
+  });
+
+  it('read the current dependencies at use, so a port swapped later is the one used', async () => {
+    const deps = fakeDeps();
+    const view = restrictDeps(deps, routeNamed('users-get'));
+    const swapped = fakeDeps();
+    deps.clock = { now: () => 42 };
+    deps.store = swapped.store;
+    expect(view.clock.now()).toBe(42);
+    await swapped.store.put('user#u1', { user_id: 'u1' }, { expectVersion: null });
+    expect((await view.store.get('user#u1'))?.value).toEqual({ user_id: 'u1' });
+  });
+});
