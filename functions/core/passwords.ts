@@ -10,6 +10,7 @@
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { BreachedPasswordError, InvalidInputError, WeakPasswordError } from '../errors.js';
+import { decodeCommonPasswords } from './common-passwords.js';
 
 export interface ScryptParams {
   N: number;
@@ -51,15 +52,13 @@ function assertParams({ N, r, p }: ScryptParams): void {
 let commonPasswords: Promise<Set<string>> | undefined;
 
 /**
- * The shipped common-password list (zxcvbn-ts), lower-cased, loaded on first
- * use: the import decompresses ~50k entries, which routes that never see a
- * password should not pay for at cold start.
+ * The shipped common-password list (built from zxcvbn-ts's, entries of 8
+ * characters or more, lower-cased), decoded on first use from its compact
+ * form (common-passwords.ts): exact, so no strong password is ever refused by
+ * mistake, and routes that never see a password do not pay for it at cold start.
  */
 function loadCommonPasswords(): Promise<Set<string>> {
-  commonPasswords ??= import('@zxcvbn-ts/language-common').then(({ dictionary }) => {
-    const words = dictionary['passwords-common'];
-    return new Set(words.filter((w) => w.length >= PASSWORD_MIN_LENGTH).map((w) => w.toLowerCase()));
-  });
+  commonPasswords ??= import('./common-passwords.data.js').then(({ COMMON_PASSWORDS }) => decodeCommonPasswords(COMMON_PASSWORDS));
   return commonPasswords;
 }
 
