@@ -24,6 +24,7 @@ import type { Deps } from '../functions/core/deps.js';
 import type { HttpResult } from '../functions/http/endpoint.js';
 import { installDeps } from '../functions/runtime.js';
 import { FakeKmsKey } from '../test/support/fake-kms-key.js';
+import { SoftAuthenticator } from '../test/support/soft-authenticator.js';
 import { round } from './functions.js';
 
 export interface FlowFigures {
@@ -153,6 +154,9 @@ export async function startBench(): Promise<Bench> {
     redirect_uris: ['https://app.example/callback'],
     send_budget_per_hour: 1_000_000,
     bind_sessions_to_ip: false,
+    webauthn_rp_id: PASSKEY_RP_ID,
+    webauthn_rp_name: 'Bench',
+    webauthn_origins: [PASSKEY_ORIGIN],
   });
   const call = async (route: string, body: unknown, token?: string) => {
     const handler = await handlerOf(route);
@@ -239,6 +243,8 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
 }
 
 const PASSWORD = 'correct horse battery staple';
+const PASSKEY_ORIGIN = 'https://app.example';
+const PASSKEY_RP_ID = 'app.example';
 
 async function createUser(bench: Bench, i: number, password = false) {
   const email = `bench${i}-${randomUUID().slice(0, 8)}@example.com`;
@@ -247,7 +253,28 @@ async function createUser(bench: Bench, i: number, password = false) {
   return { email, phone };
 }
 
-/** The flows the issue names; the passkey flow joins once passkeys exist. */
+/**
+ * A user with a password and a passkey on a software authenticator: a password
+ * login gives the user token that registration needs (start, then finish with
+ * the authenticator's answer).
+ */
+async function createPasskeyUser(bench: Bench, i: number) {
+  const user = await createUser(bench, i, true);
+  const session = await bench.call('auth-password', { username: user.email, username_type: 'email', password: PASSWORD }, bench.clientToken);
+  const authenticator = new SoftAuthenticator(PASSKEY_ORIGIN);
+  const { credential_creation_options } = await bench.call('auth-webauthn-register-start', {}, session.access_token);
+  await bench.call('auth-webauthn-register', { webauthn_encoded_result: authenticator.create(credential_creation_options) }, session.access_token);
+  return { ...user, authenticator };
+}
+
+/** Passkey start and finish: usernameless (the browser offers its discoverable passkey), or bound to a password session. */
+async function passkeyLogin(bench: Bench, authenticator: SoftAuthenticator, second?: { username: string; session_id: string }) {
+  const { credential_request_options } = await bench.call('auth-webauthn-authenticate-start', second ? { username: second.username } : {}, bench.clientToken);
+  const webauthn_encoded_result = authenticator.get(credential_request_options);
+  await bench.call('auth-webauthn-authenticate', { webauthn_encoded_result, ...(second && { session_id: second.session_id }) }, bench.clientToken);
+}
+
+/** The flows the issue names. */
 export const FLOWS: FlowDefinition[] = [
   {
     name: 'password + SMS two-factor login',
@@ -275,6 +302,21 @@ export const FLOWS: FlowDefinition[] = [
       await bench.call('auth-link-send', { identifier_type: 'email', identifier: user.email, redirect_uri: 'https://app.example/callback' }, bench.clientToken);
       const code = new URL(bench.outbox.last(user.email)!.link!).searchParams.get('code');
       await bench.call('auth-link-authenticate', { code }, bench.clientToken);
+    },
+  },
+  {
+    name: 'passkey login',
+    prepare: (bench, i) => createPasskeyUser(bench, i),
+    async run(bench, user: { authenticator: SoftAuthenticator }) {
+      await passkeyLogin(bench, user.authenticator);
+    },
+  },
+  {
+    name: 'password + passkey two-factor login',
+    prepare: (bench, i) => createPasskeyUser(bench, i),
+    async run(bench, user: { email: string; authenticator: SoftAuthenticator }) {
+      const first = await bench.call('auth-password', { username: user.email, username_type: 'email', password: PASSWORD }, bench.clientToken);
+      await passkeyLogin(bench, user.authenticator, { username: user.email, session_id: first.session_id });
     },
   },
   {
