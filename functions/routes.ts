@@ -24,8 +24,8 @@
  *   UndeclaredAccessError naming the entry to add, so a missing declaration
  *   fails the route's tests instead of an AccessDenied after deploying.
  */
-import type { z } from 'zod';
 import * as s from './http/schemas.js';
+import type { Lazy } from './http/schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -47,12 +47,12 @@ export interface RouteDefinition {
   auth: 'client' | 'user' | 'none' | 'client_credentials';
   summary: string;
   tag: 'OAuth' | 'Users' | 'Authentication' | 'Sessions' | 'Meta';
-  body?: z.ZodType;
+  body?: Lazy;
   /** A missing body is taken as `{}` (every field of `body` is optional). */
   bodyOptional?: boolean;
-  params?: z.ZodType;
+  params?: Lazy;
   /** Success status and body schema (none for 204). */
-  success: { status: number; description: string; schema?: z.ZodType };
+  success: { status: number; description: string; schema?: Lazy };
   /** Error codes this route can answer besides system_invalid_input / unauthorized / service_unavailable. */
   errors?: Array<{ status: number; code: string; when: string }>;
   /**

@@ -1,9 +1,8 @@
-import type { z } from 'zod';
 import { verifyContact } from '../core/verification.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { UserIdParams, VerificationVerifyEmailRequest } from '../http/schemas.js';
+import type { Parsed, UserIdParams, VerificationVerifyEmailRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof VerificationVerifyEmailRequest>, z.output<typeof UserIdParams>>(
+export const handler = endpoint<Parsed<typeof VerificationVerifyEmailRequest>, Parsed<typeof UserIdParams>>(
   'users-email-verification-verify',
   async ({ deps, client, body, params }) => json(200, await verifyContact(deps, client, params.user_id, 'email', body.email, body.passcode)),
 );

@@ -6,7 +6,7 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { restrictDeps } from '../access.js';
 import { authenticateClientToken } from '../core/clients.js';
 import { authenticateUserToken, type UserPrincipal } from '../core/user-tokens.js';
@@ -168,7 +168,7 @@ function decodeParams(params: Record<string, string | undefined> | undefined): R
 }
 
 /** Describes validation issues by field, without echoing the submitted values (they may be secrets). */
-function describeIssues(where: string, error: z.ZodError): string {
+function describeIssues(where: string, error: z.core.$ZodError): string {
   const parts = error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.length ? issue.path.join('.') : where;
     return `${path}: ${issue.message}`;
@@ -181,7 +181,7 @@ function validation(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
     before: async (request) => {
       const state = stateOf(request);
       if (route.params) {
-        const parsed = route.params.safeParse(decodeParams(request.event.pathParameters));
+        const parsed = route.params().safeParse(decodeParams(request.event.pathParameters));
         if (!parsed.success) throw new InvalidInputError(describeIssues('path', parsed.error));
         state.params = parsed.data;
       }
@@ -190,7 +190,7 @@ function validation(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV
         if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
           throw new InvalidInputError('The body must be a JSON object');
         }
-        const parsed = route.body.safeParse(body);
+        const parsed = route.body().safeParse(body);
         if (!parsed.success) throw new InvalidInputError(describeIssues('body', parsed.error));
         state.body = parsed.data;
       }
