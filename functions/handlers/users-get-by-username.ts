@@ -1,7 +1,7 @@
 import { getUserView } from '../core/users.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { Parsed, UsernameParams } from '../http/schemas.js';
+import { UsernameParams } from '../http/schemas.js';
 
-export const handler = endpoint<undefined, Parsed<typeof UsernameParams>>('users-get-by-username', async ({ deps, params }) =>
+export const handler = endpoint('users-get-by-username', { params: UsernameParams }, async ({ deps, params }) =>
   json(200, { result: await getUserView(deps, 'username', params.username) }),
 );

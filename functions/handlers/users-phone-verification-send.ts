@@ -1,8 +1,9 @@
 import { sendContactVerification } from '../core/verification.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { Parsed, UserIdParams, VerificationSendPhoneRequest } from '../http/schemas.js';
+import { UserIdParams, VerificationSendPhoneRequest } from '../http/schemas.js';
 
-export const handler = endpoint<Parsed<typeof VerificationSendPhoneRequest>, Parsed<typeof UserIdParams>>(
+export const handler = endpoint(
   'users-phone-verification-send',
+  { body: VerificationSendPhoneRequest, params: UserIdParams },
   async ({ deps, client, body, params }) => json(200, await sendContactVerification(deps, client, params.user_id, 'sms', body.phone_number)),
 );

@@ -4,8 +4,10 @@
  * by `npm run openapi`.
  */
 import * as z from 'zod/mini';
-import { routes, type RouteDefinition } from '../routes.js';
-import { ErrorBody, LIMITS, OAuthErrorBody, type Lazy } from './schemas.js';
+import { routes, type RouteDefinition, type SchemaName } from '../routes.js';
+import * as schemas from './schemas.js';
+
+const { ErrorBody, LIMITS, OAuthErrorBody } = schemas;
 
 const COMPONENT = (id: string) => `#/components/schemas/${id}`;
 const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', uri: COMPONENT } as const;
@@ -43,8 +45,8 @@ function registeredIds(): Set<string> {
   return new Set(z.globalRegistry._idmap.keys());
 }
 
-function schemaRef(lazy: Lazy): JsonSchema {
-  const schema = lazy();
+function schemaRef(name: SchemaName): JsonSchema {
+  const schema = schemas[name]();
   const id = z.globalRegistry.get(schema)?.id;
   if (id) return { $ref: COMPONENT(id) };
   return inlineSchema(schema);
@@ -82,7 +84,7 @@ function operation(route: RouteDefinition): JsonSchema {
   if (route.auth === 'user') op.security = [{ userToken: [] }];
   if (route.auth === 'none' || route.auth === 'client_credentials') op.security = [];
   if (route.params) {
-    const params = inlineSchema(route.params()) as { properties: Record<string, JsonSchema> };
+    const params = inlineSchema(schemas[route.params]()) as { properties: Record<string, JsonSchema> };
     op.parameters = Object.entries(params.properties).map(([name, schema]) => ({ name, in: 'path', required: true, schema }));
   }
   if (route.body) {
@@ -102,9 +104,7 @@ function buildEverySchema(): void {
   ErrorBody();
   OAuthErrorBody();
   for (const route of routes) {
-    route.params?.();
-    route.body?.();
-    route.success.schema?.();
+    for (const name of [route.params, route.body, route.success.schema]) if (name) schemas[name]();
   }
 }
 
