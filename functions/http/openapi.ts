@@ -25,7 +25,7 @@ type JsonSchema = Record<string, unknown>;
 function inlineSchema(schema: z.ZodMiniType): JsonSchema {
   const { $schema: _schema, $defs: defs = {}, ...inline } = z.toJSONSchema(schema, OPTIONS) as JsonSchema & { $defs?: JsonSchema };
   for (const id of Object.keys(defs)) {
-    if (!registeredIds().has(id)) throw new Error(`schema definition ${id} is not a registered component; give it .meta({ id })`);
+    if (!registeredIds().has(id)) throw new Error(`schema definition ${id} is not a registered component; give it an id with meta()`);
   }
   return rewriteRefs(inline) as JsonSchema;
 }
@@ -110,10 +110,10 @@ function buildEverySchema(): void {
 
 export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonSchema {
   buildEverySchema();
-  const { schemas } = z.toJSONSchema(z.globalRegistry, OPTIONS) as { schemas: Record<string, JsonSchema> };
+  const registered = (z.toJSONSchema(z.globalRegistry, OPTIONS) as { schemas: Record<string, JsonSchema> }).schemas;
   const components: Record<string, JsonSchema> = {};
   // By id: the registry's order is the order schemas happened to be built in.
-  for (const [id, schema] of Object.entries(schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [id, schema] of Object.entries(registered).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const { $schema: _s, $id: _id, ...rest } = schema;
     components[id] = rest;
   }
