@@ -572,19 +572,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The end user's attributes, passed on by the calling backend. */
-        ClientAttributes: {
-            /** @description The end user's IP address. A new session is bound to it unless the client turned binding off. */
-            ip_address?: string;
-            user_agent?: string;
-        };
-        /** @description The user's full name in parts (the upstream `ApiUserName`). Replaced as a whole on update. */
-        UserName: {
-            title?: string;
-            first_name?: string;
-            last_name?: string;
-            middle_name?: string;
-        };
         /**
          * @description OIDC claims request, e.g. `{"id_token": {"username": null}}`. Of the claims named under `id_token`, those Twofold holds are added to the ID token: `username`, `name` (the name parts joined by spaces, an OIDC string), `email`, `email_verified`, `phone_number`, `phone_number_verified`. Other claims are ignored.
          * @example {
@@ -602,15 +589,289 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description The end user's attributes, passed on by the calling backend. */
+        ClientAttributes: {
+            /** @description The end user's IP address. A new session is bound to it unless the client turned binding off. */
+            ip_address?: string;
+            user_agent?: string;
+        };
+        ClientCredentialsRequest: {
+            /** @description Must be `client_credentials`. */
+            grant_type: string;
+            /** @description Or HTTP Basic. */
+            client_id?: string;
+            /** @description Or HTTP Basic. */
+            client_secret?: string;
+            /** @description Accepted and ignored. */
+            resource?: string;
+        };
+        ClientTokenResponse: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            scope: string;
+        };
+        CreatePasswordRequest: {
+            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
+            password: string;
+            /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
+            force_replace?: boolean;
+            /**
+             * @description Sets the user's username (unique; 409 `user_already_exists` when taken), to log in with.
+             * @example ada
+             */
+            username?: string;
+            /** @description Accepted; the password policy always applies. */
+            enforce_complexity?: boolean;
+            /** @description Accepted and ignored. */
+            device_id?: string;
+        };
+        /** @description At least one of email, phone_number, username (username-only users log in with a password). Upstream profile fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, ...) are refused with 400 `system_invalid_input` rather than dropped. */
+        CreateUserRequest: {
+            /**
+             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
+             * @example ada@example.com
+             */
+            email?: string;
+            /**
+             * @description E.164 phone number.
+             * @example +15551234567
+             */
+            phone_number?: string;
+            /** @example ada */
+            username?: string;
+            name?: components["schemas"]["UserName"];
+            credentials?: components["schemas"]["Credentials"];
+        };
+        Credentials: {
+            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
+            password: string;
+            /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
+            force_replace?: boolean;
+        };
+        /** @description Plain-text parts of the email; HTML-escaped into the template. */
+        EmailContent: {
+            subject?: string;
+            primaryColor?: string;
+            headerText?: string;
+            bodyText?: string;
+            linkText?: string;
+            infoText?: string;
+            footerText?: string;
+        };
+        EmailVerificationSendRequest: {
+            /**
+             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
+             * @example ada@example.com
+             */
+            email: string;
+        };
+        EmailVerificationVerifyRequest: {
+            /**
+             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
+             * @example ada@example.com
+             */
+            email: string;
+            passcode: string;
+        };
         Error: {
             /** @example system_invalid_input */
             error_code: string;
             message: string;
         };
+        JWKS: {
+            keys: {
+                [key: string]: unknown;
+            }[];
+        };
+        LinkAuthenticateRequest: {
+            code: string;
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
+        };
+        LinkSendRequest: {
+            /**
+             * @description Default `email` when the legacy `email` field is used.
+             * @enum {string}
+             */
+            identifier_type?: "email" | "phone_number" | "user_id" | "username";
+            identifier?: string;
+            /**
+             * @description Legacy form of identifier_type=email + identifier.
+             * @example ada@example.com
+             */
+            email?: string;
+            /** @description Must exactly match one of the client's allowed redirect URIs. */
+            redirect_uri: string;
+            state?: string;
+            /** @description Minutes, default 15, max 60. */
+            email_expiration?: number;
+            /** @enum {string} */
+            channel?: "email" | "direct";
+            email_content?: components["schemas"]["EmailContent"];
+            client_attributes?: components["schemas"]["ClientAttributes"];
+        };
+        LinkSendResponse: {
+            message: string;
+            /** @description Only with channel=direct. */
+            link?: string;
+        };
+        LogoutRequest: {
+            /** @description A session created by an earlier authentication of this client. */
+            session_id: string;
+            /** @description Required (with ip_address) for a session bound to an IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
+        };
         OAuthError: {
             /** @example invalid_client */
             error: string;
             error_description?: string;
+        };
+        OtpAuthenticateRequest: {
+            passcode: string;
+            /** @enum {string} */
+            identifier_type: "email" | "phone_number" | "user_id" | "username";
+            identifier: string;
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            request_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
+        };
+        OtpSendRequest: {
+            /** @enum {string} */
+            channel: "email" | "sms" | "direct";
+            /** @enum {string} */
+            identifier_type: "email" | "phone_number" | "user_id" | "username";
+            identifier: string;
+            /** @description Minutes, default 5, max 10. */
+            expires_in?: number;
+            email_content?: components["schemas"]["EmailContent"];
+            custom_sms_input?: {
+                /** @description Must contain `{otp}` and `{app}`; at most 140 characters after substitution. */
+                custom_message: string;
+            };
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            generate_request_id?: boolean;
+        };
+        OtpSendResponse: {
+            /** @constant */
+            message: "OTP sent";
+            request_id?: string;
+            code?: string;
+        };
+        PasswordAuthenticateRequest: {
+            username: string;
+            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
+            password: string;
+            /**
+             * @description Default `username`.
+             * @enum {string}
+             */
+            username_type?: "username" | "email" | "phone_number";
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
+        };
+        PasswordResult: {
+            result: {
+                /** @constant */
+                message: "Password registered";
+            };
+        };
+        PhoneVerificationSendRequest: {
+            /**
+             * @description E.164 phone number.
+             * @example +15551234567
+             */
+            phone_number: string;
+        };
+        PhoneVerificationVerifyRequest: {
+            /**
+             * @description E.164 phone number.
+             * @example +15551234567
+             */
+            phone_number: string;
+            passcode: string;
+        };
+        RecoveryCodeAuthenticateRequest: {
+            /** @enum {string} */
+            identifier_type: "email" | "phone_number" | "user_id" | "username";
+            identifier: string;
+            /** @description One recovery code; case-insensitive, separators (spaces, dashes) ignored, O read as 0 and I, L as 1. */
+            code: string;
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
+        };
+        RecoveryCodes: {
+            /** @description Ten single-use codes, shown only here: 12 characters of Crockford base32 (60 random bits) as XXXX-XXXX-XXXX. */
+            codes: string[];
+        };
+        RecoveryTokenResponse: {
+            access_token: string;
+            id_token: string;
+            refresh_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            /** @example 3600 */
+            expires_in: number;
+            session_id: string;
+            /**
+             * @description Unused codes left in the set after this one.
+             * @example 9
+             */
+            recovery_codes_remaining: number;
+        };
+        RefreshRequest: {
+            refresh_token: string;
+            /** @description Required (with ip_address) for a session bound to an IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
+        };
+        RefreshTokenResponse: {
+            access_token: string;
+            id_token: string;
+            refresh_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            /** @example 3600 */
+            expires_in: number;
+        };
+        SessionAuthenticateRequest: {
+            /** @description A session created by an earlier authentication of this client. */
+            session_id: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
         TokenResponse: {
             access_token: string;
@@ -622,21 +883,68 @@ export interface components {
             expires_in: number;
             session_id: string;
         };
-        RefreshTokenResponse: {
-            access_token: string;
-            id_token: string;
-            refresh_token: string;
-            /** @constant */
-            token_type: "Bearer";
-            /** @example 3600 */
-            expires_in: number;
+        TotpAuthenticateRequest: {
+            /** @description The code the authenticator app shows (upstream field name). */
+            token: string;
+            /**
+             * @description Default `email`, as upstream.
+             * @default email
+             * @enum {string}
+             */
+            identifier_type: "email" | "phone_number" | "user_id" | "username";
+            identifier: string;
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
+            /**
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
+             */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
         };
-        ClientTokenResponse: {
-            access_token: string;
-            /** @constant */
-            token_type: "Bearer";
-            expires_in: number;
-            scope: string;
+        TotpRegisterRequest: {
+            /** @description Account name shown in the authenticator app. Default: the user's email, else username, else phone number, else user_id. */
+            label?: string;
+            /** @description Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is always replaced. */
+            allow_override?: boolean;
+            /** @description Accepted and ignored. */
+            device_id?: string;
+        };
+        TotpRegistration: {
+            /** @description Base32 seed (160 bits), shown only here. */
+            secret: string;
+            /** @description `otpauth://totp/<issuer>:<label>?secret=…&issuer=…` for a QR code. */
+            uri: string;
+        };
+        UpdatePasswordRequest: {
+            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
+            password: string;
+            /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
+            force_replace?: boolean;
+            /** @description Accepted and ignored. */
+            device_id?: string;
+        };
+        /** @description Fields not sent are left alone; a changed contact becomes unverified. Upstream fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, `external_user_id`, ...) are refused with 400 `system_invalid_input`: a 200 always means every field sent was applied. */
+        UpdateUserRequest: {
+            /**
+             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
+             * @example ada@example.com
+             */
+            email?: string;
+            /**
+             * @description E.164 phone number.
+             * @example +15551234567
+             */
+            phone_number?: string;
+            /** @example ada */
+            username?: string;
+            name?: components["schemas"]["UserName"];
+            /**
+             * @description `Disabled` ends every session of the user at once and refuses every authentication (user access tokens included); `Active` re-enables login, and the sessions ended by disabling stay ended. Upstream `Pending` is refused (400).
+             * @enum {string}
+             */
+            status?: "Active" | "Disabled";
         };
         /** @description Transmit's `ApiUser`, restricted to the fields Twofold keeps: no secondary contacts, address, birthday, custom data or identities. Never a password hash, TOTP seed or counter. */
         User: {
@@ -679,320 +987,73 @@ export interface components {
             /** @description Epoch milliseconds (a number, as upstream). */
             updated_at: number;
         };
-        JWKS: {
-            keys: {
-                [key: string]: unknown;
-            }[];
+        /** @description The user's full name in parts (the upstream `ApiUserName`). Replaced as a whole on update. */
+        UserName: {
+            title?: string;
+            first_name?: string;
+            last_name?: string;
+            middle_name?: string;
         };
-        ClientCredentialsRequest: {
-            /** @description Must be `client_credentials`. */
-            grant_type: string;
-            /** @description Or HTTP Basic. */
-            client_id?: string;
-            /** @description Or HTTP Basic. */
-            client_secret?: string;
-            /** @description Accepted and ignored. */
-            resource?: string;
-        };
-        Credentials: {
-            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
-            password: string;
-            /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
-            force_replace?: boolean;
-        };
-        /** @description At least one of email, phone_number, username (username-only users log in with a password). Upstream profile fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, ...) are refused with 400 `system_invalid_input` rather than dropped. */
-        CreateUserRequest: {
+        WebAuthnAuthenticateRequest: {
+            /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
+            webauthn_encoded_result: string;
+            /** @description A session created by an earlier authentication of this client. */
+            session_id?: string;
+            client_attributes?: components["schemas"]["ClientAttributes"];
             /**
-             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
-             * @example ada@example.com
+             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
+             * @example 300
              */
-            email?: string;
-            /**
-             * @description E.164 phone number.
-             * @example +15551234567
-             */
-            phone_number?: string;
-            /** @example ada */
+            max_age?: number;
+            claims?: components["schemas"]["ClaimsRequest"];
+        };
+        WebAuthnAuthenticateStartRequest: {
+            /** @description The user's username, email or E.164 phone number, when already known (e.g. after a password): binds the challenge to that user; the answer is the same either way. */
             username?: string;
-            name?: components["schemas"]["UserName"];
-            credentials?: components["schemas"]["Credentials"];
+            /** @description Seconds for the browser prompt (default 300); the challenge itself lives 5 minutes. */
+            timeout?: number;
         };
-        /** @description Fields not sent are left alone; a changed contact becomes unverified. Upstream fields Twofold does not keep (`secondary_emails`, `birthday`, `address`, `custom_data`, `external_user_id`, ...) are refused with 400 `system_invalid_input`: a 200 always means every field sent was applied. */
-        UpdateUserRequest: {
-            /**
-             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
-             * @example ada@example.com
-             */
-            email?: string;
-            /**
-             * @description E.164 phone number.
-             * @example +15551234567
-             */
-            phone_number?: string;
-            /** @example ada */
-            username?: string;
-            name?: components["schemas"]["UserName"];
-            /**
-             * @description `Disabled` ends every session of the user at once and refuses every authentication (user access tokens included); `Active` re-enables login, and the sessions ended by disabling stay ended. Upstream `Pending` is refused (400).
-             * @enum {string}
-             */
-            status?: "Active" | "Disabled";
-        };
-        CreatePasswordRequest: {
-            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
-            password: string;
-            /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
-            force_replace?: boolean;
-            /**
-             * @description Sets the user's username (unique; 409 `user_already_exists` when taken), to log in with.
-             * @example ada
-             */
-            username?: string;
-            /** @description Accepted; the password policy always applies. */
-            enforce_complexity?: boolean;
-            /** @description Accepted and ignored. */
-            device_id?: string;
-        };
-        UpdatePasswordRequest: {
-            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
-            password: string;
-            /** @description Transmit: `true` (its default) makes the password temporary, to be replaced at the next login. Twofold has no temporary passwords: every password is permanent, and `true` is refused with 400 `system_invalid_input`. */
-            force_replace?: boolean;
-            /** @description Accepted and ignored. */
-            device_id?: string;
-        };
-        PasswordResult: {
-            result: {
-                /** @constant */
-                message: "Password registered";
+        WebAuthnAuthenticateStartResponse: {
+            webauthn_session_id: string;
+            /** @description `PublicKeyCredentialRequestOptionsJSON`: pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then `navigator.credentials.get()`. */
+            credential_request_options: {
+                challenge: string;
+                timeout: number;
+                rpId: string;
+                /** @description Always empty: the browser offers its discoverable passkeys for the RP ID, so the answer reveals nothing about the username. */
+                allowCredentials: {
+                    /** @constant */
+                    type: "public-key";
+                    id: string;
+                    transports: string[];
+                }[];
+                /** @enum {string} */
+                userVerification: "required" | "preferred";
             };
         };
-        PasswordAuthenticateRequest: {
-            username: string;
-            /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
-            password: string;
-            /**
-             * @description Default `username`.
-             * @enum {string}
-             */
-            username_type?: "username" | "email" | "phone_number";
-            /** @description A session created by an earlier authentication of this client. */
-            session_id?: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
-        };
-        /** @description Plain-text parts of the email; HTML-escaped into the template. */
-        EmailContent: {
-            subject?: string;
-            primaryColor?: string;
-            headerText?: string;
-            bodyText?: string;
-            linkText?: string;
-            infoText?: string;
-            footerText?: string;
-        };
-        OtpSendRequest: {
-            /** @enum {string} */
-            channel: "email" | "sms" | "direct";
-            /** @enum {string} */
-            identifier_type: "email" | "phone_number" | "user_id" | "username";
-            identifier: string;
-            /** @description Minutes, default 5, max 10. */
-            expires_in?: number;
-            email_content?: components["schemas"]["EmailContent"];
-            custom_sms_input?: {
-                /** @description Must contain `{otp}` and `{app}`; at most 140 characters after substitution. */
-                custom_message: string;
-            };
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            generate_request_id?: boolean;
-        };
-        OtpSendResponse: {
+        WebAuthnCredential: {
+            /** @description The credential ID (base64url). */
+            id: string;
+            /** @description The authenticator model when known, else `Passkey`. */
+            name: string;
+            display_name?: string;
             /** @constant */
-            message: "OTP sent";
-            request_id?: string;
-            code?: string;
-        };
-        OtpAuthenticateRequest: {
-            passcode: string;
+            status: "active";
+            /** @description Registered at (ISO 8601). */
+            first_seen: string;
+            /** @description Last used at (ISO 8601); the registration time until first used. */
+            last_seen: string;
             /** @enum {string} */
-            identifier_type: "email" | "phone_number" | "user_id" | "username";
-            identifier: string;
-            /** @description A session created by an earlier authentication of this client. */
-            session_id?: string;
-            request_id?: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
-        };
-        SessionAuthenticateRequest: {
-            /** @description A session created by an earlier authentication of this client. */
-            session_id: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
-        };
-        LogoutRequest: {
-            /** @description A session created by an earlier authentication of this client. */
-            session_id: string;
-            /** @description Required (with ip_address) for a session bound to an IP. */
-            client_attributes?: components["schemas"]["ClientAttributes"];
-        };
-        EmailVerificationSendRequest: {
-            /**
-             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
-             * @example ada@example.com
-             */
-            email: string;
-        };
-        EmailVerificationVerifyRequest: {
-            /**
-             * @description Email address; matched case-insensitively (stored trimmed and lower-cased).
-             * @example ada@example.com
-             */
-            email: string;
-            passcode: string;
-        };
-        PhoneVerificationSendRequest: {
-            /**
-             * @description E.164 phone number.
-             * @example +15551234567
-             */
-            phone_number: string;
-        };
-        PhoneVerificationVerifyRequest: {
-            /**
-             * @description E.164 phone number.
-             * @example +15551234567
-             */
-            phone_number: string;
-            passcode: string;
-        };
-        LinkSendRequest: {
-            /**
-             * @description Default `email` when the legacy `email` field is used.
-             * @enum {string}
-             */
-            identifier_type?: "email" | "phone_number" | "user_id" | "username";
-            identifier?: string;
-            /**
-             * @description Legacy form of identifier_type=email + identifier.
-             * @example ada@example.com
-             */
-            email?: string;
-            /** @description Must exactly match one of the client's allowed redirect URIs. */
-            redirect_uri: string;
-            state?: string;
-            /** @description Minutes, default 15, max 60. */
-            email_expiration?: number;
+            passkey_type: "synced" | "device_bound";
             /** @enum {string} */
-            channel?: "email" | "direct";
-            email_content?: components["schemas"]["EmailContent"];
-            client_attributes?: components["schemas"]["ClientAttributes"];
+            sync_status?: "synced" | "not_synced";
+            transports: string[];
+            aaguid: string;
         };
-        LinkSendResponse: {
-            message: string;
-            /** @description Only with channel=direct. */
-            link?: string;
-        };
-        LinkAuthenticateRequest: {
-            code: string;
-            /** @description A session created by an earlier authentication of this client. */
-            session_id?: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
-        };
-        RefreshRequest: {
-            refresh_token: string;
-            /** @description Required (with ip_address) for a session bound to an IP. */
-            client_attributes?: components["schemas"]["ClientAttributes"];
-        };
-        TotpRegisterRequest: {
-            /** @description Account name shown in the authenticator app. Default: the user's email, else username, else phone number, else user_id. */
-            label?: string;
-            /** @description Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is always replaced. */
-            allow_override?: boolean;
-            /** @description Accepted and ignored. */
-            device_id?: string;
-        };
-        TotpRegistration: {
-            /** @description Base32 seed (160 bits), shown only here. */
-            secret: string;
-            /** @description `otpauth://totp/<issuer>:<label>?secret=…&issuer=…` for a QR code. */
-            uri: string;
-        };
-        TotpAuthenticateRequest: {
-            /** @description The code the authenticator app shows (upstream field name). */
-            token: string;
-            /**
-             * @description Default `email`, as upstream.
-             * @default email
-             * @enum {string}
-             */
-            identifier_type: "email" | "phone_number" | "user_id" | "username";
-            identifier: string;
-            /** @description A session created by an earlier authentication of this client. */
-            session_id?: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
-        };
-        RecoveryCodes: {
-            /** @description Ten single-use codes, shown only here: 12 characters of Crockford base32 (60 random bits) as XXXX-XXXX-XXXX. */
-            codes: string[];
-        };
-        RecoveryCodeAuthenticateRequest: {
-            /** @enum {string} */
-            identifier_type: "email" | "phone_number" | "user_id" | "username";
-            identifier: string;
-            /** @description One recovery code; case-insensitive, separators (spaces, dashes) ignored, O read as 0 and I, L as 1. */
-            code: string;
-            /** @description A session created by an earlier authentication of this client. */
-            session_id?: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
-        };
-        RecoveryTokenResponse: {
-            access_token: string;
-            id_token: string;
-            refresh_token: string;
-            /** @constant */
-            token_type: "Bearer";
-            /** @example 3600 */
-            expires_in: number;
-            session_id: string;
-            /**
-             * @description Unused codes left in the set after this one.
-             * @example 9
-             */
-            recovery_codes_remaining: number;
+        WebAuthnCredentialList: components["schemas"]["WebAuthnCredential"][];
+        WebAuthnRegisterRequest: {
+            /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
+            webauthn_encoded_result: string;
         };
         WebAuthnRegisterStartRequest: {
             /** @description The account name the authenticator shows; default the username, email or phone number. */
@@ -1036,67 +1097,6 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
-        };
-        WebAuthnRegisterRequest: {
-            /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
-            webauthn_encoded_result: string;
-        };
-        WebAuthnCredential: {
-            /** @description The credential ID (base64url). */
-            id: string;
-            /** @description The authenticator model when known, else `Passkey`. */
-            name: string;
-            display_name?: string;
-            /** @constant */
-            status: "active";
-            /** @description Registered at (ISO 8601). */
-            first_seen: string;
-            /** @description Last used at (ISO 8601); the registration time until first used. */
-            last_seen: string;
-            /** @enum {string} */
-            passkey_type: "synced" | "device_bound";
-            /** @enum {string} */
-            sync_status?: "synced" | "not_synced";
-            transports: string[];
-            aaguid: string;
-        };
-        WebAuthnCredentialList: components["schemas"]["WebAuthnCredential"][];
-        WebAuthnAuthenticateStartRequest: {
-            /** @description The user's username, email or E.164 phone number, when already known (e.g. after a password): binds the challenge to that user; the answer is the same either way. */
-            username?: string;
-            /** @description Seconds for the browser prompt (default 300); the challenge itself lives 5 minutes. */
-            timeout?: number;
-        };
-        WebAuthnAuthenticateStartResponse: {
-            webauthn_session_id: string;
-            /** @description `PublicKeyCredentialRequestOptionsJSON`: pass to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then `navigator.credentials.get()`. */
-            credential_request_options: {
-                challenge: string;
-                timeout: number;
-                rpId: string;
-                /** @description Always empty: the browser offers its discoverable passkeys for the RP ID, so the answer reveals nothing about the username. */
-                allowCredentials: {
-                    /** @constant */
-                    type: "public-key";
-                    id: string;
-                    transports: string[];
-                }[];
-                /** @enum {string} */
-                userVerification: "required" | "preferred";
-            };
-        };
-        WebAuthnAuthenticateRequest: {
-            /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
-            webauthn_encoded_result: string;
-            /** @description A session created by an earlier authentication of this client. */
-            session_id?: string;
-            client_attributes?: components["schemas"]["ClientAttributes"];
-            /**
-             * @description Seconds (OIDC max_age, RFC 9470 step-up): authentications older than this are left out of this response's `amr`, `amr_at` and `mfa`; the session keeps them and `auth_time` stays the latest. A factor at epoch second T is fresh while T + max_age >= the token's iat (exactly max_age old is still fresh).
-             * @example 300
-             */
-            max_age?: number;
-            claims?: components["schemas"]["ClaimsRequest"];
         };
     };
     responses: never;

@@ -3,52 +3,71 @@
  * validated with one schema. A bad deployment fails naming every missing or
  * invalid key at once (never echoing the values), instead of one key per try.
  */
-import * as z from 'zod';
+import './zod-english.js';
+import * as z from 'zod/mini';
 import { SEAL_KEY_ID } from './core/crypto.js';
 import type { CoreSettings } from './core/deps.js';
 import type { LogLevel } from './adapters/logger.js';
 
 /** Unset and empty are the same thing for an optional variable (CloudFormation cannot omit one conditionally). */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-const required = (what: string) => z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).trim().min(1, `must be ${what}`);
+const optional = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), z.optional(schema));
+const required = (what: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).check(z.trim(), z.minLength(1, `must be ${what}`));
+const trimmed = () => z.string().check(z.trim(), z.minLength(1));
 
-const keyList = z.string().transform((list) =>
-  list
-    .split(',')
-    .map((id) => id.trim())
-    .filter(Boolean),
-);
+const keyList = () =>
+  z.pipe(
+    z.string(),
+    z.transform((list) =>
+      list
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  );
 
-const EnvSchema = z.object({
-  TABLE_NAME: required('a DynamoDB table name'),
-  ISSUER: required('an http(s) URL')
-    .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
-    // `aud` of client tokens is `${issuer}/cis`: a trailing slash would double it.
-    .transform((url) => url.replace(/\/+$/, '')),
-  KMS_KEY_ID: required('a KMS key id, ARN or alias'),
-  // Keys whose tokens are still alive (a rotation's old key) and keys about to sign (its new key): published and trusted, never used to sign.
-  KMS_PREVIOUS_KEY_IDS: optional(keyList),
-  KMS_NEXT_KEY_IDS: optional(keyList),
-  HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
-  TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
-  // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
-  TOTP_KEY_IDS: optional(
-    z
-      .string()
-      .transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(SEAL_KEY_ID, 'must be a comma-separated list of key versions (letters, digits, _ or -)')).min(1, 'must name at least one key version')),
-  ).transform((ids) => ids ?? ['1']),
-  SES_FROM_ADDRESS: required('an email address').pipe(z.string().regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, 'must be an email address')),
-  SES_CONFIGURATION_SET: optional(z.string().trim().min(1)),
-  // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
-  SMS_SENDER_ID: optional(z.string().regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, 'must be 1 to 11 letters or digits, with a letter')),
-  APP_NAME: optional(z.string().trim().min(1).max(64)).transform((v) => v ?? 'Twofold'),
-  // The EventBridge bus for audit events (docs/audit.md); unset: audit events go to the log only.
-  AUDIT_EVENT_BUS: optional(z.string().trim().min(1)),
-  LOG_LEVEL: optional(z.enum(['info', 'warn', 'error', 'silent'], { error: 'must be info, warn, error or silent' })).transform(
-    (v): LogLevel => v ?? 'info',
-  ),
-});
+// Built on first use: a cold start that never reads its configuration (the bench's import) builds nothing.
+const envSchema = () =>
+  z.object({
+    TABLE_NAME: required('a DynamoDB table name'),
+    ISSUER: z.pipe(
+      z.pipe(required('an http(s) URL'), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+      // `aud` of client tokens is `${issuer}/cis`: a trailing slash would double it.
+      z.transform((url) => url.replace(/\/+$/, '')),
+    ),
+    KMS_KEY_ID: required('a KMS key id, ARN or alias'),
+    // Keys whose tokens are still alive (a rotation's old key) and keys about to sign (its new key): published and trusted, never used to sign.
+    KMS_PREVIOUS_KEY_IDS: optional(keyList()),
+    KMS_NEXT_KEY_IDS: optional(keyList()),
+    HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+    TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+    // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
+    TOTP_KEY_IDS: z.pipe(
+      optional(
+        z.pipe(
+          z.pipe(z.string(), z.transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))),
+          z
+            .array(z.string().check(z.regex(SEAL_KEY_ID, 'must be a comma-separated list of key versions (letters, digits, _ or -)')))
+            .check(z.minLength(1, 'must name at least one key version')),
+        ),
+      ),
+      z.transform((ids) => ids ?? ['1']),
+    ),
+    SES_FROM_ADDRESS: z.pipe(required('an email address'), z.string().check(z.regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, 'must be an email address'))),
+    SES_CONFIGURATION_SET: optional(trimmed()),
+    // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
+    SMS_SENDER_ID: optional(z.string().check(z.regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, 'must be 1 to 11 letters or digits, with a letter'))),
+    APP_NAME: z.pipe(optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))), z.transform((v) => v ?? 'Twofold')),
+    // The EventBridge bus for audit events (docs/audit.md); unset: audit events go to the log only.
+    AUDIT_EVENT_BUS: optional(trimmed()),
+    LOG_LEVEL: z.pipe(
+      optional(z.enum(['info', 'warn', 'error', 'silent'], { error: 'must be info, warn, error or silent' })),
+      z.transform((v): LogLevel => v ?? 'info'),
+    ),
+  });
+
+let builtEnvSchema: ReturnType<typeof envSchema> | undefined;
+const EnvSchema = () => (builtEnvSchema ??= envSchema());
 
 export interface Config {
   tableName: string;
@@ -85,7 +104,7 @@ function deepFreeze<T>(value: T): T {
 
 /** Validates `env`; throws ConfigError listing every problem. Pure: tests call it directly. */
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema().safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`));
   }
@@ -119,7 +138,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
  * instead of every function answering 500.
  */
 export function settingProblems(env: Record<string, string>): string[] {
-  const parsed = EnvSchema.partial().safeParse(env);
+  const parsed = z.partial(EnvSchema()).safeParse(env);
   return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
 }
 

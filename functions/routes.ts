@@ -2,7 +2,7 @@
  * THE route table: every endpoint, once. The local server (bin/local.ts) and
  * the CDK stack (lib/) both read it, so an endpoint exists in both or in
  * neither; the OpenAPI document is generated from it; each handler module
- * looks up its own entry for the schemas it validates with.
+ * looks up its own entry, and validates with the schemas it names.
  *
  * Declaring what a route needs (least privilege, functions/access.ts):
  *
@@ -24,10 +24,17 @@
  *   UndeclaredAccessError naming the entry to add, so a missing declaration
  *   fails the route's tests instead of an AccessDenied after deploying.
  */
-import type { z } from 'zod';
-import * as s from './http/schemas.js';
+import type * as schemas from './http/schemas.js';
+import type { Lazy } from './http/schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * A schema of functions/http/schemas.ts, by its export name. The table names
+ * schemas rather than importing them, so a function's bundle carries only the
+ * schemas its handler passes to `endpoint()`, not every route's.
+ */
+export type SchemaName = { [K in keyof typeof schemas]: (typeof schemas)[K] extends Lazy ? K : never }[keyof typeof schemas];
 
 import type { Capability, TableAccess } from './access.js';
 
@@ -47,12 +54,12 @@ export interface RouteDefinition {
   auth: 'client' | 'user' | 'none' | 'client_credentials';
   summary: string;
   tag: 'OAuth' | 'Users' | 'Authentication' | 'Sessions' | 'Meta';
-  body?: z.ZodType;
+  body?: SchemaName;
   /** A missing body is taken as `{}` (every field of `body` is optional). */
   bodyOptional?: boolean;
-  params?: z.ZodType;
+  params?: SchemaName;
   /** Success status and body schema (none for 204). */
-  success: { status: number; description: string; schema?: z.ZodType };
+  success: { status: number; description: string; schema?: SchemaName };
   /** Error codes this route can answer besides system_invalid_input / unauthorized / service_unavailable. */
   errors?: Array<{ status: number; code: string; when: string }>;
   /**
@@ -88,8 +95,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client_credentials',
     tag: 'OAuth',
     summary: 'Client credentials grant: a client access token for the /cis API',
-    body: s.ClientCredentialsRequest,
-    success: { status: 200, description: 'Client access token', schema: s.ClientTokenResponse },
+    body: 'ClientCredentialsRequest',
+    success: { status: 200, description: 'Client access token', schema: 'ClientTokenResponse' },
     errors: [
       { status: 401, code: 'invalid_client', when: 'unknown client or wrong secret (OAuth error form)' },
       { status: 400, code: 'unsupported_grant_type', when: 'grant_type is not client_credentials (OAuth error form)' },
@@ -103,7 +110,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'none',
     tag: 'OAuth',
     summary: 'Public keys that verify every token Twofold signs',
-    success: { status: 200, description: 'JSON Web Key Set', schema: s.Jwks },
+    success: { status: 200, description: 'JSON Web Key Set', schema: 'Jwks' },
     capabilities: ['public-keys'],
   },
   {
@@ -113,7 +120,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'none',
     tag: 'OAuth',
     summary: 'OpenID provider metadata',
-    success: { status: 200, description: 'Discovery document', schema: s.Discovery },
+    success: { status: 200, description: 'Discovery document', schema: 'Discovery' },
   },
   {
     name: 'oidc-discovery-well-known',
@@ -122,7 +129,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'none',
     tag: 'OAuth',
     summary: 'OpenID provider metadata where standard clients look for it: {issuer}/.well-known/openid-configuration (the same document)',
-    success: { status: 200, description: 'Discovery document', schema: s.Discovery },
+    success: { status: 200, description: 'Discovery document', schema: 'Discovery' },
   },
   {
     name: 'openapi',
@@ -140,8 +147,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: 'Create a user',
-    body: s.CreateUserRequest,
-    success: { status: 201, description: 'The new user', schema: s.UserResult },
+    body: 'CreateUserRequest',
+    success: { status: 201, description: 'The new user', schema: 'UserResult' },
     errors: [...PASSWORD_POLICY_ERRORS, { status: 409, code: 'user_already_exists', when: 'the email, phone number or username belongs to another user' }],
     table: { write: ['user', 'emailClaim', 'phoneClaim', 'usernameClaim'] },
   },
@@ -152,8 +159,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: 'Get a user by id',
-    params: s.UserIdParams,
-    success: { status: 200, description: 'The user', schema: s.UserResult },
+    params: 'UserIdParams',
+    success: { status: 200, description: 'The user', schema: 'UserResult' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
     table: { read: ['user'] },
   },
@@ -164,8 +171,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: 'Get a user by username',
-    params: s.UsernameParams,
-    success: { status: 200, description: 'The user', schema: s.UserResult },
+    params: 'UsernameParams',
+    success: { status: 200, description: 'The user', schema: 'UserResult' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
     table: { read: ['usernameClaim', 'user'] },
   },
@@ -176,8 +183,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: 'Get a user by email (case-insensitive)',
-    params: s.EmailParams,
-    success: { status: 200, description: 'The user', schema: s.UserResult },
+    params: 'EmailParams',
+    success: { status: 200, description: 'The user', schema: 'UserResult' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
     table: { read: ['emailClaim', 'user'] },
   },
@@ -188,8 +195,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: 'Get a user by E.164 phone number',
-    params: s.PhoneNumberParams,
-    success: { status: 200, description: 'The user', schema: s.UserResult },
+    params: 'PhoneNumberParams',
+    success: { status: 200, description: 'The user', schema: 'UserResult' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
     table: { read: ['phoneClaim', 'user'] },
   },
@@ -200,9 +207,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Create the user's first password (and optionally set the username to log in with)",
-    params: s.UserIdParams,
-    body: s.CreatePasswordRequest,
-    success: { status: 201, description: 'Password registered', schema: s.PasswordResult },
+    params: 'UserIdParams',
+    body: 'CreatePasswordRequest',
+    success: { status: 201, description: 'Password registered', schema: 'PasswordResult' },
     errors: [
       ...PASSWORD_POLICY_ERRORS,
       { status: 404, code: 'user_not_found', when: 'no such user' },
@@ -218,9 +225,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Replace the user's password; every session of the user ends",
-    params: s.UserIdParams,
-    body: s.UpdatePasswordRequest,
-    success: { status: 200, description: 'Password registered', schema: s.PasswordResult },
+    params: 'UserIdParams',
+    body: 'UpdatePasswordRequest',
+    success: { status: 200, description: 'Password registered', schema: 'PasswordResult' },
     errors: [
       ...PASSWORD_POLICY_ERRORS,
       { status: 404, code: 'user_not_found', when: 'no such user' },
@@ -235,9 +242,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: 'Change email, phone number, username, name or status (a changed contact becomes unverified; Disabled ends every session)',
-    params: s.UserIdParams,
-    body: s.UpdateUserRequest,
-    success: { status: 200, description: 'The updated user: every field sent was applied', schema: s.UserResult },
+    params: 'UserIdParams',
+    body: 'UpdateUserRequest',
+    success: { status: 200, description: 'The updated user: every field sent was applied', schema: 'UserResult' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'system_invalid_input', when: 'a field Twofold does not keep (e.g. birthday, custom_data), or status Pending' },
@@ -253,7 +260,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Delete a user; ends all the user's sessions",
-    params: s.UserIdParams,
+    params: 'UserIdParams',
     success: { status: 204, description: 'Deleted' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
     capabilities: ['audit'],
@@ -266,9 +273,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Send a code to verify the user's email address",
-    params: s.UserIdParams,
-    body: s.VerificationSendEmailRequest,
-    success: { status: 200, description: 'Sent', schema: s.TrueResult },
+    params: 'UserIdParams',
+    body: 'VerificationSendEmailRequest',
+    success: { status: 200, description: 'Sent', schema: 'TrueResult' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's" },
@@ -284,9 +291,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Verify the user's email address with the code sent",
-    params: s.UserIdParams,
-    body: s.VerificationVerifyEmailRequest,
-    success: { status: 200, description: 'Verified', schema: s.TrueResult },
+    params: 'UserIdParams',
+    body: 'VerificationVerifyEmailRequest',
+    success: { status: 200, description: 'Verified', schema: 'TrueResult' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's current one" },
@@ -304,9 +311,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Send a code to verify the user's phone number",
-    params: s.UserIdParams,
-    body: s.VerificationSendPhoneRequest,
-    success: { status: 200, description: 'Sent', schema: s.TrueResult },
+    params: 'UserIdParams',
+    body: 'VerificationSendPhoneRequest',
+    success: { status: 200, description: 'Sent', schema: 'TrueResult' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's" },
@@ -322,9 +329,9 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Verify the user's phone number with the code sent",
-    params: s.UserIdParams,
-    body: s.VerificationVerifyPhoneRequest,
-    success: { status: 200, description: 'Verified', schema: s.TrueResult },
+    params: 'UserIdParams',
+    body: 'VerificationVerifyPhoneRequest',
+    success: { status: 200, description: 'Verified', schema: 'TrueResult' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's current one" },
@@ -342,8 +349,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Authenticate with username (or email / phone) and password',
-    body: s.PasswordAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
+    body: 'PasswordAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong password or unknown user (the same answer)' },
       { status: 403, code: 'auth_locked', when: '10 consecutive failures lock password login for 15 minutes' },
@@ -359,12 +366,12 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Send a one-time passcode by email or SMS (or return it, `direct`)',
-    body: s.OtpSendRequest,
+    body: 'OtpSendRequest',
     success: {
       status: 200,
       description:
         "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody.",
-      schema: s.OtpSendResponse,
+      schema: 'OtpSendResponse',
     },
     errors: [
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
@@ -381,8 +388,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Authenticate with a one-time passcode',
-    body: s.OtpAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
+    body: 'OtpAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or unknown code' },
       { status: 400, code: 'auth_otp_passcode_expired', when: 'the code has expired' },
@@ -399,12 +406,12 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Email a magic link to `redirect_uri?code=…&state=…` (or return it, `direct`)',
-    body: s.LinkSendRequest,
+    body: 'LinkSendRequest',
     success: {
       status: 200,
       description:
         "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms).",
-      schema: s.LinkSendResponse,
+      schema: 'LinkSendResponse',
     },
     errors: [
       { status: 400, code: 'invalid_redirect_uri', when: "redirect_uri is not one of the client's allowed URIs" },
@@ -422,8 +429,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Authenticate with the code of a magic link',
-    body: s.LinkAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
+    body: 'LinkAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: [{ status: 400, code: 'invalid_magic_link_code', when: 'used, expired or unknown code' }, ...SESSION_ERRORS],
     capabilities: ['sign', 'hash-key', 'audit'],
     table: { write: ['magicLink', 'user', 'session'] },
@@ -436,9 +443,9 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Authentication',
     summary:
       "Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here",
-    body: s.TotpRegisterRequest,
+    body: 'TotpRegisterRequest',
     bodyOptional: true,
-    success: { status: 201, description: 'The secret and otpauth URI', schema: s.TotpRegistrationResponse },
+    success: { status: 201, description: 'The secret and otpauth URI', schema: 'TotpRegistrationResponse' },
     errors: [
       { status: 409, code: 'auth_totp_already_configured', when: 'the user has a working authenticator (a code from it was accepted) and allow_override is not true' },
     ],
@@ -452,8 +459,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Authenticate with an authenticator-app code (each code once per time step)',
-    body: s.TotpAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
+    body: 'TotpAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong or replayed code, unknown user, or no authenticator registered' },
       { status: 403, code: 'auth_locked', when: 'too many failures' },
@@ -469,8 +476,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Sessions',
     summary: 'Rotate a refresh token: new tokens, and the old refresh token stops working',
-    body: s.RefreshRequest,
-    success: { status: 200, description: 'Tokens (without session_id)', schema: s.RefreshTokenResponse },
+    body: 'RefreshRequest',
+    success: { status: 200, description: 'Tokens (without session_id)', schema: 'RefreshTokenResponse' },
     errors: [
       {
         status: 400,
@@ -489,8 +496,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Sessions',
     summary: 'Fresh tokens for a live session (adds no authentication)',
-    body: s.SessionAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
+    body: 'SessionAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: SESSION_ERRORS,
     capabilities: ['sign', 'audit'],
     table: { read: ['user'], write: ['session'] },
@@ -502,7 +509,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Sessions',
     summary: 'End a session and every refresh token in it',
-    body: s.LogoutRequest,
+    body: 'LogoutRequest',
     success: { status: 204, description: 'Ended (also when it had already ended)' },
     errors: [
       { status: 400, code: 'session_not_found', when: 'unknown session or one of another client' },
@@ -519,7 +526,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'user',
     tag: 'Authentication',
     summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once',
-    success: { status: 201, description: 'The new codes', schema: s.RecoveryCodesResponse },
+    success: { status: 201, description: 'The new codes', schema: 'RecoveryCodesResponse' },
     errors: [{ status: 403, code: 'auth_mfa_required', when: "the token's session does not hold MFA under the client's policy" }],
     capabilities: ['hash-key', 'audit'],
     table: { write: ['recoveryCodes'] },
@@ -531,8 +538,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Authenticate with a recovery code (amr recovery_code, its own factor class); each code works once',
-    body: s.RecoveryCodeAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session, and how many codes remain', schema: s.RecoveryTokenResponse },
+    body: 'RecoveryCodeAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session, and how many codes remain', schema: 'RecoveryTokenResponse' },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'wrong, used or replaced code, unknown user, or no codes (the same answer)' },
       { status: 403, code: 'auth_locked', when: 'the 10th attempt of a run (right or wrong; a run ends after 15 minutes without attempts) locks for 15 minutes' },
@@ -549,8 +556,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'user',
     tag: 'Authentication',
     summary: "Start registering a passkey for the token's user: WebAuthn creation options with a challenge bound to this session (5 minutes, single use)",
-    body: s.WebAuthnRegisterStartRequest,
-    success: { status: 200, description: 'Creation options for navigator.credentials.create()', schema: s.WebAuthnRegisterStartResponse },
+    body: 'WebAuthnRegisterStartRequest',
+    success: { status: 200, description: 'Creation options for navigator.credentials.create()', schema: 'WebAuthnRegisterStartResponse' },
     errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client (webauthn_rp_id, webauthn_origins)' }],
     table: { write: ['webauthnChallenge'] },
   },
@@ -561,8 +568,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'user',
     tag: 'Authentication',
     summary: 'Finish registering a passkey with the browser result',
-    body: s.WebAuthnRegisterRequest,
-    success: { status: 201, description: 'The registered passkey', schema: s.WebAuthnCredential },
+    body: 'WebAuthnRegisterRequest',
+    success: { status: 201, description: 'The registered passkey', schema: 'WebAuthnCredential' },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'unknown, expired, used or foreign challenge; wrong origin or RP ID; user not verified when required; a passkey already registered; a malformed result' },
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
@@ -576,8 +583,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Start a passkey login: WebAuthn request options with an empty allowCredentials (a discoverable-passkey login), the same for every username, known or not; a username binds the challenge to that user',
-    body: s.WebAuthnAuthenticateStartRequest,
-    success: { status: 200, description: 'Request options for navigator.credentials.get()', schema: s.WebAuthnAuthenticateStartResponse },
+    body: 'WebAuthnAuthenticateStartRequest',
+    success: { status: 200, description: 'Request options for navigator.credentials.get()', schema: 'WebAuthnAuthenticateStartResponse' },
     errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' }],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['webauthnChallenge'] },
   },
@@ -588,8 +595,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Authentication',
     summary: 'Authenticate with a passkey (method `webauthn`)',
-    body: s.WebAuthnAuthenticateRequest,
-    success: { status: 200, description: 'Tokens for the session', schema: s.TokenResponse },
+    body: 'WebAuthnAuthenticateRequest',
+    success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'unknown passkey or challenge, a replayed result, wrong signature, origin or RP ID, user not verified when required, a counter that did not advance, no user handle, a passkey not of the user the login was started for' },
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
@@ -605,8 +612,8 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "List a user's passkeys",
-    params: s.UserIdParams,
-    success: { status: 200, description: 'The passkeys (never their public keys)', schema: s.WebAuthnCredentialList },
+    params: 'UserIdParams',
+    success: { status: 200, description: 'The passkeys (never their public keys)', schema: 'WebAuthnCredentialList' },
     errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
     table: { read: ['user'] },
   },
@@ -617,7 +624,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'client',
     tag: 'Users',
     summary: "Delete one of a user's passkeys; it stops working at once",
-    params: s.WebAuthnCredentialParams,
+    params: 'WebAuthnCredentialParams',
     success: { status: 204, description: 'Deleted' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },

@@ -18,7 +18,8 @@
 import { parsers, server } from '@passwordless-id/webauthn';
 import { derToJose } from './der.js';
 import type { AuthenticationJSON, RegistrationJSON } from '@passwordless-id/webauthn/dist/esm/types.js';
-import * as z from 'zod';
+import '../zod-english.js';
+import * as z from 'zod/mini';
 import { ConflictError, ForbiddenError, InvalidCredentialsError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { randomId, randomToken, sha256 } from './crypto.js';
@@ -110,40 +111,47 @@ export async function consumeChallenge(deps: Deps, stored: StoredRecord<Challeng
 
 // ---- decoding webauthn_encoded_result --------------------------------------------
 
-const B64URL = z.string().min(1).max(8192).regex(/^[A-Za-z0-9_-]+$/);
+const b64url = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.regex(/^[A-Za-z0-9_-]+$/));
+const B64URL_MAX = 8192;
 
 /** `PublicKeyCredential.toJSON()`: the fields both ceremonies share, around the ceremony's own `response`. */
-function publicKeyCredentialJson<R extends z.ZodRawShape>(response: R) {
+function publicKeyCredentialJson<R extends z.core.$ZodShape>(response: R) {
   return z.object({
-    id: B64URL.max(1400),
-    rawId: B64URL.max(1400),
+    id: b64url(B64URL_MAX).check(z.maxLength(1400)),
+    rawId: b64url(B64URL_MAX).check(z.maxLength(1400)),
     type: z.literal('public-key'),
-    authenticatorAttachment: z.string().max(32).nullish(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).optional().default({}),
+    authenticatorAttachment: z.nullish(z.string().check(z.maxLength(32))),
+    clientExtensionResults: z._default(z.optional(z.record(z.string(), z.unknown())), {}),
     response: z.object(response),
   });
 }
 
 /** `PublicKeyCredential.toJSON()` of navigator.credentials.create(). */
-const RegistrationResult = publicKeyCredentialJson({
-  clientDataJSON: B64URL,
-  attestationObject: B64URL,
-  authenticatorData: B64URL,
-  publicKey: B64URL,
-  publicKeyAlgorithm: z.number().int(),
-  transports: z.array(z.string().max(32)).max(10).optional().default([]),
-});
+const registrationResult = () =>
+  publicKeyCredentialJson({
+    clientDataJSON: b64url(B64URL_MAX),
+    attestationObject: b64url(B64URL_MAX),
+    authenticatorData: b64url(B64URL_MAX),
+    publicKey: b64url(B64URL_MAX),
+    publicKeyAlgorithm: z.number().check(z.int()),
+    transports: z._default(z.optional(z.array(z.string().check(z.maxLength(32))).check(z.maxLength(10))), []),
+  });
 
 /** `PublicKeyCredential.toJSON()` of navigator.credentials.get(). */
-const AuthenticationResult = publicKeyCredentialJson({
-  clientDataJSON: B64URL,
-  authenticatorData: B64URL,
-  signature: B64URL,
-  userHandle: z.string().max(128).nullish(),
-});
+const authenticationResult = () =>
+  publicKeyCredentialJson({
+    clientDataJSON: b64url(B64URL_MAX),
+    authenticatorData: b64url(B64URL_MAX),
+    signature: b64url(B64URL_MAX),
+    userHandle: z.nullish(z.string().check(z.maxLength(128))),
+  });
 
-export type RegistrationResultJson = z.output<typeof RegistrationResult>;
-export type AuthenticationResultJson = z.output<typeof AuthenticationResult>;
+// Built on first use, not at every cold start of the functions that import this module.
+let RegistrationResult: ReturnType<typeof registrationResult> | undefined;
+let AuthenticationResult: ReturnType<typeof authenticationResult> | undefined;
+
+export type RegistrationResultJson = z.output<ReturnType<typeof registrationResult>>;
+export type AuthenticationResultJson = z.output<ReturnType<typeof authenticationResult>>;
 
 interface ClientData {
   type: string;
@@ -153,7 +161,7 @@ interface ClientData {
 }
 
 /** Decodes base64url(UTF-8 JSON of `toJSON()`); anything malformed is `auth_invalid_credentials`. */
-function decodeResult<T extends z.ZodType>(schema: T, encoded: string): { result: z.output<T>; clientData: ClientData } {
+function decodeResult<T extends z.ZodMiniType>(schema: T, encoded: string): { result: z.output<T>; clientData: ClientData } {
   try {
     const parsed = schema.safeParse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')));
     if (parsed.success) {
@@ -169,8 +177,8 @@ function decodeResult<T extends z.ZodType>(schema: T, encoded: string): { result
   throw new InvalidCredentialsError('webauthn_encoded_result is not a passkey result of this ceremony');
 }
 
-export const decodeRegistration = (encoded: string) => decodeResult(RegistrationResult, encoded);
-export const decodeAuthentication = (encoded: string) => decodeResult(AuthenticationResult, encoded);
+export const decodeRegistration = (encoded: string) => decodeResult((RegistrationResult ??= registrationResult()), encoded);
+export const decodeAuthentication = (encoded: string) => decodeResult((AuthenticationResult ??= authenticationResult()), encoded);
 
 // ---- verification, around the library --------------------------------------------
 

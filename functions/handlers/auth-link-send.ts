@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { sendMagicLink } from '../core/magic-links.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { LinkSendRequest } from '../http/schemas.js';
+import { LinkSendRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof LinkSendRequest>>('auth-link-send', async ({ deps, client, body }) =>
+export const handler = endpoint('auth-link-send', { body: LinkSendRequest }, async ({ deps, client, body }) =>
   json(200, await sendMagicLink(deps, client, body)),
 );

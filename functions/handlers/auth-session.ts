@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { authenticateSession } from '../core/sessions.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { SessionAuthenticateRequest } from '../http/schemas.js';
+import { SessionAuthenticateRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof SessionAuthenticateRequest>>('auth-session', async ({ deps, client, body }) =>
+export const handler = endpoint('auth-session', { body: SessionAuthenticateRequest }, async ({ deps, client, body }) =>
   json(200, await authenticateSession(deps, client, body.session_id, body.client_attributes, { maxAge: body.max_age, claims: body.claims })),
 );

@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { refreshSession } from '../core/sessions.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { RefreshRequest } from '../http/schemas.js';
+import { RefreshRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof RefreshRequest>>('auth-token-refresh', async ({ deps, client, body }) =>
+export const handler = endpoint('auth-token-refresh', { body: RefreshRequest }, async ({ deps, client, body }) =>
   json(200, await refreshSession(deps, client, body.refresh_token, body.client_attributes)),
 );

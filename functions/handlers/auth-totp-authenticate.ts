@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { authenticateTotp } from '../core/totp.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { TotpAuthenticateRequest } from '../http/schemas.js';
+import { TotpAuthenticateRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof TotpAuthenticateRequest>>('auth-totp-authenticate', async ({ deps, client, body }) =>
+export const handler = endpoint('auth-totp-authenticate', { body: TotpAuthenticateRequest }, async ({ deps, client, body }) =>
   json(200, await authenticateTotp(deps, client, body)),
 );

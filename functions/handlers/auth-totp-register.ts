@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { registerTotp } from '../core/totp.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { TotpRegisterRequest } from '../http/schemas.js';
+import { TotpRegisterRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof TotpRegisterRequest>>('auth-totp-register', async ({ deps, principal, body }) =>
+export const handler = endpoint('auth-totp-register', { body: TotpRegisterRequest }, async ({ deps, principal, body }) =>
   json(201, await registerTotp(deps, principal.user.user_id, body)),
 );

@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { startPasskeyRegistration } from '../core/passkey-registration.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { WebAuthnRegisterStartRequest } from '../http/schemas.js';
+import { WebAuthnRegisterStartRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof WebAuthnRegisterStartRequest>>('auth-webauthn-register-start', async ({ deps, principal, body }) =>
+export const handler = endpoint('auth-webauthn-register-start', { body: WebAuthnRegisterStartRequest }, async ({ deps, principal, body }) =>
   json(200, await startPasskeyRegistration(deps, principal, body)),
 );

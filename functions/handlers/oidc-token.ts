@@ -1,8 +1,7 @@
 import { exchangeClientCredentials } from '../core/clients.js';
 import { OAuthError } from '../errors.js';
 import { endpoint, header, json } from '../http/endpoint.js';
-import type { z } from 'zod';
-import type { ClientCredentialsRequest } from '../http/schemas.js';
+import { ClientCredentialsRequest } from '../http/schemas.js';
 
 /** Reads `client_id:client_secret` from HTTP Basic (RFC 6749 section 2.3.1: form-urlencoded parts). */
 function basicCredentials(authorization: string | undefined): { id: string; secret: string } | undefined {
@@ -18,7 +17,7 @@ function basicCredentials(authorization: string | undefined): { id: string; secr
   }
 }
 
-export const handler = endpoint<z.output<typeof ClientCredentialsRequest>>('oidc-token', async ({ deps, event, body }) => {
+export const handler = endpoint('oidc-token', { body: ClientCredentialsRequest }, async ({ deps, event, body }) => {
   if (body.grant_type !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', 400, 'Only grant_type=client_credentials is supported');
   }

@@ -1,9 +1,8 @@
-import type { z } from 'zod';
 import { deleteUser } from '../core/users.js';
 import { endpoint, noContent } from '../http/endpoint.js';
-import type { UserIdParams } from '../http/schemas.js';
+import { UserIdParams } from '../http/schemas.js';
 
-export const handler = endpoint<undefined, z.output<typeof UserIdParams>>('users-delete', async ({ deps, client, params }) => {
+export const handler = endpoint('users-delete', { params: UserIdParams }, async ({ deps, client, params }) => {
   await deleteUser(deps, params.user_id, client.client_id);
   return noContent();
 });

@@ -1,9 +1,9 @@
-import type { z } from 'zod';
 import { verifyContact } from '../core/verification.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { UserIdParams, VerificationVerifyEmailRequest } from '../http/schemas.js';
+import { UserIdParams, VerificationVerifyEmailRequest } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof VerificationVerifyEmailRequest>, z.output<typeof UserIdParams>>(
+export const handler = endpoint(
   'users-email-verification-verify',
+  { body: VerificationVerifyEmailRequest, params: UserIdParams },
   async ({ deps, client, body, params }) => json(200, await verifyContact(deps, client, params.user_id, 'email', body.email, body.passcode)),
 );

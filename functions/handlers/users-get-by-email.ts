@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { getUserView } from '../core/users.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { EmailParams } from '../http/schemas.js';
+import { EmailParams } from '../http/schemas.js';
 
-export const handler = endpoint<undefined, z.output<typeof EmailParams>>('users-get-by-email', async ({ deps, params }) =>
+export const handler = endpoint('users-get-by-email', { params: EmailParams }, async ({ deps, params }) =>
   json(200, { result: await getUserView(deps, 'email', params.email) }),
 );

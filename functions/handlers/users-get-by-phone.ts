@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { getUserView } from '../core/users.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { PhoneNumberParams } from '../http/schemas.js';
+import { PhoneNumberParams } from '../http/schemas.js';
 
-export const handler = endpoint<undefined, z.output<typeof PhoneNumberParams>>('users-get-by-phone', async ({ deps, params }) =>
+export const handler = endpoint('users-get-by-phone', { params: PhoneNumberParams }, async ({ deps, params }) =>
   json(200, { result: await getUserView(deps, 'phone_number', params.phone_number) }),
 );

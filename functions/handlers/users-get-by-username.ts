@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { getUserView } from '../core/users.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { UsernameParams } from '../http/schemas.js';
+import { UsernameParams } from '../http/schemas.js';
 
-export const handler = endpoint<undefined, z.output<typeof UsernameParams>>('users-get-by-username', async ({ deps, params }) =>
+export const handler = endpoint('users-get-by-username', { params: UsernameParams }, async ({ deps, params }) =>
   json(200, { result: await getUserView(deps, 'username', params.username) }),
 );

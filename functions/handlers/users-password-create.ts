@@ -1,10 +1,10 @@
-import type { z } from 'zod';
 import { createUserPassword } from '../core/user-passwords.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { CreatePasswordRequest, UserIdParams } from '../http/schemas.js';
+import { CreatePasswordRequest, UserIdParams } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof CreatePasswordRequest>, z.output<typeof UserIdParams>>(
+export const handler = endpoint(
   'users-password-create',
+  { body: CreatePasswordRequest, params: UserIdParams },
   async ({ deps, body, params }) => {
     await createUserPassword(deps, params.user_id, body);
     return json(201, { result: { message: 'Password registered' } });

@@ -1,10 +1,10 @@
-import type { z } from 'zod';
 import { replaceUserPassword } from '../core/user-passwords.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { UpdatePasswordRequest, UserIdParams } from '../http/schemas.js';
+import { UpdatePasswordRequest, UserIdParams } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof UpdatePasswordRequest>, z.output<typeof UserIdParams>>(
+export const handler = endpoint(
   'users-password-update',
+  { body: UpdatePasswordRequest, params: UserIdParams },
   async ({ deps, body, params }) => {
     await replaceUserPassword(deps, params.user_id, body);
     return json(200, { result: { message: 'Password registered' } });

@@ -1,9 +1,9 @@
-import type { z } from 'zod';
 import { updateUser } from '../core/users.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { UpdateUserRequest, UserIdParams } from '../http/schemas.js';
+import { UpdateUserRequest, UserIdParams } from '../http/schemas.js';
 
-export const handler = endpoint<z.output<typeof UpdateUserRequest>, z.output<typeof UserIdParams>>(
+export const handler = endpoint(
   'users-update',
+  { body: UpdateUserRequest, params: UserIdParams },
   async ({ deps, client, body, params }) => json(200, { result: await updateUser(deps, params.user_id, body, client.client_id) }),
 );

@@ -1,8 +1,7 @@
-import type { z } from 'zod';
 import { listPasskeys } from '../core/passkey-registration.js';
 import { endpoint, json } from '../http/endpoint.js';
-import type { UserIdParams } from '../http/schemas.js';
+import { UserIdParams } from '../http/schemas.js';
 
-export const handler = endpoint<undefined, z.output<typeof UserIdParams>>('users-webauthn-credentials-list', async ({ deps, params }) =>
+export const handler = endpoint('users-webauthn-credentials-list', { params: UserIdParams }, async ({ deps, params }) =>
   json(200, await listPasskeys(deps, params.user_id)),
 );

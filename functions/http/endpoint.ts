@@ -6,7 +6,7 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { restrictDeps } from '../access.js';
 import { authenticateClientToken } from '../core/clients.js';
 import { authenticateUserToken, type UserPrincipal } from '../core/user-tokens.js';
@@ -17,7 +17,7 @@ import { maskContacts } from '../adapters/logger.js';
 import { ConflictError, DependencyError, InvalidInputError, OAuthError, TwofoldError, UnauthorizedError } from '../errors.js';
 import { routeNamed, type RouteDefinition } from '../routes.js';
 import { getDeps } from '../runtime.js';
-import { LIMITS } from './schemas.js';
+import { LIMITS, type Lazy, type Parsed } from './schemas.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -168,7 +168,7 @@ function decodeParams(params: Record<string, string | undefined> | undefined): R
 }
 
 /** Describes validation issues by field, without echoing the submitted values (they may be secrets). */
-function describeIssues(where: string, error: z.ZodError): string {
+function describeIssues(where: string, error: z.core.$ZodError): string {
   const parts = error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.length ? issue.path.join('.') : where;
     return `${path}: ${issue.message}`;
@@ -176,21 +176,43 @@ function describeIssues(where: string, error: z.ZodError): string {
   return `Invalid ${where}: ${parts.join('; ')}`;
 }
 
-function validation(route: RouteDefinition): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+/**
+ * The schemas a handler validates with: exactly the ones its route names
+ * (`body`, `params`). The handler imports them itself, so its function's
+ * bundle holds its own route's schemas and no other's.
+ */
+export interface RouteSchemas<B extends Lazy | undefined = Lazy | undefined, P extends Lazy | undefined = Lazy | undefined> {
+  body?: B;
+  params?: P;
+}
+
+type ParsedOf<L> = L extends Lazy ? Parsed<L> : undefined;
+
+/** A handler passes the schemas its route names, no more and no fewer (tests check they are the very ones). */
+function checkSchemas(route: RouteDefinition, schemas: RouteSchemas): void {
+  for (const part of ['body', 'params'] as const) {
+    if (Boolean(route[part]) !== Boolean(schemas[part])) {
+      const named = route[part] ? `names the ${part} schema ${route[part]}` : `names no ${part} schema`;
+      throw new Error(`route ${route.name} ${named} in functions/routes.ts: its handler must pass endpoint() the same`);
+    }
+  }
+}
+
+function validation(route: RouteDefinition, schemas: RouteSchemas): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
   return {
     before: async (request) => {
       const state = stateOf(request);
-      if (route.params) {
-        const parsed = route.params.safeParse(decodeParams(request.event.pathParameters));
+      if (schemas.params) {
+        const parsed = schemas.params().safeParse(decodeParams(request.event.pathParameters));
         if (!parsed.success) throw new InvalidInputError(describeIssues('path', parsed.error));
         state.params = parsed.data;
       }
-      if (route.body) {
+      if (schemas.body) {
         const body = readBody(request.event) ?? (route.bodyOptional ? {} : undefined);
         if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
           throw new InvalidInputError('The body must be a JSON object');
         }
-        const parsed = route.body.safeParse(body);
+        const parsed = schemas.body().safeParse(body);
         if (!parsed.success) throw new InvalidInputError(describeIssues('body', parsed.error));
         state.body = parsed.data;
       }
@@ -231,9 +253,31 @@ function statusOf(error: unknown): number {
   return 500;
 }
 
-/** Builds the Lambda handler of one route of the route table. */
-export function endpoint<B = undefined, P = undefined>(name: string, fn: (input: EndpointInput<B, P>) => Promise<HttpResult>) {
+export type EndpointHandler = ((event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>) & {
+  /** The schemas it validates with (read by the test that holds them to the route table). */
+  readonly schemas: RouteSchemas;
+};
+
+/**
+ * Builds the Lambda handler of one route of the route table, validating with
+ * `schemas`: the ones the route names, imported from functions/http/schemas.ts.
+ * The handler's `body` and `params` are what they parse to.
+ */
+export function endpoint(name: string, fn: (input: EndpointInput) => Promise<HttpResult>): EndpointHandler;
+export function endpoint<B extends Lazy | undefined = undefined, P extends Lazy | undefined = undefined>(
+  name: string,
+  schemas: RouteSchemas<B, P>,
+  fn: (input: EndpointInput<ParsedOf<B>, ParsedOf<P>>) => Promise<HttpResult>,
+): EndpointHandler;
+export function endpoint(
+  name: string,
+  schemasOrFn: RouteSchemas | ((input: EndpointInput<any, any>) => Promise<HttpResult>),
+  maybeFn?: (input: EndpointInput<any, any>) => Promise<HttpResult>,
+): EndpointHandler {
+  const schemas = typeof schemasOrFn === 'function' ? {} : schemasOrFn;
+  const fn = typeof schemasOrFn === 'function' ? schemasOrFn : maybeFn!;
   const route = routeNamed(name);
+  checkSchemas(route, schemas);
   const handler = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
     // The last resort if the handler itself (not a dependency call) runs too long: a 503, not a Lambda timeout.
     timeoutEarlyInMillis: ANSWER_MARGIN_MS / 2,
@@ -246,14 +290,15 @@ export function endpoint<B = undefined, P = undefined>(name: string, fn: (input:
   // Authenticate before validating, so an unauthenticated caller learns nothing about the schema.
   if (route.auth === 'client') handler.use(clientAuthentication());
   if (route.auth === 'user') handler.use(userAuthentication());
-  handler.use(validation(route));
+  handler.use(validation(route, schemas));
   const run = handler.handler(async (event) => {
     const state = states.get(event)!;
-    return fn({ deps: state.deps!, event, client: state.client, principal: state.principal, body: state.body, params: state.params } as EndpointInput<B, P>);
+    return fn({ deps: state.deps!, event, client: state.client!, principal: state.principal!, body: state.body, params: state.params });
   });
   // Every dependency call of this invocation, cold-start wiring included, is due before the Lambda timeout.
-  return (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+  const invoke = (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
     return withDeadline(deadlineFor(remaining), () => run(event, context));
   };
+  return Object.assign(invoke, { schemas });
 }

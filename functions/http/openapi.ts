@@ -3,9 +3,11 @@
  * schemas that validate requests. Served at GET /cis/openapi.json and written
  * by `npm run openapi`.
  */
-import * as z from 'zod';
-import { routes, type RouteDefinition } from '../routes.js';
-import { LIMITS } from './schemas.js';
+import * as z from 'zod/mini';
+import { routes, type RouteDefinition, type SchemaName } from '../routes.js';
+import * as schemas from './schemas.js';
+
+const { ErrorBody, LIMITS, OAuthErrorBody } = schemas;
 
 const COMPONENT = (id: string) => `#/components/schemas/${id}`;
 const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', uri: COMPONENT } as const;
@@ -20,10 +22,10 @@ type JsonSchema = Record<string, unknown>;
  * `#/components/schemas/<id>` and the local copies dropped. A definition that
  * is not a component would be lost, so it fails the build instead.
  */
-function inlineSchema(schema: z.ZodType): JsonSchema {
+function inlineSchema(schema: z.ZodMiniType): JsonSchema {
   const { $schema: _schema, $defs: defs = {}, ...inline } = z.toJSONSchema(schema, OPTIONS) as JsonSchema & { $defs?: JsonSchema };
   for (const id of Object.keys(defs)) {
-    if (!registeredIds().has(id)) throw new Error(`schema definition ${id} is not a registered component; give it .meta({ id })`);
+    if (!registeredIds().has(id)) throw new Error(`schema definition ${id} is not a registered component; give it an id with meta()`);
   }
   return rewriteRefs(inline) as JsonSchema;
 }
@@ -43,7 +45,8 @@ function registeredIds(): Set<string> {
   return new Set(z.globalRegistry._idmap.keys());
 }
 
-function schemaRef(schema: z.ZodType): JsonSchema {
+function schemaRef(name: SchemaName): JsonSchema {
+  const schema = schemas[name]();
   const id = z.globalRegistry.get(schema)?.id;
   if (id) return { $ref: COMPONENT(id) };
   return inlineSchema(schema);
@@ -81,7 +84,7 @@ function operation(route: RouteDefinition): JsonSchema {
   if (route.auth === 'user') op.security = [{ userToken: [] }];
   if (route.auth === 'none' || route.auth === 'client_credentials') op.security = [];
   if (route.params) {
-    const params = inlineSchema(route.params) as { properties: Record<string, JsonSchema> };
+    const params = inlineSchema(schemas[route.params]()) as { properties: Record<string, JsonSchema> };
     op.parameters = Object.entries(params.properties).map(([name, schema]) => ({ name, in: 'path', required: true, schema }));
   }
   if (route.body) {
@@ -92,10 +95,25 @@ function operation(route: RouteDefinition): JsonSchema {
   return op;
 }
 
+/**
+ * Builds every schema the document shows: the route table's and the error
+ * bodies every route answers with. Schemas are built lazily, and the
+ * components are whatever the registry holds, so this comes first.
+ */
+function buildEverySchema(): void {
+  ErrorBody();
+  OAuthErrorBody();
+  for (const route of routes) {
+    for (const name of [route.params, route.body, route.success.schema]) if (name) schemas[name]();
+  }
+}
+
 export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonSchema {
-  const { schemas } = z.toJSONSchema(z.globalRegistry, OPTIONS) as { schemas: Record<string, JsonSchema> };
+  buildEverySchema();
+  const registered = (z.toJSONSchema(z.globalRegistry, OPTIONS) as { schemas: Record<string, JsonSchema> }).schemas;
   const components: Record<string, JsonSchema> = {};
-  for (const [id, schema] of Object.entries(schemas)) {
+  // By id: the registry's order is the order schemas happened to be built in.
+  for (const [id, schema] of Object.entries(registered).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const { $schema: _s, $id: _id, ...rest } = schema;
     components[id] = rest;
   }
