@@ -52,6 +52,10 @@ export class FaultInjector {
       // Giving a counted attempt back is best effort by design (core/attempts.ts): when it fails the
       // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
       uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      overwrite: (key, value, options) => write(key, () => store.overwrite(key, value, options)),
+      logSend: (key, options) => write(key, () => store.logSend(key, options)),
+      getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),
+      replaceSendLog: (key, seen, times, expiresAt) => write(key, () => store.replaceSendLog(key, seen, times, expiresAt)),
     };
     const faultySigner: Signer = {
       currentKeyId: async () => (await this.step('signer'), signer.currentKeyId()),
