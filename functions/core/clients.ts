@@ -67,7 +67,7 @@ export async function updateClient(store: Store, clientId: string, settings: Par
   if (!record) throw new Error(`client ${clientId} not found`);
   const client = { ...record.value, ...stripUndefined(settings) };
   await store.put(keys.client(clientId), client, { expectVersion: record.version });
-  cacheGeneration += 1; // this process's caches forget every client at once
+  forgetCachedClients();
   return client;
 }
 
@@ -93,6 +93,11 @@ const MAX_CACHED_CLIENTS = 1000;
 /** Per store (each route's function has its own) and client id: the record, when it was read (injected clock), and in which generation. */
 const cachedClients = new WeakMap<Store, Map<string, { client: ClientRecord; readAt: number; generation: number }>>();
 let cacheGeneration = 0;
+
+/** Makes every client record cached in this process be read afresh on next use (after a change made here). */
+export function forgetCachedClients(): void {
+  cacheGeneration += 1;
+}
 
 /**
  * The client `clientId`, read at most CLIENT_CACHE_MS ago (judged by the

@@ -73,7 +73,7 @@ async function takeSlot(deps: Deps, key: string): Promise<Slot> {
     const last = recent.at(-1);
     if (last !== undefined && now - last < SEND_COOLDOWN_MS) return { ok: false, reason: 'cooldown', retryAfterMs: last + SEND_COOLDOWN_MS - now };
     if (recent.length >= SENDS_PER_WINDOW) return { ok: false, reason: 'window', retryAfterMs: recent[0]! + SEND_WINDOW_MS - now };
-    // Lost to a concurrent send: re-read and re-judge.
+    // False: a concurrent send changed the log since it was read; re-read and re-judge.
     if (await deps.store.replaceSendLog(key, log, [...recent, now], Math.ceil((now + SEND_WINDOW_MS) / 1000))) return { ok: true };
   }
   return { ok: false, reason: 'contention', retryAfterMs: 1000 };

@@ -6,6 +6,7 @@
  * would take that long). Calls are counted per port while armed, so a healthy
  * run of an action tells how many steps each port has in it.
  */
+import { forgetCachedClients } from '../../functions/core/clients.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { DependencyError } from '../../functions/errors.js';
 import type { Mailer, Signer, SmsSender, Store } from '../../functions/ports.js';
@@ -89,6 +90,8 @@ export class FaultInjector {
   async during<T>(target: { port: Port; call: number; mode: FaultMode } | undefined, action: () => Promise<T>): Promise<T> {
     this.counts = { store: 0, signer: 0, mailer: 0, sms: 0 };
     this.writes.length = 0;
+    // Every run reads the client record, so the census and each faulted run make the same calls, that read included.
+    forgetCachedClients();
     this.target = target;
     this.counting = true;
     try {
