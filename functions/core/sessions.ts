@@ -134,6 +134,8 @@ export interface AuthenticateRequest {
   userId: string;
   /** That user as this request read it, if it names one: spares reading it again to judge the session. */
   user?: UserRecord | undefined;
+  /** The session `sessionId` as this request already loaded it live (loadLiveSession): spares loading it again. */
+  session?: StoredRecord<SessionRecord> | undefined;
   /** The method being added; `null` refreshes a live session's tokens without adding one. */
   method: AuthMethod | null;
   sessionId?: string;
@@ -167,7 +169,7 @@ async function runAuthentication(
   const { client, sessionId, clientAttributes } = request;
   let existing: StoredRecord<SessionRecord> | undefined;
   if (sessionId !== undefined) {
-    existing = (await loadLiveSession(deps, client, sessionId, request.user)).record;
+    existing = request.session?.value.session_id === sessionId ? request.session : (await loadLiveSession(deps, client, sessionId, request.user)).record;
     checkSessionAccess(existing.value, request.userId, clientAttributes);
   }
   const check = await verify();
@@ -246,7 +248,7 @@ export async function authenticateSession(
     const { record, user } = await loadLiveSession(deps, client, sessionId);
     return authenticate(
       deps,
-      { client, userId: record.value.user_id, user, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
+      { client, userId: record.value.user_id, user, session: record, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
       async () => ({ user, commit: async () => {} }),
     );
   });
