@@ -106,6 +106,10 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
       check(key, 'write');
       return deps.store.put(key, value, options);
     },
+    overwrite: async (key, value, options) => {
+      check(key, 'write');
+      return deps.store.overwrite(key, value, options);
+    },
     delete: async (key, options) => {
       check(key, 'write');
       return deps.store.delete(key, options);
@@ -129,6 +133,18 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
     uncountAttempt: async (key, run) => {
       check(key, 'write');
       return deps.store.uncountAttempt(key, run);
+    },
+    logSend: async (key, options) => {
+      check(key, 'write');
+      return deps.store.logSend(key, options);
+    },
+    getSendLog: async (key) => {
+      check(key, 'read');
+      return deps.store.getSendLog(key);
+    },
+    replaceSendLog: async (key, seen, times, expiresAt) => {
+      check(key, 'write');
+      return deps.store.replaceSendLog(key, seen, times, expiresAt);
     },
   };
 }

@@ -43,6 +43,29 @@ export interface CountAttemptOptions {
   now: number;
   /** Epoch seconds after which the table's TTL may delete the counter. */
   expiresAt: number;
+  /**
+   * When given, a counter that does not exist is started by this very write,
+   * as run `startRun` holding this one attempt: counting on a fresh counter
+   * then costs one write, not a failed write, a read and a put.
+   */
+  startRun?: string;
+}
+
+/** A sliding log of send times (ms) at one key, with the version its writes advance. */
+export interface SendLog {
+  times: number[];
+  version: number;
+}
+
+export interface LogSendOptions {
+  /** The send's time (ms), appended to the log. */
+  now: number;
+  /** Appends only if the latest logged send is at or before this (ms): the cooldown. */
+  lastAtOrBefore: number;
+  /** Appends only while the log holds fewer entries than this, however old. */
+  maxEntries: number;
+  /** Epoch seconds after which the table's TTL may delete the log. */
+  expiresAt: number;
 }
 
 /**
@@ -54,6 +77,12 @@ export interface Store {
   get<T>(key: string): Promise<StoredRecord<T> | undefined>;
   /** Writes the record and returns its new version. */
   put<T>(key: string, value: T, options: PutOptions): Promise<number>;
+  /**
+   * Writes the record whatever it holds, with no read first, and returns its
+   * new version: one more than the stored one, so a concurrent put on the
+   * old version loses. For records a write replaces wholesale (a new code).
+   */
+  overwrite<T>(key: string, value: T, options?: { expiresAt?: number }): Promise<number>;
   /** Deletes; with `expectVersion`, only if the record still has that version. */
   delete(key: string, options?: { expectVersion?: number }): Promise<void>;
   /** Atomically adds `by` to a counter record and returns the new total. */
@@ -73,6 +102,18 @@ export interface Store {
   restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean>;
   /** Takes one attempt back, only while the counter is still in run `run` and above zero. */
   uncountAttempt(key: string, run: string): Promise<void>;
+
+  /**
+   * Appends a send to the log at `key` with ONE atomic conditional write (no
+   * read first): when there is no log yet, or its latest send is at or
+   * before `lastAtOrBefore` and it holds fewer than `maxEntries` times. False
+   * when a condition failed and nothing was written; the caller then reads
+   * the log, judges it, and replaces it (getSendLog, replaceSendLog).
+   */
+  logSend(key: string, options: LogSendOptions): Promise<boolean>;
+  getSendLog(key: string): Promise<SendLog | undefined>;
+  /** Replaces the log with `times` only if it is still at the version of `seen` (undefined: absent); false if it changed. */
+  replaceSendLog(key: string, seen: SendLog | undefined, times: number[], expiresAt: number): Promise<boolean>;
 }
 
 export interface EmailMessage {

@@ -15,7 +15,10 @@
  *   `lockMs`, for as long as the counter lives: a code's own lifetime).
  * - A pause of `idleMs` without any attempt, or the end of a lock, ends the
  *   run; the next attempt starts a new one (one conditional put, won by one
- *   of any concurrent starters; the others then count on the new run).
+ *   of any concurrent starters; the others then count on the new run). The
+ *   first run of a counter that does not exist yet is started by the
+ *   counting write itself (the store serialises concurrent first attempts:
+ *   one creates, the rest count on).
  *
  * Runs end after a pause, not on a sliding log of times: a log cannot be
  * trimmed and checked in one atomic write, a run can. Two runs are always
@@ -75,9 +78,9 @@ export function counterTtl(policy: AttemptPolicy, now: number): number {
 const MAX_ROUNDS = 8;
 
 /**
- * Counts one attempt under `policy` on the counter `key`. The common case is
- * one conditional write; a missing, lapsed or unlocked counter costs a read
- * and a conditional put more. `expiresAt` overrides the TTL (for counters of
+ * Counts one attempt under `policy` on the counter `key`. The common case (a
+ * live run, or no counter yet) is one conditional write; a lapsed or
+ * unlocked counter costs a read and a conditional put more. `expiresAt` overrides the TTL (for counters of
  * a code, which live as long as the code).
  */
 export async function reserveAttempt(deps: Pick<Deps, 'store' | 'clock'>, key: string, policy: AttemptPolicy, expiresAt?: number): Promise<Reservation> {
@@ -89,6 +92,8 @@ export async function reserveAttempt(deps: Pick<Deps, 'store' | 'clock'>, key: s
       ...(policy.idleMs !== undefined && { lastAfter: now - policy.idleMs }),
       now,
       expiresAt: ttl,
+      // A missing counter has nothing to judge: the same write starts its first run.
+      startRun: randomId(),
     });
     if (counted) return reserved(key, counted, policy);
 

@@ -61,12 +61,13 @@ export async function createClient(
   return { client, client_secret };
 }
 
-/** Changes a client's settings (admin command). */
+/** Changes a client's settings (admin command). Other processes see the change within CLIENT_CACHE_MS. */
 export async function updateClient(store: Store, clientId: string, settings: Partial<ClientSettings>): Promise<ClientRecord> {
   const record = await store.get<ClientRecord>(keys.client(clientId));
   if (!record) throw new Error(`client ${clientId} not found`);
   const client = { ...record.value, ...stripUndefined(settings) };
   await store.put(keys.client(clientId), client, { expectVersion: record.version });
+  forgetCachedClients();
   return client;
 }
 
@@ -76,6 +77,47 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 export async function getClient(deps: Pick<Deps, 'store'>, clientId: string): Promise<ClientRecord | undefined> {
   return (await deps.store.get<ClientRecord>(keys.client(clientId)))?.value;
+}
+
+/**
+ * How long a function instance may go on using a client record it read to
+ * authenticate a client or user token: a change of the client's settings, or
+ * its deletion, applies to every request at most this long after it was
+ * written (at once in the process that wrote it). Requests pay one table read
+ * per client and instance every this often instead of one each.
+ */
+export const CLIENT_CACHE_MS = 30_000;
+/** More distinct clients than this in one instance empties the cache (deployments have a handful). */
+const MAX_CACHED_CLIENTS = 1000;
+
+/** Per store (each route's function has its own) and client id: the record, when it was read (injected clock), and in which generation. */
+const cachedClients = new WeakMap<Store, Map<string, { client: ClientRecord; readAt: number; generation: number }>>();
+let cacheGeneration = 0;
+
+/** Makes every client record cached in this process be read afresh on next use (after a change made here). */
+export function forgetCachedClients(): void {
+  cacheGeneration += 1;
+}
+
+/**
+ * The client `clientId`, read at most CLIENT_CACHE_MS ago (judged by the
+ * injected clock; a clock that went back reads afresh). A client that does
+ * not exist is never cached, so one created meanwhile is found at once.
+ */
+export async function getClientCached(deps: Pick<Deps, 'store' | 'clock'>, clientId: string): Promise<ClientRecord | undefined> {
+  const now = deps.clock.now();
+  let cache = cachedClients.get(deps.store);
+  if (!cache) cachedClients.set(deps.store, (cache = new Map()));
+  const hit = cache.get(clientId);
+  if (hit && hit.generation === cacheGeneration && now >= hit.readAt && now - hit.readAt < CLIENT_CACHE_MS) return hit.client;
+  const client = await getClient(deps, clientId);
+  if (!client) {
+    cache.delete(clientId);
+    return undefined;
+  }
+  if (cache.size >= MAX_CACHED_CLIENTS) cache.clear();
+  cache.set(clientId, { client, readAt: now, generation: cacheGeneration });
+  return client;
 }
 
 /** `POST /oidc/token` with `grant_type=client_credentials`. */
@@ -101,7 +143,7 @@ export async function exchangeClientCredentials(
 /** Resolves the client behind a `Bearer` client access token. */
 export async function authenticateClientToken(deps: Deps, token: string): Promise<ClientRecord> {
   const clientId = await verifyClientToken(deps, token);
-  const client = await getClient(deps, clientId);
+  const client = await getClientCached(deps, clientId);
   if (!client) throw new UnauthorizedError('The client of this token no longer exists');
   return client;
 }

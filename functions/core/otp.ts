@@ -17,15 +17,17 @@
  * used, expired, another client's) is refused without counting or comparing.
  * A right passcode gives its channel attempt back.
  *
- * The code record is written only by sends and by the consume in the
+ * The code record is written only by sends (one unconditional write that
+ * replaces the code and advances the version) and by the consume in the
  * CredentialCheck's `commit`: one conditional put on the version read, so of
- * any number of concurrent right attempts exactly one wins.
+ * any number of concurrent right attempts exactly one wins, and none wins
+ * over a resend.
  *
  * Unknown identifiers (OtpDecoy): a send that reaches no user on its channel
  * (none named, disabled, or without that contact) stores a decoy for what was
  * submitted (`otp-decoy#<unknownSubject(type, identifier)>#<channel>`: id,
- * client, request_id, sent_at, expiry; the same conditional put and TTL as a
- * code, a resend replaces it). Guesses there run the very decision path of a
+ * client, request_id, sent_at, expiry; the same write and TTL as a code, a
+ * resend replaces it). Guesses there run the very decision path of a
  * real code (countAndCompare) against the decoy, on its code counter and the
  * subject's channel counter: no decoy → auth_invalid_credentials, expired →
  * auth_otp_passcode_expired, the 5th wrong guess and the 10th failure lock
@@ -329,7 +331,8 @@ export interface IssueRequest {
 
 /**
  * Generates a code and stores its hash for the user+channel, replacing any
- * previous code. Returns the code (to deliver) and its id.
+ * previous code with one unconditional write. Returns the code (to deliver)
+ * and its id.
  */
 export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ code: string; id: string }> {
   const { user, channel } = request;
@@ -337,45 +340,29 @@ export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ co
   const code = generateNumericCode(OTP_DIGITS);
   const id = randomId();
   const key = keys.otp(user.user_id, channel);
-  for (let attempt = 1; ; attempt++) {
-    const now = deps.clock.now();
-    const stored = await deps.store.get<OtpRecord>(key);
-    const next = withNewCode(user.user_id, channel, {
-      id,
-      hash: keyedHash(deps.hashKey, code),
-      purpose: request.purpose,
-      client_id: request.client.client_id,
-      destination,
-      ...(request.requestId !== undefined && { request_id: request.requestId }),
-      expiresInMinutes: request.expiresInMinutes,
-    }, now);
-    try {
-      await deps.store.put(key, next, { expectVersion: stored?.version ?? null, expiresAt: otpRecordTtl(next) });
-      return { code, id };
-    } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-    }
-  }
+  const next = withNewCode(user.user_id, channel, {
+    id,
+    hash: keyedHash(deps.hashKey, code),
+    purpose: request.purpose,
+    client_id: request.client.client_id,
+    destination,
+    ...(request.requestId !== undefined && { request_id: request.requestId }),
+    expiresInMinutes: request.expiresInMinutes,
+  }, deps.clock.now());
+  // The new code replaces whatever the record held, unread; a consume of the old code then loses on its version.
+  await deps.store.overwrite(key, next, { expiresAt: otpRecordTtl(next) });
+  return { code, id };
 }
 
 /**
  * Stores a decoy for what a send to no reachable user submitted, replacing
- * the previous one: one conditional put on the version read, retried on a
- * lost race, with a real code's TTL.
+ * the previous one, with one unconditional write and a real code's TTL, as a
+ * code is stored.
  */
 export async function issueDecoy(deps: Deps, subject: string, channel: OtpChannel, code: Pick<OtpCode, 'client_id' | 'request_id'>, expiresInMinutes: number): Promise<void> {
   const key = keys.otpDecoy(subject, channel);
-  const id = randomId();
-  for (let attempt = 1; ; attempt++) {
-    const stored = await deps.store.get<OtpDecoy>(key);
-    const next = newDecoy(subject, channel, { ...code, id }, expiresInMinutes, deps.clock.now());
-    try {
-      await deps.store.put(key, next, { expectVersion: stored?.version ?? null, expiresAt: otpRecordTtl(decoyAsRecord(next)) });
-      return;
-    } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-    }
-  }
+  const next = newDecoy(subject, channel, { ...code, id: randomId() }, expiresInMinutes, deps.clock.now());
+  await deps.store.overwrite(key, next, { expiresAt: otpRecordTtl(decoyAsRecord(next)) });
 }
 
 /**
@@ -440,6 +427,8 @@ export interface CheckRequest {
   purpose: OtpPurpose;
   passcode: string;
   requestId?: string;
+  /** The user's record as this request read it (with its version), to write without reading it again. */
+  read?: StoredRecord<UserRecord> | undefined;
 }
 
 /**
@@ -468,7 +457,7 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     user: verified ?? user,
     commit: async () => {
       try {
-        await markContactVerified(deps, user.user_id, channel, attempt.destination);
+        await markContactVerified(deps, user.user_id, channel, attempt.destination, request.read);
         consumedVersion = await consumeCode(deps, key, code.id, stored!);
       } finally {
         await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
@@ -561,8 +550,8 @@ async function consumeCode(deps: Deps, key: string, codeId: string, read: Stored
 }
 
 /** Marks the contact verified (modifyUser: conditional put on the user's version, retried on conflict). */
-export async function markContactVerified(deps: Deps, userId: string, channel: OtpChannel, destination: string): Promise<void> {
-  await modifyUser(deps, userId, (user, now) => withContactVerified(user, channel, destination, now) ?? user);
+export async function markContactVerified(deps: Deps, userId: string, channel: OtpChannel, destination: string, read?: StoredRecord<UserRecord>): Promise<void> {
+  await modifyUser(deps, userId, (user, now) => withContactVerified(user, channel, destination, now) ?? user, undefined, read);
 }
 
 // ---- the endpoints ----------------------------------------------------------
@@ -661,7 +650,8 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
 }
 
 async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
-  const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
+  const read = await findUser(deps, input.identifier_type, input.identifier);
+  const found = read?.value;
   const user = found?.status === 'Active' ? found : undefined;
   // Where no user can receive codes on a channel (none named, disabled, or without that contact), sends left a
   // decoy for what was submitted instead: guesses there are judged against it, as a user's against their code.
@@ -684,6 +674,7 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
       client,
       // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
       userId: found?.user_id ?? '',
+      user: found,
       // Without a channel the check below refuses, so the method is never recorded.
       method: AMR_OF_CHANNEL[otpChannel ?? 'email'],
       ...(input.session_id !== undefined && { sessionId: input.session_id }),
@@ -712,6 +703,7 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
         purpose: 'login',
         passcode: input.passcode,
         ...(input.request_id !== undefined && { requestId: input.request_id }),
+        read,
       });
     },
   );

@@ -61,7 +61,7 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-    { client, userId: user?.user_id ?? '', method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
+    { client, userId: user?.user_id ?? '', user, method: 'pwd', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
     async () => {
       const key = passwordAttemptsKey(user, type, input.username);
       const reservation = await reserveAttempt(deps, key, PASSWORD_ATTEMPTS);

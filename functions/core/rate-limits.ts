@@ -25,12 +25,13 @@
  * was delivered (and that send reaches the victim, who sees it). Keep the
  * budget far above real traffic (default 1000 per hour).
  *
- * Each sliding log of send times is one record updated with one conditional
- * write on its version; the budget is an atomic counter per hour window (a
+ * Each sliding log of send times is one record appended to with one
+ * conditional write (read and replaced on its version only when its oldest
+ * times must be trimmed); the budget is an atomic counter per hour window (a
  * hot key: read with an atomic add of 0, consumed with an atomic add of 1).
  * Keys hold only keyed hashes of identifiers and contacts.
  */
-import { ConflictError, RateLimitedError } from '../errors.js';
+import { RateLimitedError } from '../errors.js';
 import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord } from './model.js';
@@ -51,31 +52,29 @@ export interface SendRequest {
   identifier: string;
 }
 
-interface SendLog {
-  sent_at: number[];
-}
-
 type Slot = { ok: true } | { ok: false; reason: 'cooldown' | 'window' | 'contention'; retryAfterMs: number };
 
-/** Records a send time in the sliding log at `key`, unless the cooldown or the window is full. */
+/**
+ * Records a send time in the sliding log at `key`, unless the cooldown or the
+ * window is full. Fast path: one conditional append, taken while the log's
+ * latest send is past the cooldown and the log holds fewer than
+ * SENDS_PER_WINDOW times however old (then fewer are recent, so the window
+ * has room). Otherwise the log is read, judged on its recent times, and
+ * replaced trimmed to them on the version read.
+ */
 async function takeSlot(deps: Deps, key: string): Promise<Slot> {
+  const now = deps.clock.now();
+  const expiresAt = Math.ceil((now + SEND_WINDOW_MS) / 1000);
+  if (await deps.store.logSend(key, { now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW, expiresAt })) return { ok: true };
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const now = deps.clock.now();
-    const record = await deps.store.get<SendLog>(key);
-    const recent = (record?.value.sent_at ?? []).filter((t) => t > now - SEND_WINDOW_MS).sort((a, b) => a - b);
+    const log = await deps.store.getSendLog(key);
+    const recent = (log?.times ?? []).filter((t) => t > now - SEND_WINDOW_MS).sort((a, b) => a - b);
     const last = recent.at(-1);
     if (last !== undefined && now - last < SEND_COOLDOWN_MS) return { ok: false, reason: 'cooldown', retryAfterMs: last + SEND_COOLDOWN_MS - now };
     if (recent.length >= SENDS_PER_WINDOW) return { ok: false, reason: 'window', retryAfterMs: recent[0]! + SEND_WINDOW_MS - now };
-    try {
-      await deps.store.put<SendLog>(key, { sent_at: [...recent, now] }, {
-        expectVersion: record?.version ?? null,
-        expiresAt: Math.ceil((now + SEND_WINDOW_MS) / 1000),
-      });
-      return { ok: true };
-    } catch (error) {
-      if (error instanceof ConflictError) continue; // a concurrent send won; re-read and re-judge
-      throw error;
-    }
+    // False: a concurrent send changed the log since it was read; re-read and re-judge.
+    if (await deps.store.replaceSendLog(key, log, [...recent, now], Math.ceil((now + SEND_WINDOW_MS) / 1000))) return { ok: true };
   }
   return { ok: false, reason: 'contention', retryAfterMs: 1000 };
 }

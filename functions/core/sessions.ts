@@ -67,13 +67,15 @@ export interface LiveSession {
 /**
  * Loads a live session of this client. A session that does not exist, belongs
  * to another client, has expired or was ended is `session_not_found` alike.
+ * `known`: the session's user as this request already read it, if it has;
+ * the session's user is read only when it is someone else.
  */
-export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionId: string): Promise<LiveSession> {
+export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionId: string, known?: UserRecord): Promise<LiveSession> {
   const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
   if (!record || record.value.client_id !== client.client_id) throw new SessionNotFoundError();
-  const user = await getUser(deps, record.value.user_id);
-  if (!isSessionLive(record.value, user?.value, deps.clock.now())) throw new SessionNotFoundError();
-  return { record, user: user!.value };
+  const user = known?.user_id === record.value.user_id ? known : (await getUser(deps, record.value.user_id))?.value;
+  if (!isSessionLive(record.value, user, deps.clock.now())) throw new SessionNotFoundError();
+  return { record, user: user! };
 }
 
 function checkSessionAccess(session: SessionRecord, userId: string, attributes: ClientAttributes | undefined): void {
@@ -130,6 +132,10 @@ export interface AuthenticateRequest {
   client: ClientRecord;
   /** The user the credential names; checked against the session's user. */
   userId: string;
+  /** That user as this request read it, if it names one: spares reading it again to judge the session. */
+  user?: UserRecord | undefined;
+  /** The session `sessionId` as this request already loaded it live (loadLiveSession): spares loading it again. */
+  session?: StoredRecord<SessionRecord> | undefined;
   /** The method being added; `null` refreshes a live session's tokens without adding one. */
   method: AuthMethod | null;
   sessionId?: string;
@@ -163,7 +169,7 @@ async function runAuthentication(
   const { client, sessionId, clientAttributes } = request;
   let existing: StoredRecord<SessionRecord> | undefined;
   if (sessionId !== undefined) {
-    existing = (await loadLiveSession(deps, client, sessionId)).record;
+    existing = request.session?.value.session_id === sessionId ? request.session : (await loadLiveSession(deps, client, sessionId, request.user)).record;
     checkSessionAccess(existing.value, request.userId, clientAttributes);
   }
   const check = await verify();
@@ -242,7 +248,7 @@ export async function authenticateSession(
     const { record, user } = await loadLiveSession(deps, client, sessionId);
     return authenticate(
       deps,
-      { client, userId: record.value.user_id, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
+      { client, userId: record.value.user_id, user, session: record, method: null, sessionId, clientAttributes, maxAge: options.maxAge, claims: options.claims },
       async () => ({ user, commit: async () => {} }),
     );
   });

@@ -6,7 +6,7 @@
  * disabled user stop the token at once, not when it expires.
  */
 import { SessionNotFoundError, UnauthorizedError } from '../errors.js';
-import { getClient } from './clients.js';
+import { getClientCached } from './clients.js';
 import type { Deps } from './deps.js';
 import type { ClientRecord } from './model.js';
 import { loadLiveSession, type LiveSession } from './sessions.js';
@@ -19,7 +19,7 @@ export interface UserPrincipal extends LiveSession {
 /** Resolves the client, live session and user behind a `Bearer` user access token, or 401. */
 export async function authenticateUserToken(deps: Deps, token: string): Promise<UserPrincipal> {
   const claims = await verifyUserToken(deps, token);
-  const client = await getClient(deps, claims.clientId);
+  const client = await getClientCached(deps, claims.clientId);
   if (!client) throw new UnauthorizedError('The client of this token no longer exists');
   let live: LiveSession;
   try {

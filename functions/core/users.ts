@@ -128,10 +128,12 @@ export async function modifyUser(
   userId: string,
   change: (user: UserRecord, now: number) => UserRecord,
   maxAttempts = MAX_WRITE_ATTEMPTS,
+  read?: StoredRecord<UserRecord>,
 ): Promise<UserRecord | undefined> {
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await backoff(attempt);
-    const record = await deps.store.get<UserRecord>(keys.user(userId));
+    // `read`: the record as this request already read it; a lost race reads afresh.
+    const record = attempt === 1 && read?.value.user_id === userId ? read : await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) return undefined;
     const next = change(record.value, deps.clock.now());
     if (next === record.value) return next;

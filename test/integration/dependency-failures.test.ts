@@ -56,6 +56,19 @@ function recordingStore(inner: Store): Store {
       writtenKeys.push(key);
       return inner.restartAttempts(key, seen, next, expiresAt);
     },
+    overwrite: (key, value, options) => {
+      writtenKeys.push(key);
+      return inner.overwrite(key, value, options);
+    },
+    logSend: (key, options) => {
+      writtenKeys.push(key);
+      return inner.logSend(key, options);
+    },
+    getSendLog: (key) => inner.getSendLog(key),
+    replaceSendLog: (key, seen, times, expiresAt) => {
+      writtenKeys.push(key);
+      return inner.replaceSendLog(key, seen, times, expiresAt);
+    },
     uncountAttempt: (key, run) => {
       writtenKeys.push(key);
       return inner.uncountAttempt(key, run);
@@ -124,6 +137,10 @@ describe('write contention', () => {
       getAttempts: (key) => store.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => store.restartAttempts(key, seen, next, expiresAt),
       uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      overwrite: (key, value, options) => store.overwrite(key, value, options),
+      logSend: (key, options) => store.logSend(key, options),
+      getSendLog: (key) => store.getSendLog(key),
+      replaceSendLog: (key, seen, times, expiresAt) => store.replaceSendLog(key, seen, times, expiresAt),
     };
     const res = await invoke(sessionAuthenticate, { token, body: { session_id: first.session_id } });
     expect(res.status).toBe(503);
@@ -145,6 +162,10 @@ describe('DynamoDB unreachable', () => {
       getAttempts: (key) => unreachable.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => unreachable.restartAttempts(key, seen, next, expiresAt),
       uncountAttempt: (key, run) => unreachable.uncountAttempt(key, run),
+      overwrite: (key, value, options) => unreachable.overwrite(key, value, options),
+      logSend: (key, options) => unreachable.logSend(key, options),
+      getSendLog: (key) => unreachable.getSendLog(key),
+      replaceSendLog: (key, seen, times, expiresAt) => unreachable.replaceSendLog(key, seen, times, expiresAt),
     };
     installDeps({ ...t.deps, store: clientRecordStore });
     const res = await invoke(usersGet, { token, params: { user_id: user.user_id } });

@@ -10,6 +10,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { kindOfKey } from '../../functions/access.js';
+import { forgetCachedClients } from '../../functions/core/clients.js';
 import type { ClientRecord, UserRecord } from '../../functions/core/model.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
@@ -248,6 +249,7 @@ describe('a guess at an unregistered identifier costs the same store operations'
         await probe.send();
         const calls: string[] = [];
         const store = t.store;
+        forgetCachedClients(); // both traces read the client record once, as a cold instance would
         t.deps.store = proxyStore(store, (op, key) => {
           const kind = kindOfKey(key) ?? key;
           if (['emailClaim', 'phoneClaim', 'usernameClaim', 'user'].includes(kind)) return; // the lookup itself

@@ -115,6 +115,10 @@ describe('a stalled DynamoDB through the real handler', () => {
       getAttempts: (key) => paused.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => paused.restartAttempts(key, seen, next, expiresAt),
       uncountAttempt: (key, run) => paused.uncountAttempt(key, run),
+      overwrite: (key, value, options) => paused.overwrite(key, value, options),
+      logSend: (key, options) => paused.logSend(key, options),
+      getSendLog: (key) => paused.getSendLog(key),
+      replaceSendLog: (key, seen, times, expiresAt) => paused.replaceSendLog(key, seen, times, expiresAt),
     };
     installDeps({ ...t.deps, store });
 

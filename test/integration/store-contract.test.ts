@@ -125,6 +125,73 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         await store.delete('g');
         expect(await store.getAttempts('g')).toBeUndefined();
       });
+
+      it('with startRun, the counting write itself starts a counter that does not exist, and only then', async () => {
+        const store = await makeStore();
+        expect(await store.countAttempt('g', { limit: 5, now: 1000, expiresAt: TTL, startRun: 'first' })).toEqual({ run: 'first', count: 1, last_at: 1000 });
+        expect(await store.countAttempt('g', { limit: 5, now: 1001, expiresAt: TTL, startRun: 'second' })).toEqual({ run: 'first', count: 2, last_at: 1001 });
+        await store.restartAttempts('lapsed', undefined, { run: 'old', count: 1, last_at: 1000 }, TTL);
+        expect(await store.countAttempt('lapsed', { limit: 5, lastAfter: 2000, now: 5000, expiresAt: TTL, startRun: 'new' })).toBeUndefined();
+        expect(await store.getAttempts('lapsed')).toEqual({ run: 'old', count: 1, last_at: 1000 });
+      });
+
+      it('of 200 concurrent first attempts with startRun exactly the limit are counted, on one run', async () => {
+        const store = await makeStore();
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => store.countAttempt('g', { limit: 10, now: 1500, expiresAt: TTL, startRun: `run-${i}` })),
+        );
+        const counted = results.filter((r) => r !== undefined);
+        expect(counted.map((r) => r!.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expect(new Set(counted.map((r) => r!.run)).size).toBe(1);
+        expect((await store.getAttempts('g'))?.count).toBe(10);
+      });
+    });
+
+    describe('overwrite', () => {
+      it('writes whatever is stored, unread, and moves the version on so a put on the old version loses', async () => {
+        const store = await makeStore();
+        expect(await store.overwrite('o', { code: 1 }, { expiresAt: 2_000_000_000 })).toBe(1);
+        expect(await store.overwrite('o', { code: 2 })).toBe(2);
+        await expect(store.put('o', { code: 'stale' }, { expectVersion: 1 })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.get('o')).toEqual({ value: { code: 2 }, version: 2 });
+        expect(await store.put('o', { code: 3 }, { expectVersion: 2 })).toBe(3);
+      });
+    });
+
+    describe('send logs', () => {
+      const TTL = 2_000_000_000;
+      const send = (now: number) => ({ now, lastAtOrBefore: now - 30, maxEntries: 3, expiresAt: TTL });
+
+      it('appends while the latest send is past the cooldown and the log holds fewer than maxEntries', async () => {
+        const store = await makeStore();
+        expect(await store.logSend('s', send(100))).toBe(true);
+        expect(await store.logSend('s', send(129))).toBe(false); // within the cooldown
+        expect(await store.logSend('s', send(130))).toBe(true);
+        expect(await store.logSend('s', send(160))).toBe(true);
+        expect(await store.logSend('s', send(1000))).toBe(false); // full, however old
+        expect(await store.getSendLog('s')).toEqual({ times: [100, 130, 160], version: 3 });
+      });
+
+      it('of concurrent appends exactly one passes the cooldown', async () => {
+        const store = await makeStore();
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.logSend('s', send(100))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('replaces a log only from the version read; an append in between makes the replace lose', async () => {
+        const store = await makeStore();
+        expect(await store.replaceSendLog('s', undefined, [5], TTL)).toBe(true);
+        expect(await store.replaceSendLog('s', undefined, [6], TTL)).toBe(false);
+        const seen = (await store.getSendLog('s'))!;
+        expect(seen).toEqual({ times: [5], version: 1 });
+        expect(await store.logSend('s', send(100))).toBe(true);
+        expect(await store.replaceSendLog('s', seen, [200], TTL)).toBe(false);
+        const now = (await store.getSendLog('s'))!;
+        expect(now.times).toEqual([5, 100]);
+        expect(await store.replaceSendLog('s', now, [100, 300], TTL)).toBe(true);
+        expect(await store.logSend('s', send(310))).toBe(false); // the replaced log's latest send is kept for the cooldown
+        expect(await store.logSend('s', send(330))).toBe(true);
+      });
     });
   });
 }

@@ -6,6 +6,7 @@
  * would take that long). Calls are counted per port while armed, so a healthy
  * run of an action tells how many steps each port has in it.
  */
+import { forgetCachedClients } from '../../functions/core/clients.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { DependencyError } from '../../functions/errors.js';
 import type { Mailer, Signer, SmsSender, Store } from '../../functions/ports.js';
@@ -52,6 +53,10 @@ export class FaultInjector {
       // Giving a counted attempt back is best effort by design (core/attempts.ts): when it fails the
       // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
       uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      overwrite: (key, value, options) => write(key, () => store.overwrite(key, value, options)),
+      logSend: (key, options) => write(key, () => store.logSend(key, options)),
+      getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),
+      replaceSendLog: (key, seen, times, expiresAt) => write(key, () => store.replaceSendLog(key, seen, times, expiresAt)),
     };
     const faultySigner: Signer = {
       currentKeyId: async () => (await this.step('signer'), signer.currentKeyId()),
@@ -85,6 +90,8 @@ export class FaultInjector {
   async during<T>(target: { port: Port; call: number; mode: FaultMode } | undefined, action: () => Promise<T>): Promise<T> {
     this.counts = { store: 0, signer: 0, mailer: 0, sms: 0 };
     this.writes.length = 0;
+    // Every run reads the client record, so the census and each faulted run make the same calls, that read included.
+    forgetCachedClients();
     this.target = target;
     this.counting = true;
     try {

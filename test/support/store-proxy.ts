@@ -17,5 +17,9 @@ export function proxyStore(store: Store, before: (op: StoreOp, key: string) => v
     getAttempts: async (key) => (await before('getAttempts', key), store.getAttempts(key)),
     restartAttempts: async (key, seen, next, expiresAt) => (await before('restartAttempts', key), store.restartAttempts(key, seen, next, expiresAt)),
     uncountAttempt: async (key, run) => (await before('uncountAttempt', key), store.uncountAttempt(key, run)),
+    overwrite: async (key, value, options) => (await before('overwrite', key), store.overwrite(key, value, options)),
+    logSend: async (key, options) => (await before('logSend', key), store.logSend(key, options)),
+    getSendLog: async (key) => (await before('getSendLog', key), store.getSendLog(key)),
+    replaceSendLog: async (key, seen, times, expiresAt) => (await before('replaceSendLog', key), store.replaceSendLog(key, seen, times, expiresAt)),
   };
 }

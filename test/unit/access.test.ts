@@ -28,6 +28,10 @@ function memoryStore(): Store {
     getAttempts: async () => undefined,
     restartAttempts: async () => true,
     uncountAttempt: async () => {},
+    overwrite: async () => 1,
+    logSend: async () => true,
+    getSendLog: async () => undefined,
+    replaceSendLog: async () => true,
   };
 }
 

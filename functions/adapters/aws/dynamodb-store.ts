@@ -5,61 +5,116 @@
  *
  * Item shape: `{pk, v: version, d: value, ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
- * attempt (ms), ttl}`. The table's TTL attribute is `ttl`.
+ * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
+ * ttl}`. The table's TTL attribute is `ttl`.
  */
-import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type ReturnValue,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { AttemptCounter, CountAttemptOptions, PutOptions, Store, StoredRecord } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
 
 export class DynamoDbStore implements Store {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    /** The plain client (no DocumentClient: its command set would ride along in every bundle); tests and the bench add middleware to it. */
+    readonly client: DynamoDBClient,
     private readonly tableName: string,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  ) {}
+
+  private async getItem(key: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await call(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true })));
+    return Item && unmarshall(Item);
+  }
+
+  private async update(input: {
+    key: string;
+    update: string;
+    condition?: string;
+    names?: Record<string, string>;
+    values: Record<string, unknown>;
+    returns?: ReturnValue;
+  }): Promise<Record<string, unknown> | undefined> {
+    const { Attributes } = await call(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(input.key),
+          UpdateExpression: input.update,
+          ...(input.condition !== undefined && { ConditionExpression: input.condition }),
+          ...(input.names !== undefined && { ExpressionAttributeNames: input.names }),
+          ExpressionAttributeValues: marshall(input.values, MARSHALL),
+          ...(input.returns !== undefined && { ReturnValues: input.returns }),
+        }),
+      ),
+    );
+    return Attributes && unmarshall(Attributes);
+  }
+
+  private async putItem(item: Record<string, unknown>, condition: string, values?: Record<string, unknown>): Promise<void> {
+    await call(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(item, MARSHALL),
+          ConditionExpression: condition,
+          ...(values !== undefined && { ExpressionAttributeValues: marshall(values, MARSHALL) }),
+        }),
+      ),
+    );
   }
 
   async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
-    const { Item } = await call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
-    );
-    if (!Item || Item.d === undefined) return undefined;
-    return { value: Item.d as T, version: Number(Item.v) };
+    const item = await this.getItem(key);
+    if (!item || item.d === undefined) return undefined;
+    return { value: item.d as T, version: Number(item.v) };
   }
 
   async put<T>(key: string, value: T, options: PutOptions): Promise<number> {
     const version = (options.expectVersion ?? 0) + 1;
     const item: Record<string, unknown> = { pk: key, v: version, d: value };
     if (options.expiresAt !== undefined) item[TTL_ATTRIBUTE] = options.expiresAt;
-    await call(() =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ...(options.expectVersion === null
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': options.expectVersion } }),
-        }),
-      ),
-    );
+    if (options.expectVersion === null) await this.putItem(item, 'attribute_not_exists(pk)');
+    else await this.putItem(item, 'v = :v', { ':v': options.expectVersion });
     return version;
+  }
+
+  async overwrite<T>(key: string, value: T, options: { expiresAt?: number } = {}): Promise<number> {
+    const ttl = options.expiresAt !== undefined;
+    const written = await this.update({
+      key,
+      // One unconditional write that still moves the version on, so a put conditioned on the old version loses.
+      update: ttl ? 'SET d = :d, #ttl = :ttl ADD v :one' : 'SET d = :d ADD v :one',
+      ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
+      values: { ':d': value, ':one': 1, ...(ttl && { ':ttl': options.expiresAt }) },
+      returns: 'UPDATED_NEW',
+    });
+    return Number(written?.v);
   }
 
   async delete(key: string, options: { expectVersion?: number } = {}): Promise<void> {
     await call(() =>
-      this.doc.send(
-        new DeleteCommand({
+      this.client.send(
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: key },
-          ...(options.expectVersion !== undefined
-            ? { ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': options.expectVersion } }
-            : {}),
+          Key: keyOf(key),
+          ...(options.expectVersion !== undefined && {
+            ConditionExpression: 'v = :v',
+            ExpressionAttributeValues: marshall({ ':v': options.expectVersion }),
+          }),
         }),
       ),
     );
@@ -67,40 +122,32 @@ export class DynamoDbStore implements Store {
 
   async increment(key: string, by: number, options: { expiresAt?: number } = {}): Promise<number> {
     const ttl = options.expiresAt !== undefined;
-    const { Attributes } = await call(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: key },
-          UpdateExpression: ttl ? 'ADD n :by SET #ttl = :ttl' : 'ADD n :by',
-          ExpressionAttributeValues: ttl ? { ':by': by, ':ttl': options.expiresAt } : { ':by': by },
-          ...(ttl ? { ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE } } : {}),
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      ),
-    );
-    return Number(Attributes?.n ?? 0);
+    const written = await this.update({
+      key,
+      update: ttl ? 'ADD n :by SET #ttl = :ttl' : 'ADD n :by',
+      values: ttl ? { ':by': by, ':ttl': options.expiresAt } : { ':by': by },
+      ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
+      returns: 'UPDATED_NEW',
+    });
+    return Number(written?.n ?? 0);
   }
 
   async countAttempt(key: string, options: CountAttemptOptions): Promise<AttemptCounter | undefined> {
     const values: Record<string, unknown> = { ':one': 1, ':limit': options.limit, ':now': options.now, ':ttl': options.expiresAt };
     if (options.lastAfter !== undefined) values[':after'] = options.lastAfter;
+    if (options.startRun !== undefined) values[':run'] = options.startRun;
+    // `n < :limit` is false for a missing counter: only `startRun` lets this create one.
+    const live = options.lastAfter === undefined ? 'n < :limit' : '(n < :limit AND l > :after)';
     try {
-      const { Attributes } = await call(() =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: key },
-            // `n < :limit` is false for a missing counter, so this never creates one.
-            UpdateExpression: 'ADD n :one SET l = :now, #ttl = :ttl',
-            ConditionExpression: options.lastAfter === undefined ? 'n < :limit' : 'n < :limit AND l > :after',
-            ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return toCounter(Attributes);
+      const written = await this.update({
+        key,
+        update: options.startRun === undefined ? 'ADD n :one SET l = :now, #ttl = :ttl' : 'ADD n :one SET l = :now, #ttl = :ttl, r = if_not_exists(r, :run)',
+        condition: options.startRun === undefined ? live : `attribute_not_exists(pk) OR ${live}`,
+        names: { '#ttl': TTL_ATTRIBUTE },
+        values,
+        returns: 'ALL_NEW',
+      });
+      return toCounter(written);
     } catch (error) {
       if (error instanceof ConflictError) return undefined;
       throw error;
@@ -108,28 +155,14 @@ export class DynamoDbStore implements Store {
   }
 
   async getAttempts(key: string): Promise<AttemptCounter | undefined> {
-    const { Item } = await call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
-    );
-    return toCounter(Item);
+    return toCounter(await this.getItem(key));
   }
 
   async restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean> {
+    const item = { pk: key, r: next.run, n: next.count, l: next.last_at, [TTL_ATTRIBUTE]: expiresAt };
     try {
-      await call(() =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { pk: key, r: next.run, n: next.count, l: next.last_at, [TTL_ATTRIBUTE]: expiresAt },
-            ...(seen === undefined
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : {
-                  ConditionExpression: 'r = :r AND n = :n AND l = :l',
-                  ExpressionAttributeValues: { ':r': seen.run, ':n': seen.count, ':l': seen.last_at },
-                }),
-          }),
-        ),
-      );
+      if (seen === undefined) await this.putItem(item, 'attribute_not_exists(pk)');
+      else await this.putItem(item, 'r = :r AND n = :n AND l = :l', { ':r': seen.run, ':n': seen.count, ':l': seen.last_at });
       return true;
     } catch (error) {
       if (error instanceof ConflictError) return false;
@@ -139,19 +172,45 @@ export class DynamoDbStore implements Store {
 
   async uncountAttempt(key: string, run: string): Promise<void> {
     try {
-      await call(() =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: key },
-            UpdateExpression: 'ADD n :minus',
-            ConditionExpression: 'r = :r AND n > :zero',
-            ExpressionAttributeValues: { ':minus': -1, ':r': run, ':zero': 0 },
-          }),
-        ),
-      );
+      await this.update({ key, update: 'ADD n :minus', condition: 'r = :r AND n > :zero', values: { ':minus': -1, ':r': run, ':zero': 0 } });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // restarted or emptied meanwhile: nothing of this run to take back
+    }
+  }
+
+  async logSend(key: string, options: LogSendOptions): Promise<boolean> {
+    try {
+      await this.update({
+        key,
+        update: 'SET s = list_append(if_not_exists(s, :none), :now), l = :at, #ttl = :ttl ADD v :one',
+        condition: 'attribute_not_exists(pk) OR (l <= :since AND size(s) < :max)',
+        names: { '#ttl': TTL_ATTRIBUTE },
+        values: { ':none': [], ':now': [options.now], ':at': options.now, ':ttl': options.expiresAt, ':one': 1, ':since': options.lastAtOrBefore, ':max': options.maxEntries },
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
+      throw error;
+    }
+  }
+
+  async getSendLog(key: string): Promise<SendLog | undefined> {
+    const item = await this.getItem(key);
+    if (!item) return undefined;
+    // Logs written before the fast path kept their times in `d.sent_at`.
+    const times = (item.s ?? (item.d as { sent_at?: unknown } | undefined)?.sent_at ?? []) as number[];
+    return { times: times.map(Number), version: Number(item.v ?? 0) };
+  }
+
+  async replaceSendLog(key: string, seen: SendLog | undefined, times: number[], expiresAt: number): Promise<boolean> {
+    const item = { pk: key, v: (seen?.version ?? 0) + 1, s: times, l: Math.max(0, ...times), [TTL_ATTRIBUTE]: expiresAt };
+    try {
+      if (seen === undefined) await this.putItem(item, 'attribute_not_exists(pk)');
+      else await this.putItem(item, 'v = :v', { ':v': seen.version });
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
+      throw error;
     }
   }
 
@@ -161,23 +220,29 @@ export class DynamoDbStore implements Store {
    * request path.
    */
   async *keysWithPrefix(prefix: string): AsyncGenerator<string> {
-    let start: Record<string, unknown> | undefined;
+    let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await call(() =>
-        this.doc.send(
+        this.client.send(
           new ScanCommand({
             TableName: this.tableName,
             FilterExpression: 'begins_with(pk, :prefix)',
-            ExpressionAttributeValues: { ':prefix': prefix },
+            ExpressionAttributeValues: { ':prefix': { S: prefix } },
             ProjectionExpression: 'pk',
             ExclusiveStartKey: start,
           }),
         ),
       );
-      for (const item of page.Items ?? []) yield String(item.pk);
+      for (const item of page.Items ?? []) yield String(item.pk?.S);
       start = page.LastEvaluatedKey;
     } while (start);
   }
+}
+
+const MARSHALL = { removeUndefinedValues: true } as const;
+
+function keyOf(key: string): Record<string, AttributeValue> {
+  return { pk: { S: key } };
 }
 
 function toCounter(item: Record<string, unknown> | undefined): AttemptCounter | undefined {
