@@ -7,17 +7,11 @@ import * as z from 'zod';
 import { SEAL_KEY_ID } from './core/crypto.js';
 import type { CoreSettings } from './core/deps.js';
 import type { LogLevel } from './adapters/logger.js';
+import { parsePublishedKeys, type PublishedJwk } from './published-keys.js';
 
 /** Unset and empty are the same thing for an optional variable (CloudFormation cannot omit one conditionally). */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 const required = (what: string) => z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).trim().min(1, `must be ${what}`);
-
-const keyList = z.string().transform((list) =>
-  list
-    .split(',')
-    .map((id) => id.trim())
-    .filter(Boolean),
-);
 
 const EnvSchema = z.object({
   TABLE_NAME: required('a DynamoDB table name'),
@@ -26,9 +20,15 @@ const EnvSchema = z.object({
     // `aud` of client tokens is `${issuer}/cis`: a trailing slash would double it.
     .transform((url) => url.replace(/\/+$/, '')),
   KMS_KEY_ID: required('a KMS key id, ARN or alias'),
-  // Keys whose tokens are still alive (a rotation's old key) and keys about to sign (its new key): published and trusted, never used to sign.
-  KMS_PREVIOUS_KEY_IDS: optional(keyList),
-  KMS_NEXT_KEY_IDS: optional(keyList),
+  // The public keys, put in at deploy time (functions/published-keys.ts): the signing key's first, then a rotation's next and previous keys.
+  SIGNING_PUBLIC_KEYS: z.string({ error: 'is missing' }).transform((raw, ctx) => {
+    try {
+      return parsePublishedKeys(raw);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `is invalid: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  }),
   HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
   TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
   // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
@@ -52,7 +52,8 @@ const EnvSchema = z.object({
 
 export interface Config {
   tableName: string;
-  kms: { keyId: string; previousKeyIds: readonly string[]; nextKeyIds: readonly string[] };
+  /** The key that signs, and the public keys every verifier trusts (its own first). */
+  kms: { keyId: string; publicKeys: readonly PublishedJwk[] };
   hashKeySecretArn: string;
   /** The TOTP keyring secret and the versions in use, the sealing one first. */
   totpKeys: { secretArn: string; ids: readonly string[] };
@@ -92,11 +93,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   const e = parsed.data;
   return deepFreeze({
     tableName: e.TABLE_NAME,
-    kms: {
-      keyId: e.KMS_KEY_ID,
-      previousKeyIds: (e.KMS_PREVIOUS_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID),
-      nextKeyIds: (e.KMS_NEXT_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID),
-    },
+    kms: { keyId: e.KMS_KEY_ID, publicKeys: e.SIGNING_PUBLIC_KEYS },
     hashKeySecretArn: e.HASH_KEY_SECRET_ARN,
     totpKeys: { secretArn: e.TOTP_KEY_SECRET_ARN, ids: [...new Set(e.TOTP_KEY_IDS)] },
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },

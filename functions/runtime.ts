@@ -11,10 +11,11 @@ let current: Promise<Deps> | undefined;
 
 /** Installs the dependencies every handler of this process uses. */
 export function installDeps(deps: Deps | Promise<Deps>): void {
-  current = Promise.resolve(deps);
-  const settings = current.then((d) => ({ issuer: d.settings.issuer }));
+  const installed = Promise.resolve(deps);
+  current = installed;
+  const settings = installed.then((d) => ({ issuer: d.settings.issuer }));
   settings.catch(() => {}); // a failed wiring is reported by the handlers that await it
-  installPublicSettings(settings);
+  installPublicSettings(settings, () => installed.then((d) => d.signer.publicKeys()));
 }
 
 /**
