@@ -25,13 +25,24 @@ export const BUNDLE_SETTINGS = {
 } as const;
 
 /**
- * Modules every function bundle swaps for a lighter one of ours: Lambda puts
- * the role's credentials in the environment, so the SDK's default provider
- * chain (SSO, INI files, web identity, IMDS and the STS and SSO clients they
- * load) becomes an environment-only provider: about 135 KB less per bundle.
+ * Modules every function bundle swaps for a lighter one of ours (esbuild
+ * aliases; test/infra/bundles.test.ts checks that each stand-in exports what
+ * the SDK imports from it, and that bundles built with them import and answer):
+ *
+ * - `@aws-sdk/credential-provider-node`: Lambda puts the role's credentials in
+ *   the environment, so the SDK's default provider chain (SSO, INI files, web
+ *   identity, IMDS and the STS and SSO clients they load) becomes an
+ *   environment-only provider: about 135 KB less per bundle.
+ * - `@smithy/core/event-streams`: loaded by a dynamic import (which esbuild
+ *   cannot tree-shake) only for operations with event streams, which Twofold
+ *   never calls: about 19 KB less per bundle.
  */
 export function bundleAliases(projectRoot: string): Record<string, string> {
-  return { '@aws-sdk/credential-provider-node': join(projectRoot, 'functions', 'adapters', 'aws', 'env-credentials.ts') };
+  const aws = join(projectRoot, 'functions', 'adapters', 'aws');
+  return {
+    '@aws-sdk/credential-provider-node': join(aws, 'env-credentials.ts'),
+    '@smithy/core/event-streams': join(aws, 'no-event-streams.ts'),
+  };
 }
 
 /** The stack settings that change what a function's bundle holds. */

@@ -90,6 +90,8 @@ describe('the Twofold stack', () => {
       expect(bundle).not.toContain('dynalite');
       // Credentials come from the environment: no STS or SSO client from the default provider chain.
       expect(bundle).not.toContain('AWSSecurityTokenServiceV20110615');
+      // No event-stream code (an alias, test/infra/bundles.test.ts): no Twofold call has an event stream.
+      expect(bundle).not.toContain('Truncated event message received');
       expect(bundle).not.toContain('/local/outbox');
     }
   });

@@ -8,7 +8,11 @@
  * takes its timeouts and retries from sdk-options.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { loadConfig, type Config } from '../../config.js';
 import { needsOf, type Capability } from '../../access.js';
 import type { SealKeyring } from '../../core/crypto.js';
@@ -19,8 +23,12 @@ import { publishedKeysOnly } from '../../published-keys.js';
 import { allAudits, LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
+import { EventBridgeAudit } from './eventbridge-audit.js';
 import { KmsSigner } from './kms-signer.js';
 import { awsClientOptions } from './sdk-options.js';
+import { readHashKey, readTotpKeyring } from './secrets.js';
+import { SesMailer } from './ses-mailer.js';
+import { SnsSmsSender } from './sns-sms.js';
 
 /**
  * A delivery port for functions whose route sends nothing of that kind. The
@@ -34,16 +42,17 @@ function noDelivery(kind: string): Mailer & SmsSender {
 }
 
 /**
- * SES and SNS clients are loaded only by functions whose route sends email or
- * SMS: the CDK bundling defines TWOFOLD_SENDS_EMAIL / TWOFOLD_SENDS_SMS per
- * route, so esbuild drops the unused client from the bundle altogether.
- * Unbundled (tests), both are loaded.
+ * SES and SNS clients are bundled only into functions whose route sends email
+ * or SMS: the CDK bundling defines TWOFOLD_SENDS_EMAIL / TWOFOLD_SENDS_SMS per
+ * route, the unused branch folds away, and esbuild drops the client's static
+ * import with it (the SDK packages declare no side effects). Every client is
+ * imported statically: esbuild cannot tree-shake what a dynamic import
+ * reaches. Unbundled (tests), all are loaded.
  */
 async function buildMailer(config: Readonly<Config>): Promise<Mailer> {
   if (process.env.TWOFOLD_SENDS_EMAIL === 'false') {
     return noDelivery('email');
   } else {
-    const [{ SESClient }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-ses'), import('./ses-mailer.js')]);
     return new SesMailer(new SESClient(awsClientOptions()), config.ses);
   }
 }
@@ -52,19 +61,17 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
   if (process.env.TWOFOLD_SENDS_SMS === 'false') {
     return noDelivery('sms');
   } else {
-    const [{ SNSClient }, { SnsSmsSender }] = await Promise.all([import('@aws-sdk/client-sns'), import('./sns-sms.js')]);
     return new SnsSmsSender(new SNSClient(awsClientOptions()), config.sms);
   }
 }
 
-/** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client loaded only then). */
+/** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client bundled only then). */
 async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Audit> {
   // TWOFOLD_AUDITS is defined per route at bundle time, so esbuild drops the client where no event is emitted
   // (an if/else, like buildMailer's: esbuild removes a dead branch, not the code after an early return).
   if (process.env.TWOFOLD_AUDITS === 'false' || !config.auditEventBus) {
     return new LogAudit(logger);
   } else {
-    const [{ EventBridgeClient }, { EventBridgeAudit }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./eventbridge-audit.js')]);
     return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(awsClientOptions()), config.auditEventBus));
   }
 }
@@ -81,7 +88,6 @@ async function readSecrets(config: Readonly<Config>, logger: Logger, wants: (cap
   if (process.env.TWOFOLD_READS_SECRETS === 'false' || !(wants('hash-key') || wants('totp-key'))) {
     return NOT_READ;
   } else {
-    const [{ SecretsManagerClient }, { readHashKey, readTotpKeyring }] = await Promise.all([import('@aws-sdk/client-secrets-manager'), import('./secrets.js')]);
     const secrets = new SecretsManagerClient(awsClientOptions());
     try {
       const [hashKey, totpKeys] = await Promise.all([
