@@ -9,6 +9,7 @@
  * It loads node:crypto when it first checks a key, not at import, so the JWKS
  * function's cold import stays that of an empty handler.
  */
+import { createRequire } from 'node:module';
 import type { JWK } from 'jose';
 import type { Signer } from './ports.js';
 
@@ -32,7 +33,8 @@ export interface PublishedJwk extends JWK {
   use: 'sig';
 }
 
-const crypto = () => process.getBuiltinModule('node:crypto');
+/** node:crypto, loaded on first use (every supported Node version has `createRequire`; `process.getBuiltinModule` needs 20.16). */
+const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto');
 
 /** RFC 7638 thumbprint of an EC key (the members it names, in lexicographic order), as jose computes it. */
 export function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
