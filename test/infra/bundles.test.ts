@@ -160,6 +160,7 @@ describe('functions bundled as the stack bundles them', () => {
   it('a signing function has KMS sign through the bundled SDK, and its token verifies with the deployed key', async () => {
     const { file, code } = await bundle('oidc-token');
     expect(code).not.toContain('Truncated event message received');
+    expect(code).not.toContain('AWS_ENABLE_ENDPOINT_DISCOVERY');
     kmsCalls = [];
     const res = await run(file, { body: { grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret } });
     expect(res.status).toBe(200);
