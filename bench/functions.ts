@@ -33,6 +33,7 @@ const PACKAGE_OF: Record<AwsClientName, { module: string; cls: string }> = {
   secretsmanager: { module: '@aws-sdk/client-secrets-manager', cls: 'SecretsManagerClient' },
   ses: { module: '@aws-sdk/client-ses', cls: 'SESClient' },
   sns: { module: '@aws-sdk/client-sns', cls: 'SNSClient' },
+  eventbridge: { module: '@aws-sdk/client-eventbridge', cls: 'EventBridgeClient' },
 };
 
 /** The floor's source: import and construct exactly these clients, default settings, and a handler. */

@@ -14,8 +14,9 @@ import type { Audit, Mailer, Signer, SmsSender, Store } from './ports.js';
 import type { RouteDefinition } from './routes.js';
 
 /**
- * `sign`: kms:Sign (issues tokens); `public-keys`: kms:GetPublicKey (publishes
- * the JWKS; routes with client auth get it anyway); `email`, `sms`: sends;
+ * `sign`: kms:Sign (issues tokens); `public-keys`: the public keys put in at
+ * deploy time (publishes the JWKS or verifies tokens; no AWS call, so no IAM
+ * grant; routes with client or user auth get it anyway); `email`, `sms`: sends;
  * `hash-key`: the keyed-hash secret (OTPs, link codes, send limits);
  * `totp-key`: the keys that seal TOTP seeds; `audit`: emits audit events
  * (docs/audit.md), so may put them on the audit bus when one is enabled.

@@ -8,23 +8,13 @@ import * as z from 'zod/mini';
 import { SEAL_KEY_ID } from './core/crypto.js';
 import type { CoreSettings } from './core/deps.js';
 import type { LogLevel } from './adapters/logger.js';
+import { parsePublishedKeys, type PublishedJwk } from './published-keys.js';
 
 /** Unset and empty are the same thing for an optional variable (CloudFormation cannot omit one conditionally). */
 const optional = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), z.optional(schema));
 const required = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).check(z.trim(), z.minLength(1, `must be ${what}`));
 const trimmed = () => z.string().check(z.trim(), z.minLength(1));
-
-const keyList = () =>
-  z.pipe(
-    z.string(),
-    z.transform((list) =>
-      list
-        .split(',')
-        .map((id) => id.trim())
-        .filter(Boolean),
-    ),
-  );
 
 // Built on first use: a cold start that never reads its configuration (the bench's import) builds nothing.
 const envSchema = () =>
@@ -36,9 +26,18 @@ const envSchema = () =>
       z.transform((url) => url.replace(/\/+$/, '')),
     ),
     KMS_KEY_ID: required('a KMS key id, ARN or alias'),
-    // Keys whose tokens are still alive (a rotation's old key) and keys about to sign (its new key): published and trusted, never used to sign.
-    KMS_PREVIOUS_KEY_IDS: optional(keyList()),
-    KMS_NEXT_KEY_IDS: optional(keyList()),
+    // The public keys, put in at deploy time (functions/published-keys.ts): the signing key's first, then a rotation's next and previous keys.
+    SIGNING_PUBLIC_KEYS: z.pipe(
+      z.string({ error: 'is missing' }),
+      z.transform((raw: string, payload) => {
+        try {
+          return parsePublishedKeys(raw);
+        } catch (error) {
+          payload.issues.push({ code: 'custom', message: `is invalid: ${(error as Error).message}`, input: raw });
+          return z.NEVER;
+        }
+      }),
+    ),
     HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
     TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
     // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
@@ -71,7 +70,8 @@ const EnvSchema = () => (builtEnvSchema ??= envSchema());
 
 export interface Config {
   tableName: string;
-  kms: { keyId: string; previousKeyIds: readonly string[]; nextKeyIds: readonly string[] };
+  /** The key that signs, and the public keys every verifier trusts (its own first). */
+  kms: { keyId: string; publicKeys: readonly PublishedJwk[] };
   hashKeySecretArn: string;
   /** The TOTP keyring secret and the versions in use, the sealing one first. */
   totpKeys: { secretArn: string; ids: readonly string[] };
@@ -111,11 +111,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   const e = parsed.data;
   return deepFreeze({
     tableName: e.TABLE_NAME,
-    kms: {
-      keyId: e.KMS_KEY_ID,
-      previousKeyIds: (e.KMS_PREVIOUS_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID),
-      nextKeyIds: (e.KMS_NEXT_KEY_IDS ?? []).filter((id) => id !== e.KMS_KEY_ID),
-    },
+    kms: { keyId: e.KMS_KEY_ID, publicKeys: e.SIGNING_PUBLIC_KEYS },
     hashKeySecretArn: e.HASH_KEY_SECRET_ARN,
     totpKeys: { secretArn: e.TOTP_KEY_SECRET_ARN, ids: [...new Set(e.TOTP_KEY_IDS)] },
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },

@@ -2,7 +2,14 @@
  * Where handlers get their dependencies: wired once per cold start. The local
  * server and the tests install local wiring; in Lambda the AWS wiring is built
  * on first use.
+ *
+ * The AWS wiring is imported statically although only Lambda builds it: esbuild
+ * cannot tree-shake what a dynamic import reaches, so a lazy `import()` made
+ * every bundle carry each SDK client's every command and schema (50 to 150 KB
+ * per function). Which clients a bundle holds is decided by bundle-time
+ * defines instead (lib/constructs/endpoint-function.ts `bundleDefines`).
  */
+import { buildAwsDeps } from './adapters/aws/wiring.js';
 import type { Deps } from './core/deps.js';
 import { installPublicSettings } from './public-settings.js';
 import type { RouteDefinition } from './routes.js';
@@ -11,10 +18,11 @@ let current: Promise<Deps> | undefined;
 
 /** Installs the dependencies every handler of this process uses. */
 export function installDeps(deps: Deps | Promise<Deps>): void {
-  current = Promise.resolve(deps);
-  const settings = current.then((d) => ({ issuer: d.settings.issuer }));
+  const installed = Promise.resolve(deps);
+  current = installed;
+  const settings = installed.then((d) => ({ issuer: d.settings.issuer }));
   settings.catch(() => {}); // a failed wiring is reported by the handlers that await it
-  installPublicSettings(settings);
+  installPublicSettings(settings, () => installed.then((d) => d.signer.publicKeys()));
 }
 
 /**
@@ -23,8 +31,8 @@ export function installDeps(deps: Deps | Promise<Deps>): void {
  */
 export function getDeps(route?: RouteDefinition): Promise<Deps> {
   if (!current) {
-    // Nothing installed (a Lambda cold start): wire AWS. Loaded lazily so local runs never load it.
-    current = import('./adapters/aws/wiring.js').then((aws) => aws.buildAwsDeps(undefined, undefined, route));
+    // Nothing installed (a Lambda cold start): wire AWS.
+    current = buildAwsDeps(undefined, undefined, route);
     // A failed cold-start wiring (e.g. a dependency was down) is retried on the next request.
     current.catch(() => {
       current = undefined;

@@ -18,6 +18,7 @@ import { routeThrottle, TwofoldApi, type Throttle } from './constructs/api.js';
 import { AuditEvents } from './constructs/audit-events.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
+import { PublishedKeys } from './constructs/published-keys.js';
 import { SessionsTable } from './constructs/sessions-table.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { TotpKeySecret } from './constructs/totp-key-secret.js';
@@ -93,6 +94,8 @@ export function peakSignRate(routes: readonly RouteDefinition[], throttle: Throt
 export class TwofoldStack extends Stack {
   readonly sessions: SessionsTable;
   readonly signingKey: SigningKey;
+  /** The signing keys' public halves, read at deploy time for every function's SIGNING_PUBLIC_KEYS. */
+  readonly publishedKeys: PublishedKeys;
   readonly hashKey: HashKeySecret;
   readonly totpKeys: TotpKeySecret;
   readonly api: TwofoldApi;
@@ -130,6 +133,7 @@ export class TwofoldStack extends Stack {
       previousKeyArns: props.previousKeyArns,
       publishNextKey: props.publishNextSigningKey,
     });
+    this.publishedKeys = new PublishedKeys(this, 'PublishedKeys', { signingKey: this.signingKey, projectRoot: props.projectRoot ?? PROJECT_ROOT, logRetention });
     this.hashKey = new HashKeySecret(this, 'HashKey');
     this.totpKeys = new TotpKeySecret(this, 'TotpKeys');
     this.api = new TwofoldApi(this, 'Api', {
@@ -146,6 +150,8 @@ export class TwofoldStack extends Stack {
       TABLE_NAME: this.sessions.table.tableName,
       ISSUER: this.issuer,
       KMS_KEY_ID: this.signingKey.key.keyArn,
+      // Read from KMS at deploy time, current key first: verifying a token or serving the JWKS calls no KMS.
+      SIGNING_PUBLIC_KEYS: this.publishedKeys.keys,
       HASH_KEY_SECRET_ARN: this.hashKey.secret.secretArn,
       TOTP_KEY_SECRET_ARN: this.totpKeys.secret.secretArn,
       TOTP_KEY_IDS: (props.totpKeyIds ?? ['1']).join(','),
@@ -153,8 +159,6 @@ export class TwofoldStack extends Stack {
       APP_NAME: props.appName ?? 'Twofold',
       LOG_LEVEL: props.logLevel ?? 'info',
     };
-    if (this.signingKey.previousKeyArns.length) environment.KMS_PREVIOUS_KEY_IDS = this.signingKey.previousKeyArns.join(',');
-    if (this.signingKey.nextKey) environment.KMS_NEXT_KEY_IDS = this.signingKey.nextKey.keyArn;
     if (props.sesConfigurationSet) environment.SES_CONFIGURATION_SET = props.sesConfigurationSet;
     if (props.smsSenderId) environment.SMS_SENDER_ID = props.smsSenderId;
     // Every value known at synth is checked by the functions' own rules: a bad one fails here, not in every function.
@@ -178,6 +182,7 @@ export class TwofoldStack extends Stack {
         projectRoot: props.projectRoot ?? PROJECT_ROOT,
         environment: audits ? { ...environment, AUDIT_EVENT_BUS: this.audit!.bus.eventBusName } : environment,
         logRetention,
+        bundleSettings: { auditEvents: this.audit !== undefined },
       });
       this.endpoints.push(endpoint);
       this.api.addRoute(route, endpoint.fn);
@@ -187,7 +192,7 @@ export class TwofoldStack extends Stack {
     this.alarms = new OperationalAlarms(this, 'Alarms', {
       api: this.api.httpApi,
       functions: this.endpoints.map((e) => e.fn),
-      kmsLogGroups: this.endpoints.map((e) => e.logGroup),
+      kmsLogGroups: this.endpoints.filter((e) => needsOf(e.route).capabilities.has('sign')).map((e) => e.logGroup),
       alarmTopicArn: props.alarmTopicArn,
     });
 
@@ -220,7 +225,6 @@ export class TwofoldStack extends Stack {
     if (needs.write.size) this.sessions.grantWrite(endpoint.role, [...needs.write].map(keyPrefix));
     if (has('hash-key')) this.hashKey.grantRead(endpoint.role);
     if (has('totp-key')) this.totpKeys.grantRead(endpoint.role);
-    if (has('public-keys')) this.signingKey.grantPublicKeys(endpoint.role);
     if (has('sign')) this.signingKey.grantSign(endpoint.role);
     if (has('audit') && this.audit) this.audit.grantPut(endpoint.role);
     if (has('email')) {

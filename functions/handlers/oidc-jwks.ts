@@ -1,5 +1,5 @@
-import { endpoint, json } from '../http/endpoint.js';
+import { publicJson } from '../http/public-endpoint.js';
+import { publicKeys } from '../public-settings.js';
 
-export const handler = endpoint('oidc-jwks', async ({ deps }) =>
-  json(200, { keys: await deps.signer.publicKeys() }, { 'Cache-Control': 'public, max-age=300' }),
-);
+// The public keys put in at deploy time (functions/published-keys.ts): no AWS call, no SDK in the bundle.
+export const handler = publicJson('oidc-jwks', async () => ({ keys: await publicKeys() }));

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 export interface OperationalAlarmsProps {
   readonly api: HttpApi;
   readonly functions: readonly IFunction[];
-  /** Log groups of the functions that call KMS (every function: Sign or GetPublicKey). */
+  /** Log groups of the functions that call KMS: the signing ones (the others verify with keys put in at deploy time). */
   readonly kmsLogGroups: readonly ILogGroup[];
   /** Where alarms notify; none by default (they still show in the console). */
   readonly alarmTopicArn?: string;
@@ -28,7 +28,9 @@ const METRICS_PER_ALARM = 10;
  * error and answer 503 (so Lambda's own `Errors` metric stays at zero). The
  * endpoint middleware logs each one as JSON `{"msg":"dependency failure",
  * "dependency":"kms"}`: a metric filter on every function's log group counts
- * those lines into one custom metric, and that metric is alarmed.
+ * those lines into one custom metric, and that metric is alarmed. Only the
+ * signing functions call KMS; a failed read of the public keys fails the
+ * deploy instead.
  */
 export class OperationalAlarms extends Construct {
   readonly serverErrors: Alarm;
@@ -91,7 +93,7 @@ export class OperationalAlarms extends Construct {
       'KmsErrors',
       this.kmsErrorMetric,
       1,
-      'KMS Sign or GetPublicKey failed: tokens cannot be issued or verified (check the key state and the functions\' grants)',
+      'KMS Sign failed: tokens cannot be issued (check the key state and the functions\' grants)',
     );
   }
 }

@@ -7,6 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { needsOf, type Capability } from '../../functions/access.js';
 import type { RouteDefinition } from '../../functions/routes.js';
 
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
@@ -24,22 +25,44 @@ export const BUNDLE_SETTINGS = {
 } as const;
 
 /**
- * Modules every function bundle swaps for a lighter one of ours: Lambda puts
- * the role's credentials in the environment, so the SDK's default provider
- * chain (SSO, INI files, web identity, IMDS and the STS and SSO clients they
- * load) becomes an environment-only provider: about 135 KB less per bundle.
+ * Modules every function bundle swaps for a lighter one of ours (esbuild
+ * aliases; test/infra/bundles.test.ts checks that each stand-in exports what
+ * the SDK imports from it, and that bundles built with them import and answer):
+ *
+ * - `@aws-sdk/credential-provider-node`: Lambda puts the role's credentials in
+ *   the environment, so the SDK's default provider chain (SSO, INI files, web
+ *   identity, IMDS and the STS and SSO clients they load) becomes an
+ *   environment-only provider: about 135 KB less per bundle.
+ * - `@smithy/core/event-streams`: loaded by a dynamic import (which esbuild
+ *   cannot tree-shake) only for operations with event streams, which Twofold
+ *   never calls: about 19 KB less per bundle.
+ * - `@aws-sdk/middleware-endpoint-discovery`: DynamoDB endpoint discovery,
+ *   whose middleware no command we send adds: about 8 KB less per DynamoDB
+ *   bundle.
  */
 export function bundleAliases(projectRoot: string): Record<string, string> {
-  return { '@aws-sdk/credential-provider-node': join(projectRoot, 'functions', 'adapters', 'aws', 'env-credentials.ts') };
+  const aws = join(projectRoot, 'functions', 'adapters', 'aws');
+  return {
+    '@aws-sdk/credential-provider-node': join(aws, 'env-credentials.ts'),
+    '@smithy/core/event-streams': join(aws, 'no-event-streams.ts'),
+    '@aws-sdk/middleware-endpoint-discovery': join(aws, 'no-endpoint-discovery.ts'),
+  };
+}
+
+/** The stack settings that change what a function's bundle holds. */
+export interface BundleSettings {
+  /** The stack sends audit events to EventBridge (`-c auditEvents=true`). @default false */
+  readonly auditEvents?: boolean;
 }
 
 /**
  * The same settings as plain esbuild options (what NodejsFunction passes to
- * esbuild), so the benchmark measures exactly what the stack deploys. Without
- * a route: the settings of a bundle that is no route's (the benchmark floors,
- * which keep the SDK's defaults).
+ * esbuild), so the benchmark measures exactly what the stack deploys (by
+ * default: the default stack's settings). Without a route: the settings of a
+ * bundle that is no route's (the benchmark floors, which keep the SDK's
+ * defaults).
  */
-export function esbuildOptionsFor(route: RouteDefinition | undefined, projectRoot = process.cwd()) {
+export function esbuildOptionsFor(route: RouteDefinition | undefined, projectRoot = process.cwd(), settings: BundleSettings = {}) {
   return {
     ...(route && { alias: bundleAliases(projectRoot) }),
     bundle: true,
@@ -49,20 +72,28 @@ export function esbuildOptionsFor(route: RouteDefinition | undefined, projectRoo
     minify: BUNDLE_SETTINGS.minify,
     mainFields: [...BUNDLE_SETTINGS.mainFields],
     banner: { js: BUNDLE_SETTINGS.banner },
-    define: route ? bundleDefines(route) : {},
+    define: route ? bundleDefines(route, settings) : {},
   };
 }
 
 /**
- * Constants defined per route at bundle time: esbuild drops the SES / SNS
- * client from functions that never send, and the EventBridge client from
- * functions that emit no audit event (see functions/adapters/aws/wiring.ts).
+ * Constants defined per route at bundle time (see
+ * functions/adapters/aws/wiring.ts): esbuild drops the SES / SNS client from
+ * functions that never send, the KMS client from functions that never sign,
+ * the Secrets Manager client from functions that read no secret, and the
+ * EventBridge client unless the function emits audit events in a stack that
+ * sends them to a bus.
  */
-export function bundleDefines(route: RouteDefinition): Record<string, string> {
+export function bundleDefines(route: RouteDefinition, settings: BundleSettings = {}): Record<string, string> {
+  const needs = needsOf(route);
+  const has = (capability: Capability) => needs.capabilities.has(capability);
+  const define = (value: boolean) => JSON.stringify(String(value));
   return {
-    'process.env.TWOFOLD_SENDS_EMAIL': JSON.stringify(String(route.capabilities?.includes('email') ?? false)),
-    'process.env.TWOFOLD_SENDS_SMS': JSON.stringify(String(route.capabilities?.includes('sms') ?? false)),
-    'process.env.TWOFOLD_AUDITS': JSON.stringify(String(route.capabilities?.includes('audit') ?? false)),
+    'process.env.TWOFOLD_SENDS_EMAIL': define(has('email')),
+    'process.env.TWOFOLD_SENDS_SMS': define(has('sms')),
+    'process.env.TWOFOLD_SIGNS': define(has('sign')),
+    'process.env.TWOFOLD_READS_SECRETS': define(has('hash-key') || has('totp-key')),
+    'process.env.TWOFOLD_AUDITS': define(has('audit') && settings.auditEvents === true),
   };
 }
 
@@ -74,6 +105,8 @@ export interface EndpointFunctionProps {
   readonly logRetention: RetentionDays;
   /** @default 1024 (scrypt at N=2^17 needs 128 MiB, and Lambda CPU grows with memory) */
   readonly memorySize?: number;
+  /** What the stack's settings put in the bundle (audit events on EventBridge). */
+  readonly bundleSettings?: BundleSettings;
   /** @default FUNCTION_TIMEOUT_SECONDS (under API Gateway's 30 s integration limit; every SDK call must fit in it, see functions/adapters/aws/sdk-options.ts) */
   readonly timeout?: Duration;
 }
@@ -89,10 +122,13 @@ export class EndpointFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly role: Role;
   readonly route: RouteDefinition;
+  /** The constants its bundle is built with (`bundleDefines`). */
+  readonly defines: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: EndpointFunctionProps) {
     super(scope, id);
     this.route = props.route;
+    this.defines = bundleDefines(props.route, props.bundleSettings);
     const entry = join(props.projectRoot, 'functions', 'handlers', `${props.route.name}.ts`);
     if (!existsSync(entry)) throw new Error(`route ${props.route.name} has no handler module at ${entry}`);
 
@@ -128,7 +164,7 @@ export class EndpointFunction extends Construct {
         bundleAwsSDK: true,
         tsconfig: join(props.projectRoot, 'tsconfig.json'),
         metafile: false,
-        define: bundleDefines(props.route),
+        define: this.defines,
         esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(props.projectRoot)).map(([from, to]) => [`--alias:${from}`, to])),
       },
     });

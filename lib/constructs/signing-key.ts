@@ -28,7 +28,9 @@ export interface SigningKeyProps {
  * The ES256 service key: an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY)
  * whose private half never leaves KMS, with an alias that follows the current
  * generation. Grants are split: `grantSign` for the token-issuing functions,
- * `grantPublicKeys` for everything that verifies tokens or publishes the JWKS.
+ * `grantPublicKeys` for the deploy-time reader of the public keys
+ * (lib/constructs/published-keys.ts); no function verifying tokens or
+ * publishing the JWKS calls KMS.
  */
 export class SigningKey extends Construct {
   readonly key: Key;
@@ -81,12 +83,13 @@ export class SigningKey extends Construct {
     });
   }
 
-  /** kms:GetPublicKey on the current, next and previous keys (JWKS and token verification). */
+  /** The keys whose public halves are published and trusted: the current one first, then the next and the previous ones. */
+  publishedKeyArns(): string[] {
+    return [this.key.keyArn, ...(this.nextKey ? [this.nextKey.keyArn] : []), ...this.previousKeyArns];
+  }
+
+  /** kms:GetPublicKey on the published keys (read once per deploy into SIGNING_PUBLIC_KEYS). */
   grantPublicKeys(grantee: IGrantable): Grant {
-    return Grant.addToPrincipal({
-      grantee,
-      actions: ['kms:GetPublicKey'],
-      resourceArns: [this.key.keyArn, ...(this.nextKey ? [this.nextKey.keyArn] : []), ...this.previousKeyArns],
-    });
+    return Grant.addToPrincipal({ grantee, actions: ['kms:GetPublicKey'], resourceArns: this.publishedKeyArns() });
   }
 }

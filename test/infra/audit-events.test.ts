@@ -7,13 +7,17 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes.js';
+import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
 import { TwofoldStack } from '../../lib/twofold-stack.js';
 
 type Resource = { Type: string; Properties: any };
 
+const stacks: Partial<Record<'on' | 'off', TwofoldStack>> = {};
+
 function synth(auditEvents?: boolean): Record<string, Resource> {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new TwofoldStack(app, 'Twofold', { env: { account: '123456789012', region: 'us-east-1' }, senderEmail: 'no-reply@twofold.example', auditEvents });
+  stacks[auditEvents ? 'on' : 'off'] = stack;
   return Template.fromStack(stack).toJSON().Resources;
 }
 
@@ -26,10 +30,12 @@ function functionsByRoute(resources: Record<string, Resource>) {
     for (const role of policy.Properties.Roles) statementsByRole.set(role.Ref, [...(statementsByRole.get(role.Ref) ?? []), ...policy.Properties.PolicyDocument.Statement]);
   }
   return new Map(
-    ofType(resources, 'AWS::Lambda::Function').map(([, fn]) => {
-      const route = routes.find((r) => fn.Properties.Description === `Twofold ${r.method} ${r.path}`)!;
-      return [route.name, { statements: statementsByRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? [], env: fn.Properties.Environment.Variables }];
-    }),
+    ofType(resources, 'AWS::Lambda::Function')
+      .filter(([, fn]) => fn.Properties.Description !== PUBLISHED_KEYS_DESCRIPTION)
+      .map(([, fn]) => {
+        const route = routes.find((r) => fn.Properties.Description === `Twofold ${r.method} ${r.path}`)!;
+        return [route.name, { statements: statementsByRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? [], env: fn.Properties.Environment.Variables }];
+      }),
   );
 }
 
@@ -65,8 +71,8 @@ describe('audit events in EventBridge', () => {
     expect(JSON.stringify(target.Arn)).toContain(trail[0]);
     expect(trail[1].Properties.RetentionInDays).toBe(365);
     expect(ofType(resources, 'AWS::Logs::ResourcePolicy')).toHaveLength(1);
-    // No custom-resource Lambda: only the route functions exist.
-    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(routes.length);
+    // No custom-resource Lambda of its own: only the route functions and the deploy-time public keys reader exist.
+    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(routes.length + 1);
   });
 
   it('when enabled, exactly the emitting routes may put events, on the audit bus only, and know its name', () => {
@@ -81,6 +87,14 @@ describe('audit events in EventBridge', () => {
         expect(puts(fn.statements), name).toEqual([]);
         expect(fn.env.AUDIT_EVENT_BUS, name).toBeUndefined();
       }
+    }
+  });
+
+  it('bundles the EventBridge client only into the emitting routes of a stack that sends audit events', () => {
+    const audits = (stack: TwofoldStack) => Object.fromEntries(stack.endpoints.map((e) => [e.route.name, e.defines['process.env.TWOFOLD_AUDITS']]));
+    for (const route of routes) {
+      expect(audits(stacks.off!)[route.name], `${route.name} off`).toBe('"false"');
+      expect(audits(stacks.on!)[route.name], `${route.name} on`).toBe(route.capabilities?.includes('audit') ? '"true"' : '"false"');
     }
   });
 

@@ -12,8 +12,11 @@ import { keyPrefix, needsOf } from '../../functions/access.js';
 import { ANSWER_MARGIN_MS } from '../../functions/deadline.js';
 import { worstCaseCallMs } from '../../functions/adapters/aws/sdk-options.js';
 import { parseConfig } from '../../functions/config.js';
+import { jwkFromSpki } from '../../functions/published-keys.js';
 import { routes, type RouteDefinition } from '../../functions/routes.js';
 import { ESM_REQUIRE_BANNER } from '../../lib/constructs/endpoint-function.js';
+import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
+import { FakeKmsKey } from '../support/fake-kms-key.js';
 import { DEFAULT_THROTTLE, KMS_ECC_SIGN_QUOTA, peakSignRate, TwofoldStack, type TwofoldStackProps } from '../../lib/twofold-stack.js';
 
 type Resource = { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Metadata?: Record<string, unknown> };
@@ -33,6 +36,11 @@ let template: Template;
 let resources: Record<string, Resource>;
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+/** The functions of the routes: every function but the deploy-time reader of the public keys. */
+const isRouteFunction = (fn: Resource) => fn.Type === 'AWS::Lambda::Function' && fn.Properties.Description !== PUBLISHED_KEYS_DESCRIPTION;
+const routeFunctions = () => Object.entries(resources).filter(([, r]) => isRouteFunction(r));
+/** Stands in for what the custom resource puts in SIGNING_PUBLIC_KEYS at deploy time. */
+const DEPLOYED_KEYS = JSON.stringify([jwkFromSpki(new FakeKmsKey('deployed').spki)]);
 const capable = (capability: string) => routes.filter((r) => r.capabilities?.includes(capability as never));
 
 /** Function logical id -> route, through the "Twofold <METHOD> <path>" description. */
@@ -49,7 +57,7 @@ function statementsByRoute(): Map<string, any[]> {
     for (const role of policy.Properties.Roles) byRole.set(role.Ref, [...(byRole.get(role.Ref) ?? []), ...policy.Properties.PolicyDocument.Statement]);
   }
   const out = new Map<string, any[]>();
-  for (const [, fn] of ofType('AWS::Lambda::Function')) out.set(routeOfFunction(fn).name, byRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? []);
+  for (const [, fn] of routeFunctions()) out.set(routeOfFunction(fn).name, byRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? []);
   return out;
 }
 
@@ -63,9 +71,9 @@ beforeAll(() => {
 }, 240_000);
 
 describe('the Twofold stack', () => {
-  it('has one function per route of the route table, on nodejs22.x and arm64', () => {
-    template.resourceCountIs('AWS::Lambda::Function', routes.length);
-    const described = ofType('AWS::Lambda::Function').map(([, fn]) => routeOfFunction(fn).name).sort();
+  it('has one function per route of the route table and the deploy-time reader of the public keys, on nodejs22.x and arm64', () => {
+    template.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
+    const described = routeFunctions().map(([, fn]) => routeOfFunction(fn).name).sort();
     expect(described).toEqual(routes.map((r) => r.name).sort());
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
@@ -82,24 +90,27 @@ describe('the Twofold stack', () => {
       expect(bundle).not.toContain('dynalite');
       // Credentials come from the environment: no STS or SSO client from the default provider chain.
       expect(bundle).not.toContain('AWSSecurityTokenServiceV20110615');
+      // No event-stream code (an alias, test/infra/bundles.test.ts): no Twofold call has an event stream.
+      expect(bundle).not.toContain('Truncated event message received');
       expect(bundle).not.toContain('/local/outbox');
     }
   });
 
-  it('bundles the SES client only into email routes, the SNS client only into SMS routes, EventBridge only into audit routes', () => {
+  it('bundles each AWS client only into the routes that use it: SES email, SNS SMS, KMS signing, Secrets Manager secrets, EventBridge none (audit bus off)', () => {
     const sizes: Record<string, number> = {};
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    for (const [, fn] of routeFunctions()) {
       const route = routeOfFunction(fn);
+      const has = (capability: string) => needsOf(route).capabilities.has(capability as never);
       const bundle = readFileSync(join(app.outdir, String(fn.Metadata!['aws:asset:path']), 'index.mjs'), 'utf8');
       sizes[route.name] = bundle.length;
-      expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(route.capabilities?.includes('email') ?? false);
-      expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(route.capabilities?.includes('sms') ?? false);
-      expect(bundle.includes('AWSEvents'), `${route.name} EventBridge`).toBe(route.capabilities?.includes('audit') ?? false);
+      expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(has('email'));
+      expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(has('sms'));
+      expect(bundle.includes('TrentService'), `${route.name} KMS`).toBe(has('sign'));
+      expect(bundle.includes('secretsmanager'), `${route.name} Secrets Manager`).toBe(has('hash-key') || has('totp-key'));
+      expect(bundle.includes('AWSEvents'), `${route.name} EventBridge`).toBe(false);
     }
-    // Guard against a dependency slipping into every bundle (`npm run bench` reports them all).
-    expect(sizes['oidc-jwks']).toBeLessThan(900_000);
-    // The public metadata routes carry no SDK, zod or middy: they cold-start like an empty handler.
-    for (const name of ['oidc-discovery', 'oidc-discovery-well-known']) expect(sizes[name], name).toBeLessThan(4_000);
+    // The public metadata routes and the JWKS carry no SDK, zod or middy: they cold-start like an empty handler.
+    for (const name of ['oidc-discovery', 'oidc-discovery-well-known', 'oidc-jwks']) expect(sizes[name], name).toBeLessThan(4_000);
     expect(sizes.openapi).toBeLessThan(120_000);
   });
 
@@ -186,13 +197,25 @@ describe('the Twofold stack', () => {
     ]);
   });
 
-  it('gives the public JWKS, discovery and OpenAPI functions no table and no secret; JWKS only the public keys', () => {
+  it('gives the public JWKS, discovery and OpenAPI functions no table, no secret and no key', () => {
     const byRoute = statementsByRoute();
     for (const name of ['oidc-jwks', 'oidc-discovery', 'oidc-discovery-well-known', 'openapi']) {
       const services = new Set(byRoute.get(name)!.map((s) => actionsOf(s)[0]!.split(':')[0]));
-      expect([...services].filter((service) => service !== 'logs'), name).toEqual(name === 'oidc-jwks' ? ['kms'] : []);
+      expect([...services].filter((service) => service !== 'logs'), name).toEqual([]);
     }
-    expect(byRoute.get('oidc-jwks')!.filter((s) => actionsOf(s)[0]!.startsWith('kms:'))).toEqual([
+  });
+
+  it('reads the public keys from KMS at deploy time into every function, and lets no function call GetPublicKey', () => {
+    const [[resourceId, keys]] = ofType('Custom::TwofoldSigningPublicKeys') as [[string, Resource]];
+    expect(keys.Properties.KeyIds).toEqual([{ 'Fn::GetAtt': ['SigningKey', 'Arn'] }]);
+    const [[readerId, reader]] = ofType('AWS::Lambda::Function').filter(([, fn]) => !isRouteFunction(fn)) as [[string, Resource]];
+    expect(keys.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [readerId, 'Arn'] });
+    for (const [, fn] of routeFunctions()) expect(fn.Properties.Environment.Variables.SIGNING_PUBLIC_KEYS).toEqual({ 'Fn::GetAtt': [resourceId, 'Keys'] });
+    for (const [name, statements] of statementsByRoute()) expect(allows(statements, 'kms:GetPublicKey'), name).toBe(false);
+    const readerStatements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === reader.Properties.Role['Fn::GetAtt'][0]))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    expect(readerStatements.filter((s: any) => !actionsOf(s)[0]!.startsWith('logs:'))).toEqual([
       { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } },
     ]);
   });
@@ -206,7 +229,7 @@ describe('the Twofold stack', () => {
       const statements = byRoute.get(route.name)!;
       expect(reads(statements, 'HashKeySecret'), `${route.name} hash key`).toBe(needs.capabilities.has('hash-key'));
       expect(reads(statements, 'TotpKeySecret'), `${route.name} TOTP keys`).toBe(needs.capabilities.has('totp-key'));
-      expect(allows(statements, 'kms:GetPublicKey'), `${route.name} public keys`).toBe(needs.capabilities.has('public-keys'));
+      expect(allows(statements, 'kms:Sign'), `${route.name} signing`).toBe(needs.capabilities.has('sign'));
     }
   });
 
@@ -244,7 +267,7 @@ describe('the Twofold stack', () => {
   });
 
   it('hands every function a configuration that functions/config.ts accepts, with the API URL as issuer', () => {
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    for (const [, fn] of routeFunctions()) {
       const variables = fn.Properties.Environment.Variables;
       expect(variables.ISSUER).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ApiHttpApi/), 'ApiEndpoint'] });
       expect(variables.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
@@ -254,7 +277,10 @@ describe('the Twofold stack', () => {
       expect(variables.TOTP_KEY_IDS).toBe('1');
       // Tokens resolve at deploy time: stand in plausible values and parse.
       const deployed = Object.fromEntries(
-        Object.entries(variables).map(([key, value]) => [key, typeof value === 'string' ? value : key === 'ISSUER' ? 'https://abc.execute-api.us-east-1.amazonaws.com' : 'resolved-at-deploy']),
+        Object.entries(variables).map(([key, value]) => [
+          key,
+          typeof value === 'string' ? value : key === 'ISSUER' ? 'https://abc.execute-api.us-east-1.amazonaws.com' : key === 'SIGNING_PUBLIC_KEYS' ? DEPLOYED_KEYS : 'resolved-at-deploy',
+        ]),
       ) as Record<string, string>;
       expect(() => parseConfig(deployed)).not.toThrow();
     }
@@ -273,7 +299,7 @@ describe('the Twofold stack', () => {
   });
 
   it('gives every function a timeout that fits every SDK attempt, timeout and backoff plus the 503 answer', () => {
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    for (const [, fn] of routeFunctions()) {
       expect(worstCaseCallMs() + ANSWER_MARGIN_MS, routeOfFunction(fn).name).toBeLessThan(fn.Properties.Timeout * 1000);
     }
   });
@@ -301,9 +327,10 @@ describe('the Twofold stack', () => {
       .flatMap(([, alarm]) => alarm.Properties.Metrics ?? [])
       .filter((m: any) => m.MetricStat?.Metric.MetricName === 'Throttles')
       .map((m: any) => m.MetricStat.Metric.Dimensions[0].Value.Ref);
-    expect(throttled.sort()).toEqual(ofType('AWS::Lambda::Function').map(([id]) => id).sort());
+    expect(throttled.sort()).toEqual(routeFunctions().map(([id]) => id).sort());
 
-    template.resourceCountIs('AWS::Logs::MetricFilter', routes.length);
+    // Only the signing functions call KMS.
+    template.resourceCountIs('AWS::Logs::MetricFilter', capable('sign').length);
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ ($.msg = "dependency failure") && ($.dependency = "kms") }',
       MetricTransformations: [{ MetricNamespace: 'Twofold/Twofold', MetricName: 'KmsErrors', MetricValue: '1' }],
@@ -331,8 +358,9 @@ describe('the Twofold stack', () => {
 describe('a signing key rotation', () => {
   const variables = (template: Template) =>
     Object.values(template.toJSON().Resources as Record<string, Resource>)
-      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .filter(isRouteFunction)
       .map((fn) => fn.Properties.Environment.Variables);
+  const publishedKeyIds = (template: Template) => Object.values(template.findResources('Custom::TwofoldSigningPublicKeys')).map((r) => r.Properties.KeyIds);
   const statements = (template: Template) =>
     Object.values(template.toJSON().Resources as Record<string, Resource>)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
@@ -340,10 +368,8 @@ describe('a signing key rotation', () => {
 
   it('phase 1 creates and publishes the next key in every function, and signs with the current one only', () => {
     const { template } = build({ publishNextSigningKey: true }, false);
-    for (const env of variables(template)) {
-      expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
-      expect(env.KMS_NEXT_KEY_IDS).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
-    }
+    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
+    expect(publishedKeyIds(template)).toEqual([[{ 'Fn::GetAtt': ['SigningKey', 'Arn'] }, { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }]]);
     for (const s of statements(template).filter((s: any) => actionsOf(s).includes('kms:GetPublicKey'))) {
       expect(s.Resource).toEqual([{ 'Fn::GetAtt': ['SigningKey', 'Arn'] }, { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }]);
     }
@@ -357,11 +383,8 @@ describe('a signing key rotation', () => {
   it('phase 2 signs with that same key (same logical id, never replaced) and keeps the old one published', () => {
     const { template } = build({ signingKeyGeneration: 2, previousKeyArns: [PREVIOUS_KEY] }, false);
     expect(template.toJSON().Resources.SigningKeyV2.Type).toBe('AWS::KMS::Key');
-    for (const env of variables(template)) {
-      expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
-      expect(env.KMS_PREVIOUS_KEY_IDS).toBe(PREVIOUS_KEY);
-      expect(env.KMS_NEXT_KEY_IDS).toBeUndefined();
-    }
+    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
+    expect(publishedKeyIds(template)).toEqual([[{ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }, PREVIOUS_KEY]]);
   });
 });
 
@@ -386,10 +409,9 @@ describe('the stack configured by context', () => {
   });
 
   it('uses the issuer override, the previous key and the sender ID in every function', () => {
-    for (const fn of Object.values(variantResources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
+    for (const fn of Object.values(variantResources).filter(isRouteFunction)) {
       expect(fn.Properties.Environment.Variables).toMatchObject({
         ISSUER: 'https://auth.example.com',
-        KMS_PREVIOUS_KEY_IDS: PREVIOUS_KEY,
         KMS_KEY_ID: { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] },
         SMS_SENDER_ID: 'Twofold',
         SES_CONFIGURATION_SET: 'twofold-events',

@@ -4,11 +4,17 @@
  * other's tokens. Phase 1 publishes the next key everywhere, phase 2 signs
  * with it, phase 3 (after the longest token lifetime) retires the old one.
  * Each "function" here is the same handler with one phase's signer, as the
- * stack configures it (KMS_KEY_ID, KMS_NEXT_KEY_IDS, KMS_PREVIOUS_KEY_IDS).
+ * stack configures it: KMS_KEY_ID signs, and SIGNING_PUBLIC_KEYS (read from
+ * KMS by the deploy-time custom resource) lists the keys every function
+ * trusts and the JWKS publishes.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { KmsSigner } from '../../functions/adapters/aws/kms-signer.js';
+import { publishedKeysOf } from '../../functions/adapters/aws/public-keys-resource.js';
 import { LocalSigner } from '../../functions/adapters/local/local-signer.js';
 import { startLocalServer } from '../../functions/adapters/local/server.js';
 import { TOKEN_TTL_SECONDS } from '../../functions/config.js';
@@ -16,7 +22,9 @@ import { handler as jwks } from '../../functions/handlers/oidc-jwks.js';
 import { handler as oidcToken } from '../../functions/handlers/oidc-token.js';
 import { handler as usersGet } from '../../functions/handlers/users-get.js';
 import type { Signer } from '../../functions/ports.js';
+import { publishedKeysOnly } from '../../functions/published-keys.js';
 import { installDeps } from '../../functions/runtime.js';
+import { FakeKmsKey } from '../support/fake-kms-key.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
 
 const oldKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -126,5 +134,56 @@ describe('the local server through the three phases', () => {
     expect(await withServer('publishNext', jwksSize)).toBe(2);
     expect(await withServer('signWithNext', jwksSize)).toBe(2);
     expect(await withServer('retired', jwksSize)).toBe(1);
+  });
+});
+
+describe('as deployed: KMS signs, the keys every function trusts were read at deploy time', () => {
+  const oldKms = new FakeKmsKey('arn:aws:kms:us-east-1:123456789012:key/old');
+  const newKms = new FakeKmsKey('arn:aws:kms:us-east-1:123456789012:key/new');
+  const byId = new Map([oldKms, newKms].map((key) => [key.keyId, key]));
+  const kms = mockClient(KMSClient);
+  /** Per phase: the key that signs (KMS_KEY_ID) and the keys the stack publishes, signing key first. */
+  const stackConfig: Record<Phase, { keyId: string; published: string[] }> = {
+    before: { keyId: oldKms.keyId, published: [oldKms.keyId] },
+    publishNext: { keyId: oldKms.keyId, published: [oldKms.keyId, newKms.keyId] },
+    signWithNext: { keyId: newKms.keyId, published: [newKms.keyId, oldKms.keyId] },
+    retired: { keyId: newKms.keyId, published: [newKms.keyId] },
+  };
+  /** Each phase's two kinds of function: one that signs (KMS client) and one that only verifies (no KMS client). */
+  const deployed = new Map<Phase, { signing: Signer; verifying: Signer }>();
+
+  beforeEach(async () => {
+    kms.reset();
+    kms.on(GetPublicKeyCommand).callsFake(({ KeyId }: { KeyId: string }) => ({ KeyId, PublicKey: byId.get(KeyId)!.spki, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+    kms.on(SignCommand).callsFake(({ KeyId, Message }: { KeyId: string; Message: Uint8Array }) => ({ KeyId, Signature: byId.get(KeyId)!.signDigest(Message) }));
+    for (const [phase, { keyId, published }] of Object.entries(stackConfig)) {
+      // What the custom resource puts in SIGNING_PUBLIC_KEYS at this phase's deploy.
+      const keys = await publishedKeysOf(new KMSClient({ region: 'us-east-1' }), published);
+      deployed.set(phase as Phase, { signing: new KmsSigner(new KMSClient({ region: 'us-east-1' }), { keyId, publicKeys: keys }), verifying: publishedKeysOnly(keys) });
+    }
+    kms.resetHistory();
+  });
+
+  const issueAt = async (phase: Phase) => {
+    installDeps({ ...t.deps, signer: deployed.get(phase)!.signing });
+    return (await invoke(oidcToken, { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } })).body.access_token as string;
+  };
+  const statusAt = async (phase: Phase, token: string) => {
+    installDeps({ ...t.deps, signer: deployed.get(phase)!.verifying });
+    return (await invoke(usersGet, { token, params: { user_id: 'nobody' } })).status;
+  };
+
+  it('every pair of neighbouring phases accepts each other\'s tokens, and no request calls KMS but Sign', async () => {
+    const order: Phase[] = ['before', 'publishNext', 'signWithNext', 'retired'];
+    for (let i = 1; i < order.length; i++) {
+      const [older, newer] = [order[i - 1]!, order[i]!];
+      expect(await statusAt(older, await issueAt(newer)), `${newer} token at ${older}`).toBe(404);
+      expect(await statusAt(newer, await issueAt(older)), `${older} token at ${newer}`).toBe(404);
+    }
+    expect(await statusAt('before', await issueAt('retired'))).toBe(401);
+    expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand).map((call) => call.args[0].input.KeyId)).toEqual(
+      [oldKms, oldKms, newKms, oldKms, newKms, newKms, newKms].map((key) => key.keyId),
+    );
   });
 });

@@ -18,7 +18,7 @@ import { KmsSigner } from '../../functions/adapters/aws/kms-signer.js';
 import { ATTEMPT_TIMEOUT_MS, awsClientOptions, DeadlineRetryStrategy, SDK_MAX_ATTEMPTS } from '../../functions/adapters/aws/sdk-options.js';
 import { SesMailer } from '../../functions/adapters/aws/ses-mailer.js';
 import { SnsSmsSender } from '../../functions/adapters/aws/sns-sms.js';
-import { readHashKey } from '../../functions/adapters/aws/wiring.js';
+import { readHashKey } from '../../functions/adapters/aws/secrets.js';
 import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
 import { startLocalServer } from '../../functions/adapters/local/server.js';
 import { ANSWER_MARGIN_MS, withDeadline } from '../../functions/deadline.js';

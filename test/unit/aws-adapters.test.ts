@@ -21,6 +21,7 @@ import { jsonLogger } from '../../functions/adapters/logger.js';
 import { ConfigError, parseConfig } from '../../functions/config.js';
 import { signJwt } from '../../functions/core/tokens.js';
 import { DependencyError } from '../../functions/errors.js';
+import { jwkFromSpki } from '../../functions/published-keys.js';
 import { routeNamed } from '../../functions/routes.js';
 import { getDeps } from '../../functions/runtime.js';
 import { FakeKmsKey } from '../support/fake-kms-key.js';
@@ -245,7 +246,8 @@ const ENV = {
   TABLE_NAME: 'twofold-sessions',
   ISSUER: 'https://abc123.execute-api.us-east-1.amazonaws.com',
   KMS_KEY_ID: CURRENT.keyId,
-  KMS_PREVIOUS_KEY_IDS: PREVIOUS.keyId,
+  // What the deploy-time custom resource reads from KMS: the current key first.
+  SIGNING_PUBLIC_KEYS: JSON.stringify([jwkFromSpki(CURRENT.spki), jwkFromSpki(PREVIOUS.spki)]),
   HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
   TOTP_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TotpKeys-abc',
   SES_FROM_ADDRESS: 'no-reply@twofold.example',
@@ -280,7 +282,20 @@ describe('AWS wiring', () => {
     expect(deps.settings).toEqual({ issuer: ENV.ISSUER, appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 17, r: 8, p: 1 } });
 
     serveFakeKms();
-    expect(await deps.signer.publicKeys()).toHaveLength(2);
+    expect(await deps.signer.publicKeys()).toEqual([jwkFromSpki(CURRENT.spki), jwkFromSpki(PREVIOUS.spki)]);
+    await signJwt(deps.signer, 'at+jwt', { sub: 'c' });
+    // The keys came with the deployment: the only KMS call is the Sign.
+    expect(kms.calls().map((call) => call.args[0].constructor.name)).toEqual(['SignCommand']);
+  });
+
+  it('gives a function that only verifies tokens the deployed public keys and no KMS client', async () => {
+    serveFakeKms();
+    const deps = await buildAwsDeps(parseConfig(ENV), undefined, routeNamed('users-get'));
+    expect(deps.signer).not.toBeInstanceOf(KmsSigner);
+    expect(await deps.signer.publicKeys()).toEqual([jwkFromSpki(CURRENT.spki), jwkFromSpki(PREVIOUS.spki)]);
+    expect(await deps.signer.currentKeyId()).toBe(jwkFromSpki(CURRENT.spki).kid);
+    await expect(deps.signer.sign(Buffer.from('a'))).rejects.toThrow(/no sign capability/);
+    expect(kms.calls()).toHaveLength(0);
   });
 
   it('uses a binary secret as it is', async () => {
@@ -357,6 +372,7 @@ describe('configuration', () => {
       'TABLE_NAME is missing',
       'ISSUER is missing',
       'KMS_KEY_ID is missing',
+      'SIGNING_PUBLIC_KEYS is missing',
       'HASH_KEY_SECRET_ARN is missing',
       'TOTP_KEY_SECRET_ARN is missing',
       'SES_FROM_ADDRESS is missing',
@@ -379,14 +395,13 @@ describe('configuration', () => {
     const config = parseConfig({
       ...ENV,
       ISSUER: 'https://abc123.execute-api.us-east-1.amazonaws.com/',
-      KMS_PREVIOUS_KEY_IDS: ` ${PREVIOUS.keyId} ,, ${CURRENT.keyId}`,
       SMS_SENDER_ID: '',
       SES_CONFIGURATION_SET: '',
       LOG_LEVEL: undefined,
     });
     expect(config).toEqual({
       tableName: 'twofold-sessions',
-      kms: { keyId: CURRENT.keyId, previousKeyIds: [PREVIOUS.keyId], nextKeyIds: [] },
+      kms: { keyId: CURRENT.keyId, publicKeys: [jwkFromSpki(CURRENT.spki), jwkFromSpki(PREVIOUS.spki)] },
       hashKeySecretArn: ENV.HASH_KEY_SECRET_ARN,
       totpKeys: { secretArn: ENV.TOTP_KEY_SECRET_ARN, ids: ['1'] },
       ses: { fromAddress: 'no-reply@twofold.example' },
@@ -396,6 +411,13 @@ describe('configuration', () => {
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.settings.scrypt)).toBe(true);
-    expect(Object.isFrozen(config.kms.previousKeyIds)).toBe(true);
+    expect(Object.isFrozen(config.kms.publicKeys[0])).toBe(true);
+  });
+
+  it('refuses public keys that are not what the deploy put in, naming the variable', () => {
+    const current = jwkFromSpki(CURRENT.spki);
+    for (const keys of ['not json', '[]', JSON.stringify([{ ...current, kid: 'forged' }]), JSON.stringify([current, current]), JSON.stringify([{ kty: 'RSA', n: 'x', e: 'AQAB' }])]) {
+      expect(() => parseConfig({ ...ENV, SIGNING_PUBLIC_KEYS: keys }), keys).toThrow(/SIGNING_PUBLIC_KEYS is invalid/);
+    }
   });
 });

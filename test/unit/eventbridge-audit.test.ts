@@ -14,6 +14,8 @@ import { jsonLogger } from '../../functions/adapters/logger.js';
 import { parseConfig } from '../../functions/config.js';
 import { DependencyError } from '../../functions/errors.js';
 import type { AuditEvent } from '../../functions/ports.js';
+import { jwkFromSpki } from '../../functions/published-keys.js';
+import { FakeKmsKey } from '../support/fake-kms-key.js';
 
 const events = mockClient(EventBridgeClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -69,6 +71,7 @@ const ENV = {
   TABLE_NAME: 'twofold-sessions',
   ISSUER: 'https://abc123.execute-api.us-east-1.amazonaws.com',
   KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/current',
+  SIGNING_PUBLIC_KEYS: JSON.stringify([jwkFromSpki(new FakeKmsKey('current').spki)]),
   HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
   TOTP_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TotpKeys-abc',
   SES_FROM_ADDRESS: 'no-reply@twofold.example',

@@ -1,46 +1,34 @@
 /**
  * The AWS wiring, built once per cold start (functions/runtime.ts calls it on
  * the first request): configuration from the environment, the DynamoDB store,
- * the KMS signer, SES and SNS delivery, the hash key and the TOTP keys from
- * Secrets Manager (each only if the function's route declares it) and the JSON
+ * the KMS signer (or, where the route never signs, only the deployed public
+ * keys), SES and SNS delivery, the hash key and the TOTP keys from Secrets
+ * Manager (each only if the function's route declares it) and the JSON
  * logger. Nothing else in the Lambda code constructs an AWS client, and each
  * takes its timeouts and retries from sdk-options.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { loadConfig, type Config } from '../../config.js';
 import { needsOf, type Capability } from '../../access.js';
 import type { SealKeyring } from '../../core/crypto.js';
 import type { Deps } from '../../core/deps.js';
-import { parseTotpKeyring } from '../../core/totp-seal.js';
 import type { RouteDefinition } from '../../routes.js';
-import type { Audit, Logger, Mailer, SmsSender } from '../../ports.js';
+import type { Audit, Logger, Mailer, Signer, SmsSender } from '../../ports.js';
+import { publishedKeysOnly } from '../../published-keys.js';
 import { allAudits, LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { DynamoDbStore } from './dynamodb-store.js';
-import { dependencyFailure } from './failures.js';
+import { EventBridgeAudit } from './eventbridge-audit.js';
 import { KmsSigner } from './kms-signer.js';
 import { awsClientOptions } from './sdk-options.js';
-
-/** HMAC-SHA-256 keys shorter than the hash output would weaken it. */
-export const MIN_HASH_KEY_BYTES = 32;
-
-/** Reads the hash key once: the secret's bytes (SecretString as UTF-8, or SecretBinary). */
-export async function readHashKey(secrets: SecretsManagerClient, secretId: string): Promise<Uint8Array> {
-  let response;
-  try {
-    response = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  } catch (error) {
-    throw dependencyFailure('secretsmanager', error);
-  }
-  const key = response.SecretBinary ? Uint8Array.from(response.SecretBinary) : Buffer.from(response.SecretString ?? '', 'utf8');
-  // A wrong secret is a deployment mistake, not an outage: a plain error (500, detail in the log).
-  if (key.length < MIN_HASH_KEY_BYTES) {
-    throw new Error(`the hash key secret holds ${key.length} bytes; at least ${MIN_HASH_KEY_BYTES} are needed`);
-  }
-  return key;
-}
+import { readHashKey, readTotpKeyring } from './secrets.js';
+import { SesMailer } from './ses-mailer.js';
+import { SnsSmsSender } from './sns-sms.js';
 
 /**
  * A delivery port for functions whose route sends nothing of that kind. The
@@ -54,16 +42,17 @@ function noDelivery(kind: string): Mailer & SmsSender {
 }
 
 /**
- * SES and SNS clients are loaded only by functions whose route sends email or
- * SMS: the CDK bundling defines TWOFOLD_SENDS_EMAIL / TWOFOLD_SENDS_SMS per
- * route, so esbuild drops the unused client from the bundle altogether.
- * Unbundled (tests), both are loaded.
+ * SES and SNS clients are bundled only into functions whose route sends email
+ * or SMS: the CDK bundling defines TWOFOLD_SENDS_EMAIL / TWOFOLD_SENDS_SMS per
+ * route, the unused branch folds away, and esbuild drops the client's static
+ * import with it (the SDK packages declare no side effects). Every client is
+ * imported statically: esbuild cannot tree-shake what a dynamic import
+ * reaches. Unbundled (tests), all are loaded.
  */
 async function buildMailer(config: Readonly<Config>): Promise<Mailer> {
   if (process.env.TWOFOLD_SENDS_EMAIL === 'false') {
     return noDelivery('email');
   } else {
-    const [{ SESClient }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-ses'), import('./ses-mailer.js')]);
     return new SesMailer(new SESClient(awsClientOptions()), config.ses);
   }
 }
@@ -72,67 +61,78 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
   if (process.env.TWOFOLD_SENDS_SMS === 'false') {
     return noDelivery('sms');
   } else {
-    const [{ SNSClient }, { SnsSmsSender }] = await Promise.all([import('@aws-sdk/client-sns'), import('./sns-sms.js')]);
     return new SnsSmsSender(new SNSClient(awsClientOptions()), config.sms);
   }
 }
 
-/** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client loaded only then). */
+/** Audit events go to the log, and to EventBridge when the stack enabled a bus (its client bundled only then). */
 async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Audit> {
   // TWOFOLD_AUDITS is defined per route at bundle time, so esbuild drops the client where no event is emitted
   // (an if/else, like buildMailer's: esbuild removes a dead branch, not the code after an early return).
   if (process.env.TWOFOLD_AUDITS === 'false' || !config.auditEventBus) {
     return new LogAudit(logger);
   } else {
-    const [{ EventBridgeClient }, { EventBridgeAudit }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./eventbridge-audit.js')]);
     return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(awsClientOptions()), config.auditEventBus));
   }
-}
-
-/** Reads the TOTP keyring once: the secret's JSON object of key versions, `ids` in use (the first seals). */
-export async function readTotpKeyring(secrets: SecretsManagerClient, secretId: string, ids: readonly string[]): Promise<SealKeyring> {
-  let response;
-  try {
-    response = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  } catch (error) {
-    throw dependencyFailure('secretsmanager', error);
-  }
-  // A wrong secret is a deployment mistake, not an outage: a plain error (500, detail in the log).
-  return parseTotpKeyring(response.SecretString ?? '', ids);
 }
 
 /** Stands in for a secret the route does not declare; the endpoint never lets the handler reach it. */
 const NOT_READ = { hashKey: new Uint8Array(0), totpKeys: { current: '', keys: {} } satisfies SealKeyring };
 
 /**
+ * Reads the secrets the route declares, once. The Secrets Manager client is
+ * bundled only into functions whose route reads a secret: the CDK bundling
+ * defines TWOFOLD_READS_SECRETS per route (lib/constructs/endpoint-function.ts).
+ */
+async function readSecrets(config: Readonly<Config>, logger: Logger, wants: (capability: Capability) => boolean): Promise<{ hashKey: Uint8Array; totpKeys: SealKeyring }> {
+  if (process.env.TWOFOLD_READS_SECRETS === 'false' || !(wants('hash-key') || wants('totp-key'))) {
+    return NOT_READ;
+  } else {
+    const secrets = new SecretsManagerClient(awsClientOptions());
+    try {
+      const [hashKey, totpKeys] = await Promise.all([
+        wants('hash-key') ? readHashKey(secrets, config.hashKeySecretArn) : NOT_READ.hashKey,
+        wants('totp-key') ? readTotpKeyring(secrets, config.totpKeys.secretArn, config.totpKeys.ids) : NOT_READ.totpKeys,
+      ]);
+      return { hashKey, totpKeys };
+    } catch (error) {
+      // The endpoint has no logger yet when wiring fails: say it here.
+      logger.error('cold start wiring failed', {
+        dependency: 'secretsmanager',
+        cause: error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error),
+      });
+      throw error;
+    } finally {
+      secrets.destroy();
+    }
+  }
+}
+
+/**
+ * Only functions whose route issues tokens construct a KMS client (and call
+ * nothing but Sign): TWOFOLD_SIGNS is defined per route at bundle time. The
+ * others verify with the public keys the deployment put in the environment.
+ */
+function buildSigner(config: Readonly<Config>, signs: boolean): Signer {
+  if (process.env.TWOFOLD_SIGNS === 'false' || !signs) {
+    return publishedKeysOnly(config.kms.publicKeys);
+  } else {
+    return new KmsSigner(new KMSClient(awsClientOptions()), { keyId: config.kms.keyId, publicKeys: config.kms.publicKeys });
+  }
+}
+
+/**
  * Wires the AWS dependencies. With a route (in Lambda: the function's one
- * route), only the secrets that route declares are read at cold start; IAM
- * would refuse the others anyway.
+ * route), only the secrets that route declares are read at cold start, and
+ * only a signing route gets a KMS client; IAM would refuse the others anyway.
  */
 export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel), route?: RouteDefinition): Promise<Deps> {
   const declared = route ? needsOf(route).capabilities : undefined;
   const wants = (capability: Capability) => !declared || declared.has(capability);
-  const secrets = new SecretsManagerClient(awsClientOptions());
-  let hashKey: Uint8Array;
-  let totpKeys: SealKeyring;
-  try {
-    [hashKey, totpKeys] = await Promise.all([
-      wants('hash-key') ? readHashKey(secrets, config.hashKeySecretArn) : NOT_READ.hashKey,
-      wants('totp-key') ? readTotpKeyring(secrets, config.totpKeys.secretArn, config.totpKeys.ids) : NOT_READ.totpKeys,
-    ]);
-  } catch (error) {
-    // The endpoint has no logger yet when wiring fails: say it here.
-    logger.error('cold start wiring failed', {
-      dependency: 'secretsmanager',
-      cause: error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error),
-    });
-    throw error;
-  } finally {
-    secrets.destroy();
-  }
+  const { hashKey, totpKeys } = await readSecrets(config, logger, wants);
   return {
     store: new DynamoDbStore(new DynamoDBClient(awsClientOptions()), config.tableName),
-    signer: new KmsSigner(new KMSClient(awsClientOptions()), { keyId: config.kms.keyId, previousKeyIds: config.kms.previousKeyIds, nextKeyIds: config.kms.nextKeyIds }),
+    signer: buildSigner(config, wants('sign')),
     mailer: await buildMailer(config),
     sms: await buildSmsSender(config),
     clock: { now: () => Date.now() },

@@ -11,8 +11,8 @@ export class LocalSigner implements Signer {
 
   /**
    * `keyPair` signs; `alsoPublished` are public keys listed and trusted but
-   * never used to sign (a rotation's next or previous key), as KMS_NEXT_KEY_IDS
-   * and KMS_PREVIOUS_KEY_IDS do for the KMS signer.
+   * never used to sign (a rotation's next or previous key), as the keys after
+   * the first in a deployment's SIGNING_PUBLIC_KEYS are for the KMS signer.
    */
   constructor(keyPair = generateKeyPairSync('ec', { namedCurve: 'P-256' }), alsoPublished: readonly KeyObject[] = []) {
     this.privateKey = keyPair.privateKey;

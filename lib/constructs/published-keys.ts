@@ -1,0 +1,84 @@
+import { join } from 'node:path';
+import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { MAX_PUBLISHED_KEYS } from '../../functions/published-keys.js';
+import { BUNDLE_SETTINGS, bundleAliases } from './endpoint-function.js';
+import type { SigningKey } from './signing-key.js';
+
+/** How the deploy-time function describes itself (never a route's "Twofold <METHOD> <path>"). */
+export const PUBLISHED_KEYS_DESCRIPTION = 'Twofold deploy time: reads the signing public keys from KMS for SIGNING_PUBLIC_KEYS';
+
+export interface PublishedKeysProps {
+  readonly signingKey: SigningKey;
+  /** The repository root: holds package-lock.json and functions/. */
+  readonly projectRoot: string;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * The public keys of the signing key and of every other key a rotation
+ * publishes, read from KMS once per deploy by a custom resource
+ * (functions/adapters/aws/public-keys-resource.ts) and handed to every
+ * function as SIGNING_PUBLIC_KEYS. Changing the keys (a rotation phase) changes
+ * the resource's properties, so the same deploy reads the new keys and updates
+ * every function's environment with them. Only this deploy-time function may
+ * call kms:GetPublicKey.
+ */
+export class PublishedKeys extends Construct {
+  /** The JWKs as JSON, the signing key first: resolved at deploy time. */
+  readonly keys: string;
+  readonly fn: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: PublishedKeysProps) {
+    super(scope, id);
+    const keyArns = props.signingKey.publishedKeyArns();
+    if (keyArns.length > MAX_PUBLISHED_KEYS) {
+      throw new Error(`${keyArns.length} signing keys to publish; at most ${MAX_PUBLISHED_KEYS} fit the functions' environment (drop previous keys whose tokens have expired)`);
+    }
+    const logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: PUBLISHED_KEYS_DESCRIPTION });
+    logGroup.grantWrite(role);
+    props.signingKey.grantPublicKeys(role);
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(props.projectRoot, 'functions', 'adapters', 'aws', 'public-keys-resource.ts'),
+      handler: 'handler',
+      description: PUBLISHED_KEYS_DESCRIPTION,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      role,
+      logGroup,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: BUNDLE_SETTINGS.target,
+        minify: BUNDLE_SETTINGS.minify,
+        sourceMap: false,
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
+        banner: BUNDLE_SETTINGS.banner,
+        bundleAwsSDK: true,
+        tsconfig: join(props.projectRoot, 'tsconfig.json'),
+        esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(props.projectRoot)).map(([from, to]) => [`--alias:${from}`, to])),
+      },
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Pinned to nodejs22.x like every function of the stack (esbuild target node22); a newer runtime is a deliberate upgrade, not an automatic one.',
+    });
+
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: this.fn.functionArn,
+      resourceType: 'Custom::TwofoldSigningPublicKeys',
+      properties: { KeyIds: keyArns },
+    });
+    this.keys = resource.getAttString('Keys');
+  }
+}
