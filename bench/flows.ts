@@ -22,6 +22,7 @@ import { jsonLogger } from '../functions/adapters/logger.js';
 import { createClient } from '../functions/core/clients.js';
 import type { Deps } from '../functions/core/deps.js';
 import type { HttpResult } from '../functions/http/endpoint.js';
+import { jwkFromSpki } from '../functions/published-keys.js';
 import { installDeps } from '../functions/runtime.js';
 import { FakeKmsKey } from '../test/support/fake-kms-key.js';
 import { SoftAuthenticator } from '../test/support/soft-authenticator.js';
@@ -133,10 +134,12 @@ export async function startBench(): Promise<Bench> {
   const dynamo = await startEmbeddedDynamoDb(tableName);
   countDynamoDb(dynamo.client);
   const kmsKeyId = 'arn:aws:kms:us-east-1:123456789012:key/bench';
+  const kmsKey = new FakeKmsKey(kmsKeyId);
   const outbox = new Outbox({ now: () => Date.now() });
   const deps: Deps = {
     store: new DynamoDbStore(dynamo.client, tableName),
-    signer: new KmsSigner(localKms(new FakeKmsKey(kmsKeyId), kmsKeyId), { keyId: kmsKeyId }),
+    // As deployed: the public keys come from the environment (put in at deploy time), so only Sign reaches KMS.
+    signer: new KmsSigner(localKms(kmsKey, kmsKeyId), { keyId: kmsKeyId, publicKeys: [jwkFromSpki(kmsKey.spki)] }),
     mailer: outbox,
     sms: outbox,
     clock: { now: () => Date.now() },
