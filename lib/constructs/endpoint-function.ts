@@ -4,7 +4,7 @@ import { Duration } from 'aws-cdk-lib';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/deadline.js';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { needsOf, type Capability } from '../../functions/access.js';
@@ -97,6 +97,28 @@ export function bundleDefines(route: RouteDefinition, settings: BundleSettings =
   };
 }
 
+/**
+ * NodejsFunction bundling with BUNDLE_SETTINGS: local esbuild (never Docker),
+ * the SDK clients we tested against bundled instead of the runtime's copy, and
+ * the bundle aliases. Every function of the stack is bundled with it.
+ */
+export function nodejsBundling(projectRoot: string, define: Record<string, string> = {}): BundlingOptions {
+  return {
+    forceDockerBundling: false,
+    format: OutputFormat.ESM,
+    target: BUNDLE_SETTINGS.target,
+    minify: BUNDLE_SETTINGS.minify,
+    sourceMap: false,
+    mainFields: [...BUNDLE_SETTINGS.mainFields],
+    banner: BUNDLE_SETTINGS.banner,
+    bundleAwsSDK: true,
+    tsconfig: join(projectRoot, 'tsconfig.json'),
+    metafile: false,
+    define,
+    esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(projectRoot)).map(([from, to]) => [`--alias:${from}`, to])),
+  };
+}
+
 export interface EndpointFunctionProps {
   readonly route: RouteDefinition;
   /** The repository root: holds package-lock.json and functions/handlers/. */
@@ -152,21 +174,7 @@ export class EndpointFunction extends Construct {
       environment: props.environment,
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: BUNDLE_SETTINGS.target,
-        minify: BUNDLE_SETTINGS.minify,
-        sourceMap: false,
-        mainFields: [...BUNDLE_SETTINGS.mainFields],
-        banner: BUNDLE_SETTINGS.banner,
-        // Bundle the SDK clients we tested against instead of the runtime's copy.
-        bundleAwsSDK: true,
-        tsconfig: join(props.projectRoot, 'tsconfig.json'),
-        metafile: false,
-        define: this.defines,
-        esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(props.projectRoot)).map(([from, to]) => [`--alias:${from}`, to])),
-      },
+      bundling: nodejsBundling(props.projectRoot, this.defines),
     });
   }
 }

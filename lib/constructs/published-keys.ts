@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MAX_PUBLISHED_KEYS } from '../../functions/published-keys.js';
-import { BUNDLE_SETTINGS, bundleAliases } from './endpoint-function.js';
+import { nodejsBundling } from './endpoint-function.js';
 import type { SigningKey } from './signing-key.js';
 
 /** How the deploy-time function describes itself (never a route's "Twofold <METHOD> <path>"). */
@@ -56,18 +56,7 @@ export class PublishedKeys extends Construct {
       logGroup,
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: BUNDLE_SETTINGS.target,
-        minify: BUNDLE_SETTINGS.minify,
-        sourceMap: false,
-        mainFields: [...BUNDLE_SETTINGS.mainFields],
-        banner: BUNDLE_SETTINGS.banner,
-        bundleAwsSDK: true,
-        tsconfig: join(props.projectRoot, 'tsconfig.json'),
-        esbuildArgs: Object.fromEntries(Object.entries(bundleAliases(props.projectRoot)).map(([from, to]) => [`--alias:${from}`, to])),
-      },
+      bundling: nodejsBundling(props.projectRoot),
     });
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',
