@@ -34,6 +34,10 @@ export function checkBudgets(results: BenchResults): BudgetCheck[] {
       checks.push({ budget: `${f.name}: cold import / SDK floor`, actual: `${ratio.toFixed(2)}x`, limit: `<= ${BUDGETS.maxImportOverFloor}x`, ok: ratio <= BUDGETS.maxImportOverFloor });
     }
   }
+  // Verifying client and user tokens uses the public keys put in at deploy time: the only KMS call a flow makes is Sign.
+  for (const flow of results.flows) {
+    checks.push({ budget: `${flow.name}: KMS calls other than Sign`, actual: String(flow.kms_other), limit: '= 0', ok: flow.kms_other === 0 });
+  }
   const login = results.flows.find((f) => f.name === BUDGETS.twoFactorLogin.flow);
   if (!login) {
     checks.push({ budget: `${BUDGETS.twoFactorLogin.flow}: measured`, actual: 'missing', limit: 'present', ok: false });
