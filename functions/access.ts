@@ -110,6 +110,14 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
       check(key, 'write');
       return deps.store.overwrite(key, value, options);
     },
+    countGuess: async (key, options) => {
+      check(key, 'write');
+      return deps.store.countGuess(key, options);
+    },
+    uncountGuess: async (key, version) => {
+      check(key, 'write');
+      return deps.store.uncountGuess(key, version);
+    },
     delete: async (key, options) => {
       check(key, 'write');
       return deps.store.delete(key, options);

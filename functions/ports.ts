@@ -9,6 +9,18 @@ import type { JWK } from 'jose';
 export interface StoredRecord<T> {
   value: T;
   version: number;
+  /** Guesses counted at the secret the record holds (Store.countGuess); absent when none. */
+  guesses?: number;
+}
+
+/** Conditions on a versioned record's value, each field named by its dotted path (`code.client_id`). */
+export interface ValueConditions {
+  /** Fields that must hold exactly these values. */
+  equal?: Record<string, string | number>;
+  /** Fields that must be absent. */
+  absent?: string[];
+  /** Fields that must hold a number greater than these. */
+  above?: Record<string, number>;
 }
 
 export interface PutOptions {
@@ -80,9 +92,22 @@ export interface Store {
   /**
    * Writes the record whatever it holds, with no read first, and returns its
    * new version: one more than the stored one, so a concurrent put on the
-   * old version loses. For records a write replaces wholesale (a new code).
+   * old version loses. For records a write replaces wholesale (a new code):
+   * the guesses counted at the old secret are dropped with it. (A `put`
+   * keeps them: it changes the record, not its secret.)
    */
   overwrite<T>(key: string, value: T, options?: { expiresAt?: number }): Promise<number>;
+  /**
+   * Counts one guess at the secret the versioned record `key` holds, on the
+   * record itself, with ONE atomic conditional write that leaves its version
+   * as it is: only while the record exists, has fewer than `limit` guesses
+   * counted and its value meets `where`. Returns the record as written (with
+   * `guesses`), or undefined when a condition failed and nothing was written.
+   * Concurrent calls are serialised by the store, never lost.
+   */
+  countGuess<T>(key: string, options: { limit: number; where: ValueConditions }): Promise<StoredRecord<T> | undefined>;
+  /** Takes one counted guess back, only while the record is still at `version` (the same secret) and has one. */
+  uncountGuess(key: string, version: number): Promise<void>;
   /** Deletes; with `expectVersion`, only if the record still has that version. */
   delete(key: string, options?: { expectVersion?: number }): Promise<void>;
   /** Atomically adds `by` to a counter record and returns the new total. */

@@ -8,11 +8,13 @@
  * new send of either kind replaces the previous code, and both draw on one
  * failure budget per user and channel, whichever endpoint is guessed at.
  *
- * Guesses (core/attempts.ts): every passcode is counted by one atomic write
- * on the code's counter (5 attempts, then the code is locked for its life)
- * and one on the user+channel counter (10, then the channel is locked for 15
- * minutes, across resends; a 15-minute pause forgets earlier failures)
- * BEFORE it is compared; a passcode that could not be counted is never
+ * Guesses: every passcode is counted by one atomic write on the code's own
+ * record (Store.countGuess: 5 guesses, then the code is locked for its life;
+ * the write is conditioned on the code being usable by this attempt and
+ * returns it, so the code is not read apart; a new send drops the count with
+ * the old code) and one on the user+channel counter (core/attempts.ts: 10,
+ * then the channel is locked for 15 minutes, across resends; a 15-minute
+ * pause forgets earlier failures) BEFORE it is compared; a passcode that could not be counted is never
  * compared. A passcode with no usable code to compare against (none sent,
  * used, expired, another client's) is refused without counting or comparing.
  * A right passcode gives its channel attempt back.
@@ -28,8 +30,8 @@
  * submitted (`otp-decoy#<unknownSubject(type, identifier)>#<channel>`: id,
  * client, request_id, sent_at, expiry; the same write and TTL as a code, a
  * resend replaces it). Guesses there run the very decision path of a
- * real code (countAndCompare) against the decoy, on its code counter and the
- * subject's channel counter: no decoy → auth_invalid_credentials, expired →
+ * real code (countAndCompare) against the decoy, counted on the decoy record
+ * and the subject's channel counter: no decoy → auth_invalid_credentials, expired →
  * auth_otp_passcode_expired, the 5th wrong guess and the 10th failure lock
  * alike; a decoy never matches.
  *
@@ -51,10 +53,11 @@ import {
   InvalidInputError,
   LockedError,
   OtpExpiredError,
+  ServiceUnavailableError,
   UserNotFoundError,
   type TwofoldError,
 } from '../errors.js';
-import type { StoredRecord } from '../ports.js';
+import type { StoredRecord, ValueConditions } from '../ports.js';
 import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy, type Reservation } from './attempts.js';
 import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
@@ -449,8 +452,7 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     destination: contactOf(user, channel) ?? '',
     ...(request.requestId !== undefined && { request_id: request.requestId }),
   };
-  const stored = await deps.store.get<OtpRecord>(key);
-  const { code, onCode, onChannel } = await countAndCompare(deps, stored?.value, attempt, { subject: user.user_id, channel, userId: user.user_id });
+  const { stored, code, onCode, onChannel } = await countAndCompare<OtpRecord>(deps, key, (record) => record, attempt, { subject: user.user_id, channel, userId: user.user_id });
   const verified = withContactVerified(user, channel, attempt.destination, deps.clock.now());
   let consumedVersion: number | undefined;
   return {
@@ -458,13 +460,13 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     commit: async () => {
       try {
         await markContactVerified(deps, user.user_id, channel, attempt.destination, request.read);
-        consumedVersion = await consumeCode(deps, key, code.id, stored!);
+        consumedVersion = await consumeCode(deps, key, code.id, stored);
       } finally {
         await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
       }
     },
     release: async () => {
-      await Promise.all([giveBackAttempt(deps, onCode), giveBackAttempt(deps, onChannel)]);
+      await Promise.all([giveBackGuess(deps, onCode), giveBackAttempt(deps, onChannel)]);
     },
     undo: async () => {
       if (consumedVersion === undefined) return;
@@ -477,39 +479,87 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
   };
 }
 
+/** A guess counted at the code held by the record `key` at `version` (Store.countGuess). */
+interface CodeGuess {
+  key: string;
+  version: number;
+  count: number;
+}
+
+/** Gives back a guess at a code that proved right or was never compared; best effort, as giveBackAttempt. */
+async function giveBackGuess(deps: Deps, guess: CodeGuess): Promise<void> {
+  await deps.store.uncountGuess(guess.key, guess.version).catch((error: unknown) => {
+    deps.logger.warn('could not give back a counted guess', { error: error instanceof Error ? error.name : String(error) });
+  });
+}
+
+/** What a record holding a usable code for `attempt` at `now` meets: the conditions of usableCode, for Store.countGuess. */
+function usableWhere(attempt: Omit<Attempt, 'passcodeHash'>, now: number, decoy: boolean): ValueConditions {
+  return {
+    equal: {
+      'code.client_id': attempt.client_id,
+      // A decoy stands for a login code to no destination (decoyAsRecord): nothing to compare there.
+      ...(!decoy && { 'code.purpose': attempt.purpose, 'code.destination': attempt.destination }),
+      ...(attempt.request_id !== undefined && { 'code.request_id': attempt.request_id }),
+    },
+    absent: ['code.used_at'],
+    above: { 'code.expires_at': now },
+  };
+}
+
 /**
  * The one decision path of a passcode guess, for a user's code and for a
  * decoy alike: no usable code → auth_invalid_credentials, expired →
  * auth_otp_passcode_expired, both uncounted; else the guess is counted on the
- * code's counter and on the subject's channel counter (refused uncompared if
- * either limit holds), then compared. A wrong passcode throws; a right one
- * returns the code and its reservations (a decoy's never is).
+ * code's record (one conditional write that also returns the code, so the
+ * code is never read apart) and on the subject's channel counter (refused
+ * uncompared if either limit holds), then compared. A wrong passcode throws;
+ * a right one returns the record as counted, the code and its reservations
+ * (a decoy's never is).
  */
-async function countAndCompare(
+async function countAndCompare<V>(
   deps: Deps,
-  record: OtpRecord | undefined,
+  key: string,
+  asRecord: (value: V) => OtpRecord,
   attempt: Attempt,
   on: { subject: string; channel: OtpChannel; userId?: string },
-): Promise<{ code: OtpCode; onCode: Reservation; onChannel: Reservation }> {
-  const code = usableCode(record, attempt, deps.clock.now());
-  if (code === 'no_code') throw new InvalidCredentialsError();
-  if (code === 'expired') throw new OtpExpiredError();
+): Promise<{ stored: StoredRecord<V>; code: OtpCode; onCode: CodeGuess; onChannel: Reservation }> {
+  const decoy = on.userId === undefined;
+  let counted: StoredRecord<V> | undefined;
+  for (let tries = 1; !counted; tries++) {
+    const now = deps.clock.now();
+    counted = await deps.store.countGuess<V>(key, { limit: MAX_CODE_ATTEMPTS, where: usableWhere(attempt, now, decoy) });
+    if (counted) break;
+    // Not counted: read once to say why. Nothing was compared.
+    const seen = await deps.store.get<V>(key);
+    const code = usableCode(seen && asRecord(seen.value), attempt, deps.clock.now());
+    if (code === 'no_code') throw new InvalidCredentialsError();
+    if (code === 'expired') throw new OtpExpiredError();
+    if ((seen!.guesses ?? 0) >= MAX_CODE_ATTEMPTS) throw codeLockedError();
+    // The record changed between the write and the read (a resend, a given-back guess): count again.
+    if (tries >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('Too many concurrent attempts; retry');
+  }
+  const code = usableCode(asRecord(counted.value), attempt, deps.clock.now());
+  const onCode: CodeGuess = { key, version: counted.version, count: counted.guesses ?? 0 };
+  if (typeof code === 'string') {
+    // Expired between the count and now: the count judged it usable, so answer as the next guess would.
+    await giveBackGuess(deps, onCode);
+    throw code === 'expired' ? new OtpExpiredError() : new InvalidCredentialsError();
+  }
 
-  const onCode = await reserveAttempt(deps, keys.otpCodeAttempts(code.id), CODE_ATTEMPTS, otpRecordTtl(record!));
-  if (!onCode.reserved) throw codeLockedError();
   const onChannel = await reserveAttempt(deps, keys.otpChannelAttempts(on.subject, on.channel), CHANNEL_ATTEMPTS);
   if (!onChannel.reserved) {
-    await giveBackAttempt(deps, onCode); // never compared
+    await giveBackGuess(deps, onCode); // never compared
     throw channelLockedError(onChannel.retryAfterMs ?? CHANNEL_LOCK_MS);
   }
 
   if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
-    const error = wrongPasscodeError(onCode, onChannel);
+    const error = wrongPasscodeError({ reserved: true, key, run: String(onCode.version), count: onCode.count, reachedLimit: onCode.count >= MAX_CODE_ATTEMPTS }, onChannel);
     const locked = error instanceof LockedError;
     deps.logger.info('otp failure', { user_id: on.userId ?? null, channel: on.channel, locked });
     throw locked && on.userId !== undefined ? await auditLockout(deps, on.userId, error) : error;
   }
-  return { code, onCode, onChannel };
+  return { stored: counted, code, onCode, onChannel };
 }
 
 /**
@@ -525,8 +575,7 @@ async function checkDecoy(deps: Deps, request: { client: ClientRecord; subject: 
     destination: '',
     ...(request.requestId !== undefined && { request_id: request.requestId }),
   };
-  const stored = await deps.store.get<OtpDecoy>(keys.otpDecoy(request.subject, request.channel));
-  await countAndCompare(deps, stored && decoyAsRecord(stored.value), attempt, { subject: request.subject, channel: request.channel });
+  await countAndCompare<OtpDecoy>(deps, keys.otpDecoy(request.subject, request.channel), decoyAsRecord, attempt, { subject: request.subject, channel: request.channel });
   throw new InvalidCredentialsError(); // unreachable: no passcode hashes to a decoy's hash
 }
 

@@ -73,6 +73,15 @@ function recordingStore(inner: Store): Store {
       writtenKeys.push(key);
       return inner.uncountAttempt(key, run);
     },
+    // Guesses counted on a record are counter writes, not writes of its value (as countAttempt on a counter's key).
+    countGuess: (key, options) => {
+      writtenKeys.push(`guesses of ${key}`);
+      return inner.countGuess(key, options);
+    },
+    uncountGuess: (key, version) => {
+      writtenKeys.push(`guesses of ${key}`);
+      return inner.uncountGuess(key, version);
+    },
   };
 }
 
@@ -137,6 +146,8 @@ describe('write contention', () => {
       getAttempts: (key) => store.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => store.restartAttempts(key, seen, next, expiresAt),
       uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      countGuess: (key, options) => store.countGuess(key, options),
+      uncountGuess: (key, version) => store.uncountGuess(key, version),
       overwrite: (key, value, options) => store.overwrite(key, value, options),
       logSend: (key, options) => store.logSend(key, options),
       getSendLog: (key) => store.getSendLog(key),
@@ -162,6 +173,8 @@ describe('DynamoDB unreachable', () => {
       getAttempts: (key) => unreachable.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => unreachable.restartAttempts(key, seen, next, expiresAt),
       uncountAttempt: (key, run) => unreachable.uncountAttempt(key, run),
+      countGuess: (key, options) => unreachable.countGuess(key, options),
+      uncountGuess: (key, version) => unreachable.uncountGuess(key, version),
       overwrite: (key, value, options) => unreachable.overwrite(key, value, options),
       logSend: (key, options) => unreachable.logSend(key, options),
       getSendLog: (key) => unreachable.getSendLog(key),

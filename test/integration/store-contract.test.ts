@@ -158,6 +158,58 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
+    describe('guesses at a record\'s secret', () => {
+      const code = (expires: number, extra: Record<string, unknown> = {}) => ({ code: { client_id: 'c1', expires_at: expires, ...extra } });
+      const where = (now: number) => ({ equal: { 'code.client_id': 'c1' }, absent: ['code.used_at'], above: { 'code.expires_at': now } });
+
+      it('counts on the record with one write that returns it, leaves its version, and stops at the limit', async () => {
+        const store = await makeStore();
+        await store.put('r', code(5000), { expectVersion: null });
+        expect(await store.countGuess('r', { limit: 2, where: where(1000) })).toEqual({ value: code(5000), version: 1, guesses: 1 });
+        expect(await store.countGuess('r', { limit: 2, where: where(1000) })).toEqual({ value: code(5000), version: 1, guesses: 2 });
+        expect(await store.countGuess('r', { limit: 2, where: where(1000) })).toBeUndefined();
+        expect(await store.get('r')).toEqual({ value: code(5000), version: 1, guesses: 2 });
+      });
+
+      it('counts nothing on a missing record or one whose value fails a condition', async () => {
+        const store = await makeStore();
+        expect(await store.countGuess('missing', { limit: 5, where: where(1000) })).toBeUndefined();
+        expect(await store.get('missing')).toBeUndefined();
+        await store.put('expired', code(1000), { expectVersion: null });
+        await store.put('used', code(5000, { used_at: 900 }), { expectVersion: null });
+        await store.put('other', { code: { client_id: 'c2', expires_at: 5000 } }, { expectVersion: null });
+        await store.put('none', {}, { expectVersion: null });
+        for (const key of ['expired', 'used', 'other', 'none']) {
+          expect(await store.countGuess(key, { limit: 5, where: where(1000) }), key).toBeUndefined();
+          expect((await store.get(key))?.guesses, key).toBeUndefined();
+        }
+      });
+
+      it('never lets more concurrent guesses through than the limit', async () => {
+        const store = await makeStore();
+        await store.put('r', code(5000), { expectVersion: null });
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.countGuess('r', { limit: 5, where: where(1000) })));
+        expect(results.filter(Boolean).map((r) => r!.guesses).sort()).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('a put keeps the guesses, an overwrite (a new secret) drops them; a give-back takes one only at the same version', async () => {
+        const store = await makeStore();
+        await store.put('r', code(5000), { expectVersion: null });
+        await store.countGuess('r', { limit: 5, where: where(1000) });
+        await store.countGuess('r', { limit: 5, where: where(1000) });
+        expect(await store.put('r', code(6000), { expectVersion: 1 })).toBe(2);
+        expect((await store.get('r'))?.guesses).toBe(2);
+        await store.uncountGuess('r', 1);
+        expect((await store.get('r'))?.guesses).toBe(2);
+        await Promise.all([store.uncountGuess('r', 2), store.uncountGuess('r', 2), store.uncountGuess('r', 2)]);
+        expect((await store.get('r'))?.guesses).toBeUndefined();
+        await store.countGuess('r', { limit: 5, where: where(1000) });
+        expect(await store.overwrite('r', code(7000))).toBe(3);
+        expect(await store.get('r')).toEqual({ value: code(7000), version: 3 });
+        await store.uncountGuess('missing', 1);
+      });
+    });
+
     describe('send logs', () => {
       const TTL = 2_000_000_000;
       const send = (now: number) => ({ now, lastAtOrBefore: now - 30, maxEntries: 3, expiresAt: TTL });

@@ -46,6 +46,9 @@ export class FaultInjector {
       get: async (key) => (await this.step('store'), store.get(key)),
       put: (key, value, options) => write(key, () => store.put(key, value, options)),
       delete: (key, options) => write(key, () => store.delete(key, options)),
+      countGuess: (key, options) => write(key, () => store.countGuess(key, options)),
+      // Best effort, as uncountAttempt below.
+      uncountGuess: (key, version) => store.uncountGuess(key, version),
       increment: (key, by, options) => write(key, () => store.increment(key, by, options)),
       countAttempt: (key, options) => write(key, () => store.countAttempt(key, options)),
       getAttempts: async (key) => (await this.step('store'), store.getAttempts(key)),

@@ -11,6 +11,8 @@ export function proxyStore(store: Store, before: (op: StoreOp, key: string) => v
   return {
     get: async (key) => (await before('get', key), store.get(key)),
     put: async (key, value, options) => (await before('put', key), store.put(key, value, options)),
+    countGuess: async (key, options) => (await before('countGuess', key), store.countGuess(key, options)),
+    uncountGuess: async (key, version) => (await before('uncountGuess', key), store.uncountGuess(key, version)),
     delete: async (key, options) => (await before('delete', key), store.delete(key, options)),
     increment: async (key, by, options) => (await before('increment', key), store.increment(key, by, options)),
     countAttempt: async (key, options) => (await before('countAttempt', key), store.countAttempt(key, options)),

@@ -3,7 +3,8 @@
  * against DynamoDB, DynamoDB Local and the embedded dynalite: single-item
  * conditional writes only, no transactions, strongly consistent reads.
  *
- * Item shape: `{pk, v: version, d: value, ttl?: epoch seconds}`; counters are
+ * Item shape: `{pk, v: version, d: value, g?: guesses counted at its secret,
+ * ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
  * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
  * ttl}`. The table's TTL attribute is `ttl`.
@@ -23,7 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { AttemptCounter, CountAttemptOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -79,16 +80,20 @@ export class DynamoDbStore implements Store {
 
   async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
     const item = await this.getItem(key);
-    if (!item || item.d === undefined) return undefined;
-    return { value: item.d as T, version: Number(item.v) };
+    return toRecord<T>(item);
   }
 
   async put<T>(key: string, value: T, options: PutOptions): Promise<number> {
     const version = (options.expectVersion ?? 0) + 1;
-    const item: Record<string, unknown> = { pk: key, v: version, d: value };
-    if (options.expiresAt !== undefined) item[TTL_ATTRIBUTE] = options.expiresAt;
-    if (options.expectVersion === null) await this.putItem(item, 'attribute_not_exists(pk)');
-    else await this.putItem(item, 'v = :v', { ':v': options.expectVersion });
+    const ttl = options.expiresAt !== undefined;
+    // An update, not a PutItem: the guesses counted at the record's secret (`g`) stay as they are.
+    await this.update({
+      key,
+      update: ttl ? 'SET d = :d, v = :next, #ttl = :ttl' : 'SET d = :d, v = :next REMOVE #ttl',
+      condition: options.expectVersion === null ? 'attribute_not_exists(pk)' : 'v = :v',
+      names: { '#ttl': TTL_ATTRIBUTE },
+      values: { ':d': value, ':next': version, ...(ttl && { ':ttl': options.expiresAt }), ...(options.expectVersion !== null && { ':v': options.expectVersion }) },
+    });
     return version;
   }
 
@@ -97,12 +102,52 @@ export class DynamoDbStore implements Store {
     const written = await this.update({
       key,
       // One unconditional write that still moves the version on, so a put conditioned on the old version loses.
-      update: ttl ? 'SET d = :d, #ttl = :ttl ADD v :one' : 'SET d = :d ADD v :one',
+      // A new secret: the guesses counted at the old one go with it.
+      update: ttl ? 'SET d = :d, #ttl = :ttl REMOVE g ADD v :one' : 'SET d = :d REMOVE g ADD v :one',
       ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
       values: { ':d': value, ':one': 1, ...(ttl && { ':ttl': options.expiresAt }) },
       returns: 'UPDATED_NEW',
     });
     return Number(written?.v);
+  }
+
+  async countGuess<T>(key: string, options: { limit: number; where: ValueConditions }): Promise<StoredRecord<T> | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':one': 1, ':limit': options.limit };
+    const path = (field: string) =>
+      ['d', ...field.split('.')]
+        .map((part) => {
+          const name = `#${part.replace(/[^A-Za-z0-9_]/g, '_')}`;
+          names[name] = part;
+          return name;
+        })
+        .join('.');
+    const conditions = ['attribute_exists(pk)', '(attribute_not_exists(g) OR g < :limit)'];
+    let n = 0;
+    for (const [field, value] of Object.entries(options.where.equal ?? {})) {
+      values[`:w${++n}`] = value;
+      conditions.push(`${path(field)} = :w${n}`);
+    }
+    for (const field of options.where.absent ?? []) conditions.push(`attribute_not_exists(${path(field)})`);
+    for (const [field, value] of Object.entries(options.where.above ?? {})) {
+      values[`:w${++n}`] = value;
+      conditions.push(`${path(field)} > :w${n}`);
+    }
+    try {
+      const written = await this.update({ key, update: 'ADD g :one', condition: conditions.join(' AND '), names, values, returns: 'ALL_NEW' });
+      return toRecord<T>(written);
+    } catch (error) {
+      if (error instanceof ConflictError) return undefined;
+      throw error;
+    }
+  }
+
+  async uncountGuess(key: string, version: number): Promise<void> {
+    try {
+      await this.update({ key, update: 'ADD g :minus', condition: 'v = :v AND g > :zero', values: { ':minus': -1, ':v': version, ':zero': 0 } });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // replaced or emptied meanwhile: nothing of this secret to take back
+    }
   }
 
   async delete(key: string, options: { expectVersion?: number } = {}): Promise<void> {
@@ -243,6 +288,11 @@ const MARSHALL = { removeUndefinedValues: true } as const;
 
 function keyOf(key: string): Record<string, AttributeValue> {
   return { pk: { S: key } };
+}
+
+function toRecord<T>(item: Record<string, unknown> | undefined): StoredRecord<T> | undefined {
+  if (!item || item.d === undefined) return undefined;
+  return { value: item.d as T, version: Number(item.v), ...(item.g !== undefined && Number(item.g) > 0 && { guesses: Number(item.g) }) };
 }
 
 function toCounter(item: Record<string, unknown> | undefined): AttemptCounter | undefined {
