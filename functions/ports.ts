@@ -11,6 +11,25 @@ export interface StoredRecord<T> {
   version: number;
   /** Guesses counted at the secret the record holds (Store.countGuess); absent when none. */
   guesses?: number;
+  /** The run of attempts counted on the record itself (Store.countGuess `run`), if any. */
+  attempts?: AttemptCounter;
+}
+
+/**
+ * A run of attempts (core/attempts.ts) kept on a record, counted by the same
+ * write as the guess at its secret: a new secret (overwrite) keeps it.
+ */
+export interface GuessRunOptions {
+  /** Counts only while the run holds fewer attempts than this. */
+  limit: number;
+  /** When given, counts only while the latest attempt is later than this (ms). */
+  lastAfter?: number;
+  /** The attempt's time (ms), stored as the latest. */
+  now: number;
+  /** A record with no run yet starts run `startRun` with this attempt. */
+  startRun: string;
+  /** Instead of counting on the current run: replaces exactly `seen` (undefined: none) with run `startRun` holding this one attempt. */
+  restart?: { seen: AttemptCounter | undefined };
 }
 
 /** Conditions on a versioned record's value, each field named by its dotted path (`code.client_id`). */
@@ -31,6 +50,14 @@ export interface PutOptions {
   expectVersion: number | null;
   /** Epoch seconds after which the table's TTL may delete the record. */
   expiresAt?: number;
+  /**
+   * Also takes back one attempt of the run kept on the record (Store.countGuess
+   * `run`), in the same write: only while it is still run `run`; `only`: it
+   * holds just that one attempt, and the run ends instead (as if it never
+   * began: the next attempt starts a new one with one write). Either condition
+   * lost throws ConflictError, as a lost version does.
+   */
+  giveBack?: { run: string; only: boolean };
 }
 
 /**
@@ -101,11 +128,13 @@ export interface Store {
    * Counts one guess at the secret the versioned record `key` holds, on the
    * record itself, with ONE atomic conditional write that leaves its version
    * as it is: only while the record exists, has fewer than `limit` guesses
-   * counted and its value meets `where`. Returns the record as written (with
+   * counted and its value meets `where`; with `run`, the same write counts
+   * the attempt on the run kept on the record, under the run's own limits
+   * (a lost run condition counts nothing either). Returns the record as written (with
    * `guesses`), or undefined when a condition failed and nothing was written.
    * Concurrent calls are serialised by the store, never lost.
    */
-  countGuess<T>(key: string, options: { limit: number; where: ValueConditions }): Promise<StoredRecord<T> | undefined>;
+  countGuess<T>(key: string, options: { limit: number; where: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined>;
   /** Takes one counted guess back, only while the record is still at `version` (the same secret) and has one. */
   uncountGuess(key: string, version: number): Promise<void>;
   /** Deletes; with `expectVersion`, only if the record still has that version. */

@@ -8,20 +8,23 @@
  * new send of either kind replaces the previous code, and both draw on one
  * failure budget per user and channel, whichever endpoint is guessed at.
  *
- * Guesses: every passcode is counted by one atomic write on the code's own
- * record (Store.countGuess: 5 guesses, then the code is locked for its life;
- * the write is conditioned on the code being usable by this attempt and
- * returns it, so the code is not read apart; a new send drops the count with
- * the old code) and one on the user+channel counter (core/attempts.ts: 10,
- * then the channel is locked for 15 minutes, across resends; a 15-minute
- * pause forgets earlier failures) BEFORE it is compared; a passcode that could not be counted is never
- * compared. A passcode with no usable code to compare against (none sent,
- * used, expired, another client's) is refused without counting or comparing.
- * A right passcode gives its channel attempt back.
+ * Guesses: every passcode is counted BEFORE it is compared by ONE atomic
+ * conditional write on the code's own record (Store.countGuess) that counts
+ * it twice: on the code (5 guesses, then the code is locked for its life; a
+ * new send drops the count with the old code) and on the channel's run of
+ * attempts kept on the same record (core/attempts.ts: 10, then the channel
+ * is locked for 15 minutes; the run survives resends, and a 15-minute pause
+ * forgets earlier failures). The write is conditioned on the code being
+ * usable by this attempt and returns it, so the code is never read apart. A
+ * passcode that could not be counted is never compared. A passcode with no
+ * usable code to compare against (none sent, used, expired, another
+ * client's) is refused without counting or comparing. A right passcode gives
+ * its channel attempt back in the write that consumes the code.
  *
  * The code record is written only by sends (one unconditional write that
  * replaces the code and advances the version) and by the consume in the
- * CredentialCheck's `commit`: one conditional put on the version read, so of
+ * CredentialCheck's `commit`: one conditional put on the version read
+ * (which also gives the channel attempt back), so of
  * any number of concurrent right attempts exactly one wins, and none wins
  * over a resend.
  *
@@ -31,7 +34,7 @@
  * client, request_id, sent_at, expiry; the same write and TTL as a code, a
  * resend replaces it). Guesses there run the very decision path of a
  * real code (countAndCompare) against the decoy, counted on the decoy record
- * and the subject's channel counter: no decoy → auth_invalid_credentials, expired →
+ * (code and channel alike): no decoy → auth_invalid_credentials, expired →
  * auth_otp_passcode_expired, the 5th wrong guess and the 10th failure lock
  * alike; a decoy never matches.
  *
@@ -57,8 +60,8 @@ import {
   UserNotFoundError,
   type TwofoldError,
 } from '../errors.js';
-import type { StoredRecord, ValueConditions } from '../ports.js';
-import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy, type Reservation } from './attempts.js';
+import type { AttemptCounter, StoredRecord, ValueConditions } from '../ports.js';
+import { giveBackAttempt, judgeCounter, unknownSubject, type AttemptPolicy, type Reservation } from './attempts.js';
 import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
@@ -84,6 +87,8 @@ export const CHANNEL_ATTEMPTS: AttemptPolicy = { limit: MAX_CHANNEL_FAILURES, id
 export const SMS_MAX_LENGTH = 140;
 /** Conditional-write retries on a contended OTP or user record. */
 const MAX_WRITE_ATTEMPTS = 5;
+/** Rounds of counting a guess: each failed one means another attempt changed the record (counted, restarted, gave back, resent). */
+const MAX_COUNT_ROUNDS = 8;
 
 export type OtpChannel = 'email' | 'sms';
 /** A login code authenticates; a verification code only verifies the contact. Neither works for the other. */
@@ -397,7 +402,8 @@ async function revokeCode(deps: Deps, userId: string, channel: OtpChannel, codeI
     const next = stored && withoutCode(stored.value, codeId);
     if (!stored || !next) return; // already replaced or gone
     try {
-      await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
+      // The old code's TTL: the record keeps the channel's run of attempts, which must outlive the code.
+      await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(stored.value) });
       return;
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
@@ -460,13 +466,16 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     commit: async () => {
       try {
         await markContactVerified(deps, user.user_id, channel, attempt.destination, request.read);
-        consumedVersion = await consumeCode(deps, key, code.id, stored);
-      } finally {
-        await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
+      } catch (error) {
+        await giveBackAttempt(deps, onChannel); // the passcode was right
+        throw error;
       }
+      consumedVersion = await consumeCode(deps, key, code.id, stored, onChannel);
     },
     release: async () => {
-      await Promise.all([giveBackGuess(deps, onCode), giveBackAttempt(deps, onChannel)]);
+      // Two writes on one record, one after the other: a given-back guess and the channel attempt.
+      await giveBackGuess(deps, onCode);
+      await giveBackAttempt(deps, onChannel);
     },
     undo: async () => {
       if (consumedVersion === undefined) return;
@@ -510,10 +519,11 @@ function usableWhere(attempt: Omit<Attempt, 'passcodeHash'>, now: number, decoy:
 /**
  * The one decision path of a passcode guess, for a user's code and for a
  * decoy alike: no usable code → auth_invalid_credentials, expired →
- * auth_otp_passcode_expired, both uncounted; else the guess is counted on the
- * code's record (one conditional write that also returns the code, so the
- * code is never read apart) and on the subject's channel counter (refused
- * uncompared if either limit holds), then compared. A wrong passcode throws;
+ * auth_otp_passcode_expired, both uncounted; else ONE conditional write on
+ * the code's record counts the guess on the code and on the channel's run
+ * kept there, and returns the code (never read apart); when either limit
+ * holds it counts nothing and the guess is refused uncompared. Then it is
+ * compared. A wrong passcode throws;
  * a right one returns the record as counted, the code and its reservations
  * (a decoy's never is).
  */
@@ -526,32 +536,39 @@ async function countAndCompare<V>(
 ): Promise<{ stored: StoredRecord<V>; code: OtpCode; onCode: CodeGuess; onChannel: Reservation }> {
   const decoy = on.userId === undefined;
   let counted: StoredRecord<V> | undefined;
-  for (let tries = 1; !counted; tries++) {
-    const now = deps.clock.now();
-    counted = await deps.store.countGuess<V>(key, { limit: MAX_CODE_ATTEMPTS, where: usableWhere(attempt, now, decoy) });
+  let restart: { seen: AttemptCounter | undefined } | undefined;
+  let now = deps.clock.now();
+  for (let round = 1; !counted; round++) {
+    if (round > MAX_COUNT_ROUNDS) throw new ServiceUnavailableError('Too many concurrent attempts; retry'); // not counted, not compared
+    now = deps.clock.now();
+    counted = await deps.store.countGuess<V>(key, {
+      limit: MAX_CODE_ATTEMPTS,
+      where: usableWhere(attempt, now, decoy),
+      run: {
+        limit: CHANNEL_ATTEMPTS.limit,
+        lastAfter: now - CHANNEL_ATTEMPTS.idleMs!,
+        now,
+        startRun: randomId(),
+        ...(restart && { restart }),
+      },
+    });
     if (counted) break;
     // Not counted: read once to say why. Nothing was compared.
     const seen = await deps.store.get<V>(key);
-    const code = usableCode(seen && asRecord(seen.value), attempt, deps.clock.now());
+    const code = usableCode(seen && asRecord(seen.value), attempt, now);
     if (code === 'no_code') throw new InvalidCredentialsError();
     if (code === 'expired') throw new OtpExpiredError();
     if ((seen!.guesses ?? 0) >= MAX_CODE_ATTEMPTS) throw codeLockedError();
-    // The record changed between the write and the read (a resend, a given-back guess): count again.
-    if (tries >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('Too many concurrent attempts; retry');
+    const verdict = judgeCounter(seen!.attempts, CHANNEL_ATTEMPTS, now);
+    if (verdict.kind === 'locked') throw channelLockedError(verdict.retryAfterMs ?? CHANNEL_LOCK_MS);
+    // A lapsed or unlocked run: the next write starts a new one, won by one of any concurrent starters.
+    // A live one: the record changed between the write and the read (a resend, another guess); count again.
+    restart = verdict.kind === 'restart' ? { seen: seen!.attempts } : undefined;
   }
-  const code = usableCode(asRecord(counted.value), attempt, deps.clock.now());
+  const run = counted.attempts!;
   const onCode: CodeGuess = { key, version: counted.version, count: counted.guesses ?? 0 };
-  if (typeof code === 'string') {
-    // Expired between the count and now: the count judged it usable, so answer as the next guess would.
-    await giveBackGuess(deps, onCode);
-    throw code === 'expired' ? new OtpExpiredError() : new InvalidCredentialsError();
-  }
-
-  const onChannel = await reserveAttempt(deps, keys.otpChannelAttempts(on.subject, on.channel), CHANNEL_ATTEMPTS);
-  if (!onChannel.reserved) {
-    await giveBackGuess(deps, onCode); // never compared
-    throw channelLockedError(onChannel.retryAfterMs ?? CHANNEL_LOCK_MS);
-  }
+  const onChannel: Reservation = { reserved: true, key, run: run.run, count: run.count, reachedLimit: run.count >= CHANNEL_ATTEMPTS.limit };
+  const code = usableCode(asRecord(counted.value), attempt, now) as OtpCode; // what the write's condition held at `now`
 
   if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
     const error = wrongPasscodeError({ reserved: true, key, run: String(onCode.version), count: onCode.count, reachedLimit: onCode.count >= MAX_CODE_ATTEMPTS }, onChannel);
@@ -579,22 +596,38 @@ async function checkDecoy(deps: Deps, request: { client: ClientRecord; subject: 
   throw new InvalidCredentialsError(); // unreachable: no passcode hashes to a decoy's hash
 }
 
-/** Marks the code `codeId` used with a put on the version read; on a lost race, re-reads: used or replaced meanwhile refuses. */
-async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>): Promise<number> {
+/**
+ * Marks the code `codeId` used with a put on the version read that also gives
+ * back the channel attempt `onChannel` (the passcode was right). On a lost
+ * race, re-reads: used or replaced meanwhile refuses. Whenever that one write
+ * did not give the attempt back (a lost race, a failure), it is given back
+ * on its own: the passcode was right, even if a concurrent use of it won.
+ */
+async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>, onChannel: Reservation): Promise<number> {
   let stored: StoredRecord<OtpRecord> | undefined = read;
-  for (let tries = 1; ; tries++) {
-    const code = stored?.value.code;
-    if (!stored || !code || code.id !== codeId || code.used_at !== undefined) throw new InvalidCredentialsError();
-    const now = deps.clock.now();
-    if (now >= code.expires_at) throw new OtpExpiredError();
-    const next: OtpRecord = { ...stored.value, code: { ...code, used_at: now } };
-    try {
-      return await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      if (tries >= MAX_WRITE_ATTEMPTS) throw new InvalidCredentialsError();
+  // Only the first write carries the give-back: a race means other attempts changed the record.
+  let giveBack = onChannel.reserved ? { run: onChannel.run, only: onChannel.count === 1 } : undefined;
+  let givenBack = false;
+  try {
+    for (let tries = 1; ; tries++) {
+      const code = stored?.value.code;
+      if (!stored || !code || code.id !== codeId || code.used_at !== undefined) throw new InvalidCredentialsError();
+      const now = deps.clock.now();
+      if (now >= code.expires_at) throw new OtpExpiredError();
+      const next: OtpRecord = { ...stored.value, code: { ...code, used_at: now } };
+      try {
+        const version = await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next), ...(giveBack && { giveBack }) });
+        givenBack = giveBack !== undefined;
+        return version;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        if (tries >= MAX_WRITE_ATTEMPTS) throw new InvalidCredentialsError();
+      }
+      giveBack = undefined;
+      stored = await deps.store.get<OtpRecord>(key);
     }
-    stored = await deps.store.get<OtpRecord>(key);
+  } finally {
+    if (!givenBack) await giveBackAttempt(deps, onChannel);
   }
 }
 

@@ -69,11 +69,11 @@ function recordingStore(inner: Store): Store {
       writtenKeys.push(key);
       return inner.replaceSendLog(key, seen, times, expiresAt);
     },
+    // Guesses and attempts counted on a record are counter writes, not writes of its value.
     uncountAttempt: (key, run) => {
-      writtenKeys.push(key);
+      writtenKeys.push(`guesses of ${key}`);
       return inner.uncountAttempt(key, run);
     },
-    // Guesses counted on a record are counter writes, not writes of its value (as countAttempt on a counter's key).
     countGuess: (key, options) => {
       writtenKeys.push(`guesses of ${key}`);
       return inner.countGuess(key, options);

@@ -210,6 +210,47 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
+    describe('a run of attempts kept on a record', () => {
+      const value = { code: { client_id: 'c1', expires_at: 5000 } };
+      const where = { equal: { 'code.client_id': 'c1' } };
+      const run = (now: number, extra: object = {}) => ({ limit: 2, lastAfter: now - 100, now, startRun: `run-${now}`, ...extra });
+
+      it('the guess write starts the run, counts on it while it is live and below its limit, and counts nothing otherwise', async () => {
+        const store = await makeStore();
+        await store.put('r', value, { expectVersion: null });
+        expect(await store.countGuess('r', { limit: 5, where, run: run(1000) })).toMatchObject({ version: 1, guesses: 1, attempts: { run: 'run-1000', count: 1, last_at: 1000 } });
+        expect((await store.countGuess('r', { limit: 5, where, run: run(1050) }))?.attempts).toEqual({ run: 'run-1000', count: 2, last_at: 1050 });
+        expect(await store.countGuess('r', { limit: 5, where, run: run(1060) })).toBeUndefined(); // the run's limit
+        expect(await store.get('r')).toMatchObject({ guesses: 2, attempts: { count: 2 } });
+        expect(await store.overwrite('r', value)).toBe(2); // a new secret: its guesses start afresh, the run stays
+        expect(await store.countGuess('r', { limit: 5, where, run: run(1500) })).toBeUndefined(); // lapsed: 1050 is not after 1400
+        expect(await store.get('r')).toEqual({ value, version: 2, attempts: { run: 'run-1000', count: 2, last_at: 1050 } });
+      });
+
+      it('restarts only from the run as seen, one of many concurrent restarts winning', async () => {
+        const store = await makeStore();
+        await store.put('r', value, { expectVersion: null });
+        await store.countGuess('r', { limit: 5, where, run: run(1000) });
+        const seen = (await store.get('r'))!.attempts;
+        const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.countGuess('r', { limit: 5, where, run: { ...run(2000), startRun: `new-${i}`, restart: { seen } } })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.get('r'))?.attempts).toMatchObject({ count: 1, last_at: 2000, run: expect.stringMatching(/^new-/) });
+      });
+
+      it('a put gives one attempt back with the same write, or ends a run holding only that one; a changed run makes it lose', async () => {
+        const store = await makeStore();
+        await store.put('r', value, { expectVersion: null });
+        await store.countGuess('r', { limit: 5, where, run: { ...run(1000), limit: 5 } });
+        await store.countGuess('r', { limit: 5, where, run: { ...run(1001), limit: 5 } });
+        await expect(store.put('r', value, { expectVersion: 1, giveBack: { run: 'other', only: false } })).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.put('r', value, { expectVersion: 1, giveBack: { run: 'run-1000', only: true } })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.put('r', value, { expectVersion: 1, giveBack: { run: 'run-1000', only: false } })).toBe(2);
+        expect(await store.get('r')).toEqual({ value, version: 2, guesses: 2, attempts: { run: 'run-1000', count: 1, last_at: 1001 } });
+        expect(await store.put('r', value, { expectVersion: 2, giveBack: { run: 'run-1000', only: true } })).toBe(3);
+        expect(await store.get('r')).toEqual({ value, version: 3, guesses: 2 });
+      });
+    });
+
     describe('send logs', () => {
       const TTL = 2_000_000_000;
       const send = (now: number) => ({ now, lastAtOrBefore: now - 30, maxEntries: 3, expiresAt: TTL });

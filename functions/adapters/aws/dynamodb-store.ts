@@ -4,7 +4,7 @@
  * conditional writes only, no transactions, strongly consistent reads.
  *
  * Item shape: `{pk, v: version, d: value, g?: guesses counted at its secret,
- * ttl?: epoch seconds}`; counters are
+ * r?, n?, l?: a run of attempts kept on it, ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
  * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
  * ttl}`. The table's TTL attribute is `ttl`.
@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { AttemptCounter, CountAttemptOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, GuessRunOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -86,13 +86,24 @@ export class DynamoDbStore implements Store {
   async put<T>(key: string, value: T, options: PutOptions): Promise<number> {
     const version = (options.expectVersion ?? 0) + 1;
     const ttl = options.expiresAt !== undefined;
-    // An update, not a PutItem: the guesses counted at the record's secret (`g`) stay as they are.
+    const back = options.giveBack;
+    const set = ttl ? 'SET d = :d, v = :next, #ttl = :ttl' : 'SET d = :d, v = :next';
+    const remove = [...(ttl ? [] : ['#ttl']), ...(back?.only ? ['r', 'n', 'l'] : [])];
+    const conditions = [options.expectVersion === null ? 'attribute_not_exists(pk)' : 'v = :v'];
+    if (back) conditions.push(back.only ? 'r = :run AND n = :one' : 'r = :run AND n > :zero');
+    // An update, not a PutItem: the guesses and the run counted on the record (`g`, `r`, `n`, `l`) stay as they are.
     await this.update({
       key,
-      update: ttl ? 'SET d = :d, v = :next, #ttl = :ttl' : 'SET d = :d, v = :next REMOVE #ttl',
-      condition: options.expectVersion === null ? 'attribute_not_exists(pk)' : 'v = :v',
+      update: `${set}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}${back && !back.only ? ' ADD n :minus' : ''}`,
+      condition: conditions.join(' AND '),
       names: { '#ttl': TTL_ATTRIBUTE },
-      values: { ':d': value, ':next': version, ...(ttl && { ':ttl': options.expiresAt }), ...(options.expectVersion !== null && { ':v': options.expectVersion }) },
+      values: {
+        ':d': value,
+        ':next': version,
+        ...(ttl && { ':ttl': options.expiresAt }),
+        ...(options.expectVersion !== null && { ':v': options.expectVersion }),
+        ...(back && { ':run': back.run, ...(back.only ? { ':one': 1 } : { ':zero': 0, ':minus': -1 }) }),
+      },
     });
     return version;
   }
@@ -111,7 +122,7 @@ export class DynamoDbStore implements Store {
     return Number(written?.v);
   }
 
-  async countGuess<T>(key: string, options: { limit: number; where: ValueConditions }): Promise<StoredRecord<T> | undefined> {
+  async countGuess<T>(key: string, options: { limit: number; where: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':one': 1, ':limit': options.limit };
     const path = (field: string) =>
@@ -133,8 +144,28 @@ export class DynamoDbStore implements Store {
       values[`:w${++n}`] = value;
       conditions.push(`${path(field)} > :w${n}`);
     }
+    let update = 'ADD g :one';
+    const run = options.run;
+    if (run) {
+      values[':run'] = run.startRun;
+      values[':now'] = run.now;
+      if (run.restart) {
+        const seen = run.restart.seen;
+        update = 'ADD g :one SET r = :run, n = :one, l = :now';
+        if (seen === undefined) conditions.push('attribute_not_exists(r)');
+        else {
+          Object.assign(values, { ':seenR': seen.run, ':seenN': seen.count, ':seenL': seen.last_at });
+          conditions.push('r = :seenR AND n = :seenN AND l = :seenL');
+        }
+      } else {
+        update = 'ADD g :one, n :one SET l = :now, r = if_not_exists(r, :run)';
+        values[':runLimit'] = run.limit;
+        if (run.lastAfter !== undefined) values[':after'] = run.lastAfter;
+        conditions.push(`(attribute_not_exists(r) OR (n < :runLimit${run.lastAfter !== undefined ? ' AND l > :after' : ''}))`);
+      }
+    }
     try {
-      const written = await this.update({ key, update: 'ADD g :one', condition: conditions.join(' AND '), names, values, returns: 'ALL_NEW' });
+      const written = await this.update({ key, update, condition: conditions.join(' AND '), names, values, returns: 'ALL_NEW' });
       return toRecord<T>(written);
     } catch (error) {
       if (error instanceof ConflictError) return undefined;
@@ -292,7 +323,13 @@ function keyOf(key: string): Record<string, AttributeValue> {
 
 function toRecord<T>(item: Record<string, unknown> | undefined): StoredRecord<T> | undefined {
   if (!item || item.d === undefined) return undefined;
-  return { value: item.d as T, version: Number(item.v), ...(item.g !== undefined && Number(item.g) > 0 && { guesses: Number(item.g) }) };
+  const attempts = toCounter(item);
+  return {
+    value: item.d as T,
+    version: Number(item.v),
+    ...(item.g !== undefined && Number(item.g) > 0 && { guesses: Number(item.g) }),
+    ...(attempts && { attempts }),
+  };
 }
 
 function toCounter(item: Record<string, unknown> | undefined): AttemptCounter | undefined {
