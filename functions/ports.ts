@@ -139,8 +139,12 @@ export interface Store {
   uncountGuess(key: string, version: number): Promise<void>;
   /** Deletes; with `expectVersion`, only if the record still has that version. */
   delete(key: string, options?: { expectVersion?: number }): Promise<void>;
-  /** Atomically adds `by` to a counter record and returns the new total. */
-  increment(key: string, by: number, options?: { expiresAt?: number }): Promise<number>;
+  /**
+   * Atomically adds `by` to a counter record and returns the new total. With
+   * `below`, adds only while the total is below it (a missing counter is 0);
+   * otherwise adds nothing and throws ConflictError.
+   */
+  increment(key: string, by: number, options?: { expiresAt?: number; below?: number }): Promise<number>;
 
   /**
    * Counts one attempt on an existing counter with ONE atomic conditional

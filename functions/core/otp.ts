@@ -674,7 +674,7 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
     const user = reachableOn(found, channel) ? found : undefined;
     if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
 
-    await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier });
+    const guard = await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier }, { delivering: user !== undefined && !direct });
     const requestId = input.generate_request_id ? randomId() : undefined;
     const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
 
@@ -688,7 +688,7 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
       return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
     }
     if (!direct) {
-      const verdict = await admitDelivery(deps, client, channel, contactOf(user, channel)!);
+      const verdict = await admitDelivery(deps, guard, channel, contactOf(user, channel)!);
       if (verdict !== 'deliver') {
         deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
         return result;

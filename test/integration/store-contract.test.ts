@@ -57,6 +57,15 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       expect([...totals].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
+    it('adds only below a bound when given one, and then refuses with a ConflictError', async () => {
+      const store = await makeStore();
+      expect(await store.increment('b', 1, { expiresAt: 2_000_000_000, below: 2 })).toBe(1);
+      expect(await store.increment('b', 1, { below: 2 })).toBe(2);
+      await expect(store.increment('b', 1, { below: 2 })).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.increment('b', -1)).toBe(1);
+      expect(await store.increment('b', 0)).toBe(1);
+    });
+
     describe('guess counters', () => {
       const TTL = 2_000_000_000;
       const start = async (store: Store, key: string, last_at = 1000) => {

@@ -196,12 +196,14 @@ export class DynamoDbStore implements Store {
     );
   }
 
-  async increment(key: string, by: number, options: { expiresAt?: number } = {}): Promise<number> {
+  async increment(key: string, by: number, options: { expiresAt?: number; below?: number } = {}): Promise<number> {
     const ttl = options.expiresAt !== undefined;
+    const below = options.below !== undefined;
     const written = await this.update({
       key,
       update: ttl ? 'ADD n :by SET #ttl = :ttl' : 'ADD n :by',
-      values: ttl ? { ':by': by, ':ttl': options.expiresAt } : { ':by': by },
+      ...(below && { condition: 'attribute_not_exists(n) OR n < :below' }),
+      values: { ':by': by, ...(ttl && { ':ttl': options.expiresAt }), ...(below && { ':below': options.below }) },
       ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
       returns: 'UPDATED_NEW',
     });
