@@ -138,9 +138,9 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
       check(key, 'write');
       return deps.store.restartAttempts(key, seen, next, expiresAt);
     },
-    uncountAttempt: async (key, run) => {
+    uncountAttempt: async (key, run, options) => {
       check(key, 'write');
-      return deps.store.uncountAttempt(key, run);
+      return deps.store.uncountAttempt(key, run, options);
     },
     logSend: async (key, options) => {
       check(key, 'write');

@@ -50,6 +50,8 @@ export interface PutOptions {
   expectVersion: number | null;
   /** Epoch seconds after which the table's TTL may delete the record. */
   expiresAt?: number;
+  /** Ends the run kept on the record (Store.countGuess `run`): a changed secret starts afresh. */
+  endRun?: boolean;
   /**
    * Also takes back one attempt of the run kept on the record (Store.countGuess
    * `run`), in the same write: only while it is still run `run`; `only`: it
@@ -128,13 +130,13 @@ export interface Store {
    * Counts one guess at the secret the versioned record `key` holds, on the
    * record itself, with ONE atomic conditional write that leaves its version
    * as it is: only while the record exists, has fewer than `limit` guesses
-   * counted and its value meets `where`; with `run`, the same write counts
+   * counted (no `limit`: the run alone counts) and its value meets `where`; with `run`, the same write counts
    * the attempt on the run kept on the record, under the run's own limits
    * (a lost run condition counts nothing either). Returns the record as written (with
    * `guesses`), or undefined when a condition failed and nothing was written.
    * Concurrent calls are serialised by the store, never lost.
    */
-  countGuess<T>(key: string, options: { limit: number; where: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined>;
+  countGuess<T>(key: string, options: { limit?: number; where?: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined>;
   /** Takes one counted guess back, only while the record is still at `version` (the same secret) and has one. */
   uncountGuess(key: string, version: number): Promise<void>;
   /** Deletes; with `expectVersion`, only if the record still has that version. */
@@ -158,8 +160,12 @@ export interface Store {
   getAttempts(key: string): Promise<AttemptCounter | undefined>;
   /** Replaces the counter with `next` only if it is still exactly `seen` (undefined: absent); false if it changed. */
   restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean>;
-  /** Takes one attempt back, only while the counter is still in run `run` and above zero. */
-  uncountAttempt(key: string, run: string): Promise<void>;
+  /**
+   * Takes one attempt back, only while the counter is still in run `run` and
+   * above zero. `all`, for a run kept on a record (Store.countGuess `run`):
+   * takes every attempt back instead, ending the run; the record stays.
+   */
+  uncountAttempt(key: string, run: string, options?: { all?: boolean }): Promise<void>;
 
   /**
    * Appends a send to the log at `key` with ONE atomic conditional write (no

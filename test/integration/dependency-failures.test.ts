@@ -70,9 +70,9 @@ function recordingStore(inner: Store): Store {
       return inner.replaceSendLog(key, seen, times, expiresAt);
     },
     // Guesses and attempts counted on a record are counter writes, not writes of its value.
-    uncountAttempt: (key, run) => {
+    uncountAttempt: (key, run, options) => {
       writtenKeys.push(`guesses of ${key}`);
-      return inner.uncountAttempt(key, run);
+      return inner.uncountAttempt(key, run, options);
     },
     countGuess: (key, options) => {
       writtenKeys.push(`guesses of ${key}`);
@@ -145,7 +145,7 @@ describe('write contention', () => {
       countAttempt: (key, options) => store.countAttempt(key, options),
       getAttempts: (key) => store.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => store.restartAttempts(key, seen, next, expiresAt),
-      uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      uncountAttempt: (key, run, options) => store.uncountAttempt(key, run, options),
       countGuess: (key, options) => store.countGuess(key, options),
       uncountGuess: (key, version) => store.uncountGuess(key, version),
       overwrite: (key, value, options) => store.overwrite(key, value, options),
@@ -172,7 +172,7 @@ describe('DynamoDB unreachable', () => {
       countAttempt: (key, options) => unreachable.countAttempt(key, options),
       getAttempts: (key) => unreachable.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => unreachable.restartAttempts(key, seen, next, expiresAt),
-      uncountAttempt: (key, run) => unreachable.uncountAttempt(key, run),
+      uncountAttempt: (key, run, options) => unreachable.uncountAttempt(key, run, options),
       countGuess: (key, options) => unreachable.countGuess(key, options),
       uncountGuess: (key, version) => unreachable.uncountGuess(key, version),
       overwrite: (key, value, options) => unreachable.overwrite(key, value, options),

@@ -246,6 +246,19 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect((await store.get('r'))?.attempts).toMatchObject({ count: 1, last_at: 2000, run: expect.stringMatching(/^new-/) });
       });
 
+      it('counts the run alone when no guess limit is given; ends it on request, leaving the record and its version', async () => {
+        const store = await makeStore();
+        await store.put('u', value, { expectVersion: null });
+        expect(await store.countGuess('u', { run: run(1000) })).toEqual({ value, version: 1, attempts: { run: 'run-1000', count: 1, last_at: 1000 } });
+        await store.uncountAttempt('u', 'another-run', { all: true });
+        expect((await store.get('u'))?.attempts?.count).toBe(1);
+        await store.uncountAttempt('u', 'run-1000', { all: true });
+        expect(await store.get('u')).toEqual({ value, version: 1 });
+        await store.countGuess('u', { run: run(2000) });
+        expect(await store.put('u', value, { expectVersion: 1, endRun: true })).toBe(2);
+        expect(await store.get('u')).toEqual({ value, version: 2 });
+      });
+
       it('a put gives one attempt back with the same write, or ends a run holding only that one; a changed run makes it lose', async () => {
         const store = await makeStore();
         await store.put('r', value, { expectVersion: null });

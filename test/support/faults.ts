@@ -55,7 +55,7 @@ export class FaultInjector {
       restartAttempts: (key, seen, next, expiresAt) => write(key, () => store.restartAttempts(key, seen, next, expiresAt)),
       // Giving a counted attempt back is best effort by design (core/attempts.ts): when it fails the
       // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
-      uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      uncountAttempt: (key, run, options) => store.uncountAttempt(key, run, options),
       overwrite: (key, value, options) => write(key, () => store.overwrite(key, value, options)),
       logSend: (key, options) => write(key, () => store.logSend(key, options)),
       getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),

@@ -88,7 +88,7 @@ export class DynamoDbStore implements Store {
     const ttl = options.expiresAt !== undefined;
     const back = options.giveBack;
     const set = ttl ? 'SET d = :d, v = :next, #ttl = :ttl' : 'SET d = :d, v = :next';
-    const remove = [...(ttl ? [] : ['#ttl']), ...(back?.only ? ['r', 'n', 'l'] : [])];
+    const remove = [...(ttl ? [] : ['#ttl']), ...(back?.only || options.endRun ? ['r', 'n', 'l'] : [])];
     const conditions = [options.expectVersion === null ? 'attribute_not_exists(pk)' : 'v = :v'];
     if (back) conditions.push(back.only ? 'r = :run AND n = :one' : 'r = :run AND n > :zero');
     // An update, not a PutItem: the guesses and the run counted on the record (`g`, `r`, `n`, `l`) stay as they are.
@@ -122,9 +122,11 @@ export class DynamoDbStore implements Store {
     return Number(written?.v);
   }
 
-  async countGuess<T>(key: string, options: { limit: number; where: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined> {
+  async countGuess<T>(key: string, options: { limit?: number; where?: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined> {
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':one': 1, ':limit': options.limit };
+    const values: Record<string, unknown> = { ':one': 1 };
+    const guess = options.limit !== undefined;
+    if (guess) values[':limit'] = options.limit;
     const path = (field: string) =>
       ['d', ...field.split('.')]
         .map((part) => {
@@ -133,39 +135,48 @@ export class DynamoDbStore implements Store {
           return name;
         })
         .join('.');
-    const conditions = ['attribute_exists(pk)', '(attribute_not_exists(g) OR g < :limit)'];
+    const conditions = ['attribute_exists(pk)', ...(guess ? ['(attribute_not_exists(g) OR g < :limit)'] : [])];
+    const where = options.where ?? {};
     let n = 0;
-    for (const [field, value] of Object.entries(options.where.equal ?? {})) {
+    for (const [field, value] of Object.entries(where.equal ?? {})) {
       values[`:w${++n}`] = value;
       conditions.push(`${path(field)} = :w${n}`);
     }
-    for (const field of options.where.absent ?? []) conditions.push(`attribute_not_exists(${path(field)})`);
-    for (const [field, value] of Object.entries(options.where.above ?? {})) {
+    for (const field of where.absent ?? []) conditions.push(`attribute_not_exists(${path(field)})`);
+    for (const [field, value] of Object.entries(where.above ?? {})) {
       values[`:w${++n}`] = value;
       conditions.push(`${path(field)} > :w${n}`);
     }
-    let update = 'ADD g :one';
+    const addGuess = guess ? 'ADD g :one' : '';
+    let update = addGuess;
     const run = options.run;
     if (run) {
       values[':run'] = run.startRun;
       values[':now'] = run.now;
       if (run.restart) {
         const seen = run.restart.seen;
-        update = 'ADD g :one SET r = :run, n = :one, l = :now';
+        update = `${addGuess} SET r = :run, n = :one, l = :now`;
         if (seen === undefined) conditions.push('attribute_not_exists(r)');
         else {
           Object.assign(values, { ':seenR': seen.run, ':seenN': seen.count, ':seenL': seen.last_at });
           conditions.push('r = :seenR AND n = :seenN AND l = :seenL');
         }
       } else {
-        update = 'ADD g :one, n :one SET l = :now, r = if_not_exists(r, :run)';
+        update = `${guess ? 'ADD g :one, n :one' : 'ADD n :one'} SET l = :now, r = if_not_exists(r, :run)`;
         values[':runLimit'] = run.limit;
         if (run.lastAfter !== undefined) values[':after'] = run.lastAfter;
         conditions.push(`(attribute_not_exists(r) OR (n < :runLimit${run.lastAfter !== undefined ? ' AND l > :after' : ''}))`);
       }
     }
     try {
-      const written = await this.update({ key, update, condition: conditions.join(' AND '), names, values, returns: 'ALL_NEW' });
+      const written = await this.update({
+        key,
+        update: update.trim(),
+        condition: conditions.join(' AND '),
+        ...(Object.keys(names).length > 0 && { names }),
+        values,
+        returns: 'ALL_NEW',
+      });
       return toRecord<T>(written);
     } catch (error) {
       if (error instanceof ConflictError) return undefined;
@@ -248,9 +259,10 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async uncountAttempt(key: string, run: string): Promise<void> {
+  async uncountAttempt(key: string, run: string, options: { all?: boolean } = {}): Promise<void> {
     try {
-      await this.update({ key, update: 'ADD n :minus', condition: 'r = :r AND n > :zero', values: { ':minus': -1, ':r': run, ':zero': 0 } });
+      if (options.all) await this.update({ key, update: 'REMOVE r, n, l', condition: 'r = :r', values: { ':r': run } });
+      else await this.update({ key, update: 'ADD n :minus', condition: 'r = :r AND n > :zero', values: { ':minus': -1, ':r': run, ':zero': 0 } });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // restarted or emptied meanwhile: nothing of this run to take back
     }
