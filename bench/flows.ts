@@ -20,7 +20,9 @@ import { OWASP_SCRYPT } from '../functions/adapters/local/server.js';
 import { LogAudit } from '../functions/adapters/audit-log.js';
 import { jsonLogger } from '../functions/adapters/logger.js';
 import { createClient } from '../functions/core/clients.js';
+import { keyedHash } from '../functions/core/crypto.js';
 import type { Deps } from '../functions/core/deps.js';
+import { keys } from '../functions/core/model.js';
 import type { HttpResult } from '../functions/http/endpoint.js';
 import { jwkFromSpki } from '../functions/published-keys.js';
 import { installDeps } from '../functions/runtime.js';
@@ -277,17 +279,43 @@ async function passkeyLogin(bench: Bench, authenticator: SoftAuthenticator, seco
   await bench.call('auth-webauthn-authenticate', { webauthn_encoded_result, ...(second && { session_id: second.session_id }) }, bench.clientToken);
 }
 
+async function passwordSmsLogin(bench: Bench, user: { email: string; phone: string }) {
+  const first = await bench.call('auth-password', { username: user.email, username_type: 'email', password: PASSWORD }, bench.clientToken);
+  await bench.call('auth-otp-send', { channel: 'sms', identifier_type: 'phone_number', identifier: user.phone }, bench.clientToken);
+  const passcode = bench.outbox.last(user.phone)!.code!;
+  await bench.call('auth-otp-authenticate', { passcode, identifier_type: 'phone_number', identifier: user.phone, session_id: first.session_id }, bench.clientToken);
+}
+
+/**
+ * Drops the send logs an untimed login left for `phone` (the number's own and
+ * the one keyed by the request), as if that login were 15 minutes old: a
+ * returning user's next send is then neither throttled nor dropped, at the
+ * same cost (one conditional append each, log or no log).
+ */
+async function forgetSendLogs(bench: Bench, phone: string) {
+  const hash = (text: string) => keyedHash(bench.deps.hashKey, text);
+  await bench.deps.store.delete(keys.sendRate(hash(`sms|${phone}`)));
+  await bench.deps.store.delete(keys.sendRequestRate(hash(`sms|phone_number|${phone}`)));
+}
+
 /** The flows the issue names. */
 export const FLOWS: FlowDefinition[] = [
   {
+    // A returning user's login: the untimed first login verified the phone number (a one-time user write).
     name: 'password + SMS two-factor login',
-    prepare: (bench, i) => createUser(bench, i, true),
-    async run(bench, user: { email: string; phone: string }) {
-      const first = await bench.call('auth-password', { username: user.email, username_type: 'email', password: PASSWORD }, bench.clientToken);
-      await bench.call('auth-otp-send', { channel: 'sms', identifier_type: 'phone_number', identifier: user.phone }, bench.clientToken);
-      const passcode = bench.outbox.last(user.phone)!.code!;
-      await bench.call('auth-otp-authenticate', { passcode, identifier_type: 'phone_number', identifier: user.phone, session_id: first.session_id }, bench.clientToken);
+    async prepare(bench, i) {
+      const user = await createUser(bench, i, true);
+      await passwordSmsLogin(bench, user);
+      await forgetSendLogs(bench, user.phone);
+      return user;
     },
+    run: (bench, user: { email: string; phone: string }) => passwordSmsLogin(bench, user),
+  },
+  {
+    // The very first login also marks the phone number verified: one user write more, once per user.
+    name: 'password + SMS two-factor login, first login',
+    prepare: (bench, i) => createUser(bench, i, true),
+    run: (bench, user: { email: string; phone: string }) => passwordSmsLogin(bench, user),
   },
   {
     name: 'email OTP login',

@@ -111,6 +111,14 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
       check(key, 'write');
       return deps.store.overwrite(key, value, options);
     },
+    countGuess: async (key, options) => {
+      check(key, 'write');
+      return deps.store.countGuess(key, options);
+    },
+    uncountGuess: async (key, version) => {
+      check(key, 'write');
+      return deps.store.uncountGuess(key, version);
+    },
     delete: async (key, options) => {
       check(key, 'write');
       return deps.store.delete(key, options);
@@ -131,9 +139,9 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
       check(key, 'write');
       return deps.store.restartAttempts(key, seen, next, expiresAt);
     },
-    uncountAttempt: async (key, run) => {
+    uncountAttempt: async (key, run, options) => {
       check(key, 'write');
-      return deps.store.uncountAttempt(key, run);
+      return deps.store.uncountAttempt(key, run, options);
     },
     logSend: async (key, options) => {
       check(key, 'write');

@@ -9,6 +9,37 @@ import type { JWK } from 'jose';
 export interface StoredRecord<T> {
   value: T;
   version: number;
+  /** Guesses counted at the secret the record holds (Store.countGuess); absent when none. */
+  guesses?: number;
+  /** The run of attempts counted on the record itself (Store.countGuess `run`), if any. */
+  attempts?: AttemptCounter;
+}
+
+/**
+ * A run of attempts (core/attempts.ts) kept on a record, counted by the same
+ * write as the guess at its secret: a new secret (overwrite) keeps it.
+ */
+export interface GuessRunOptions {
+  /** Counts only while the run holds fewer attempts than this. */
+  limit: number;
+  /** When given, counts only while the latest attempt is later than this (ms). */
+  lastAfter?: number;
+  /** The attempt's time (ms), stored as the latest. */
+  now: number;
+  /** A record with no run yet starts run `startRun` with this attempt. */
+  startRun: string;
+  /** Instead of counting on the current run: replaces exactly `seen` (undefined: none) with run `startRun` holding this one attempt. */
+  restart?: { seen: AttemptCounter | undefined };
+}
+
+/** Conditions on a versioned record's value, each field named by its dotted path (`code.client_id`). */
+export interface ValueConditions {
+  /** Fields that must hold exactly these values. */
+  equal?: Record<string, string | number>;
+  /** Fields that must be absent. */
+  absent?: string[];
+  /** Fields that must hold a number greater than these. */
+  above?: Record<string, number>;
 }
 
 export interface PutOptions {
@@ -19,6 +50,16 @@ export interface PutOptions {
   expectVersion: number | null;
   /** Epoch seconds after which the table's TTL may delete the record. */
   expiresAt?: number;
+  /** Ends the run kept on the record (Store.countGuess `run`): a changed secret starts afresh. */
+  endRun?: boolean;
+  /**
+   * Also takes back one attempt of the run kept on the record (Store.countGuess
+   * `run`), in the same write: only while it is still run `run`; `only`: it
+   * holds just that one attempt, and the run ends instead (as if it never
+   * began: the next attempt starts a new one with one write). Either condition
+   * lost throws ConflictError, as a lost version does.
+   */
+  giveBack?: { run: string; only: boolean };
 }
 
 /**
@@ -80,13 +121,32 @@ export interface Store {
   /**
    * Writes the record whatever it holds, with no read first, and returns its
    * new version: one more than the stored one, so a concurrent put on the
-   * old version loses. For records a write replaces wholesale (a new code).
+   * old version loses. For records a write replaces wholesale (a new code):
+   * the guesses counted at the old secret are dropped with it. (A `put`
+   * keeps them: it changes the record, not its secret.)
    */
   overwrite<T>(key: string, value: T, options?: { expiresAt?: number }): Promise<number>;
+  /**
+   * Counts one guess at the secret the versioned record `key` holds, on the
+   * record itself, with ONE atomic conditional write that leaves its version
+   * as it is: only while the record exists, has fewer than `limit` guesses
+   * counted (no `limit`: the run alone counts) and its value meets `where`; with `run`, the same write counts
+   * the attempt on the run kept on the record, under the run's own limits
+   * (a lost run condition counts nothing either). Returns the record as written (with
+   * `guesses`), or undefined when a condition failed and nothing was written.
+   * Concurrent calls are serialised by the store, never lost.
+   */
+  countGuess<T>(key: string, options: { limit?: number; where?: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined>;
+  /** Takes one counted guess back, only while the record is still at `version` (the same secret) and has one. */
+  uncountGuess(key: string, version: number): Promise<void>;
   /** Deletes; with `expectVersion`, only if the record still has that version. */
   delete(key: string, options?: { expectVersion?: number }): Promise<void>;
-  /** Atomically adds `by` to a counter record and returns the new total. */
-  increment(key: string, by: number, options?: { expiresAt?: number }): Promise<number>;
+  /**
+   * Atomically adds `by` to a counter record and returns the new total. With
+   * `below`, adds only while the total is below it (a missing counter is 0);
+   * otherwise adds nothing and throws ConflictError.
+   */
+  increment(key: string, by: number, options?: { expiresAt?: number; below?: number }): Promise<number>;
 
   /**
    * Counts one attempt on an existing counter with ONE atomic conditional
@@ -100,8 +160,12 @@ export interface Store {
   getAttempts(key: string): Promise<AttemptCounter | undefined>;
   /** Replaces the counter with `next` only if it is still exactly `seen` (undefined: absent); false if it changed. */
   restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean>;
-  /** Takes one attempt back, only while the counter is still in run `run` and above zero. */
-  uncountAttempt(key: string, run: string): Promise<void>;
+  /**
+   * Takes one attempt back, only while the counter is still in run `run` and
+   * above zero. `all`, for a run kept on a record (Store.countGuess `run`):
+   * takes every attempt back instead, ending the run; the record stays.
+   */
+  uncountAttempt(key: string, run: string, options?: { all?: boolean }): Promise<void>;
 
   /**
    * Appends a send to the log at `key` with ONE atomic conditional write (no

@@ -302,7 +302,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
     capabilities: ['hash-key', 'audit'],
-    table: { write: ['user', 'otp', 'otpCodeAttempts', 'otpChannelAttempts'] },
+    table: { write: ['user', 'otp'] },
   },
   {
     name: 'users-phone-verification-send',
@@ -340,7 +340,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many wrong codes' },
     ],
     capabilities: ['hash-key', 'audit'],
-    table: { write: ['user', 'otp', 'otpCodeAttempts', 'otpChannelAttempts'] },
+    table: { write: ['user', 'otp'] },
   },
   {
     name: 'auth-password',
@@ -397,7 +397,7 @@ export const routes: readonly RouteDefinition[] = [
       ...SESSION_ERRORS,
     ],
     capabilities: ['sign', 'hash-key', 'audit'],
-    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'otpDecoy'], write: ['user', 'otp', 'session', 'otpCodeAttempts', 'otpChannelAttempts'] },
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'otp', 'otpDecoy', 'session'] },
   },
   {
     name: 'auth-link-send',

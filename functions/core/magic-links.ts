@@ -99,13 +99,13 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
       throw new InvalidInputError('The user has no email address');
     }
 
-    await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier });
+    const guard = await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier }, { delivering: user?.email !== undefined && !direct });
     if (!user || user.email === undefined) {
       // Same answer as for a known user; nothing is stored or sent.
       return direct ? { message: LINK_SENT_MESSAGE, link: buildMagicLink(input.redirect_uri, randomToken(LINK_CODE_BYTES), input.state) } : { message: LINK_SENT_MESSAGE };
     }
     if (!direct) {
-      const verdict = await admitDelivery(deps, client, 'email', user.email);
+      const verdict = await admitDelivery(deps, guard, 'email', user.email);
       if (verdict !== 'deliver') {
         deps.logger.warn('magic link send dropped', { user_id: user.user_id, reason: verdict, client_id: client.client_id });
         return { message: LINK_SENT_MESSAGE };

@@ -154,8 +154,6 @@ export const keys = {
   webauthnCredential: (credentialId: string) => `webauthn#${credentialId}`,
   webauthnChallenge: (challengeHash: string) => `webauthn-challenge#${challengeHash}`,
   /** Guess counters (core/attempts.ts); a subject is a user id, or unknownSubject() for an identifier naming no one. */
-  otpCodeAttempts: (codeId: string) => `attempts#code#${codeId}`,
-  otpChannelAttempts: (subject: string, channel: string) => `attempts#otp#${subject}#${channel}`,
   totpAttempts: (subject: string) => `attempts#totp#${subject}`,
   passwordAttempts: (subject: string) => `attempts#pwd#${subject}`,
 } as const;

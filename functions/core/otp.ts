@@ -8,18 +8,23 @@
  * new send of either kind replaces the previous code, and both draw on one
  * failure budget per user and channel, whichever endpoint is guessed at.
  *
- * Guesses (core/attempts.ts): every passcode is counted by one atomic write
- * on the code's counter (5 attempts, then the code is locked for its life)
- * and one on the user+channel counter (10, then the channel is locked for 15
- * minutes, across resends; a 15-minute pause forgets earlier failures)
- * BEFORE it is compared; a passcode that could not be counted is never
- * compared. A passcode with no usable code to compare against (none sent,
- * used, expired, another client's) is refused without counting or comparing.
- * A right passcode gives its channel attempt back.
+ * Guesses: every passcode is counted BEFORE it is compared by ONE atomic
+ * conditional write on the code's own record (Store.countGuess) that counts
+ * it twice: on the code (5 guesses, then the code is locked for its life; a
+ * new send drops the count with the old code) and on the channel's run of
+ * attempts kept on the same record (core/attempts.ts: 10, then the channel
+ * is locked for 15 minutes; the run survives resends, and a 15-minute pause
+ * forgets earlier failures). The write is conditioned on the code being
+ * usable by this attempt and returns it, so the code is never read apart. A
+ * passcode that could not be counted is never compared. A passcode with no
+ * usable code to compare against (none sent, used, expired, another
+ * client's) is refused without counting or comparing. A right passcode gives
+ * its channel attempt back in the write that consumes the code.
  *
  * The code record is written only by sends (one unconditional write that
  * replaces the code and advances the version) and by the consume in the
- * CredentialCheck's `commit`: one conditional put on the version read, so of
+ * CredentialCheck's `commit`: one conditional put on the version read
+ * (which also gives the channel attempt back), so of
  * any number of concurrent right attempts exactly one wins, and none wins
  * over a resend.
  *
@@ -28,8 +33,8 @@
  * submitted (`otp-decoy#<unknownSubject(type, identifier)>#<channel>`: id,
  * client, request_id, sent_at, expiry; the same write and TTL as a code, a
  * resend replaces it). Guesses there run the very decision path of a
- * real code (countAndCompare) against the decoy, on its code counter and the
- * subject's channel counter: no decoy → auth_invalid_credentials, expired →
+ * real code (countAndCompare) against the decoy, counted on the decoy record
+ * (code and channel alike): no decoy → auth_invalid_credentials, expired →
  * auth_otp_passcode_expired, the 5th wrong guess and the 10th failure lock
  * alike; a decoy never matches.
  *
@@ -51,11 +56,12 @@ import {
   InvalidInputError,
   LockedError,
   OtpExpiredError,
+  ServiceUnavailableError,
   UserNotFoundError,
   type TwofoldError,
 } from '../errors.js';
-import type { StoredRecord } from '../ports.js';
-import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy, type Reservation } from './attempts.js';
+import type { AttemptCounter, StoredRecord, ValueConditions } from '../ports.js';
+import { giveBackAttempt, judgeCounter, unknownSubject, type AttemptPolicy, type Reservation } from './attempts.js';
 import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
@@ -81,6 +87,8 @@ export const CHANNEL_ATTEMPTS: AttemptPolicy = { limit: MAX_CHANNEL_FAILURES, id
 export const SMS_MAX_LENGTH = 140;
 /** Conditional-write retries on a contended OTP or user record. */
 const MAX_WRITE_ATTEMPTS = 5;
+/** Rounds of counting a guess: each failed one means another attempt changed the record (counted, restarted, gave back, resent). */
+const MAX_COUNT_ROUNDS = 8;
 
 export type OtpChannel = 'email' | 'sms';
 /** A login code authenticates; a verification code only verifies the contact. Neither works for the other. */
@@ -394,7 +402,8 @@ async function revokeCode(deps: Deps, userId: string, channel: OtpChannel, codeI
     const next = stored && withoutCode(stored.value, codeId);
     if (!stored || !next) return; // already replaced or gone
     try {
-      await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
+      // The old code's TTL: the record keeps the channel's run of attempts, which must outlive the code.
+      await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(stored.value) });
       return;
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
@@ -449,8 +458,7 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     destination: contactOf(user, channel) ?? '',
     ...(request.requestId !== undefined && { request_id: request.requestId }),
   };
-  const stored = await deps.store.get<OtpRecord>(key);
-  const { code, onCode, onChannel } = await countAndCompare(deps, stored?.value, attempt, { subject: user.user_id, channel, userId: user.user_id });
+  const { stored, code, onCode, onChannel } = await countAndCompare<OtpRecord>(deps, key, (record) => record, attempt, { subject: user.user_id, channel, userId: user.user_id });
   const verified = withContactVerified(user, channel, attempt.destination, deps.clock.now());
   let consumedVersion: number | undefined;
   return {
@@ -458,13 +466,16 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
     commit: async () => {
       try {
         await markContactVerified(deps, user.user_id, channel, attempt.destination, request.read);
-        consumedVersion = await consumeCode(deps, key, code.id, stored!);
-      } finally {
-        await giveBackAttempt(deps, onChannel); // the passcode was right, even if a concurrent use of it won
+      } catch (error) {
+        await giveBackAttempt(deps, onChannel); // the passcode was right
+        throw error;
       }
+      consumedVersion = await consumeCode(deps, key, code.id, stored, onChannel);
     },
     release: async () => {
-      await Promise.all([giveBackAttempt(deps, onCode), giveBackAttempt(deps, onChannel)]);
+      // Two writes on one record, one after the other: a given-back guess and the channel attempt.
+      await giveBackGuess(deps, onCode);
+      await giveBackAttempt(deps, onChannel);
     },
     undo: async () => {
       if (consumedVersion === undefined) return;
@@ -477,39 +488,95 @@ export async function checkCode(deps: Deps, request: CheckRequest): Promise<Cred
   };
 }
 
+/** A guess counted at the code held by the record `key` at `version` (Store.countGuess). */
+interface CodeGuess {
+  key: string;
+  version: number;
+  count: number;
+}
+
+/** Gives back a guess at a code that proved right or was never compared; best effort, as giveBackAttempt. */
+async function giveBackGuess(deps: Deps, guess: CodeGuess): Promise<void> {
+  await deps.store.uncountGuess(guess.key, guess.version).catch((error: unknown) => {
+    deps.logger.warn('could not give back a counted guess', { error: error instanceof Error ? error.name : String(error) });
+  });
+}
+
+/** What a record holding a usable code for `attempt` at `now` meets: the conditions of usableCode, for Store.countGuess. */
+function usableWhere(attempt: Omit<Attempt, 'passcodeHash'>, now: number, decoy: boolean): ValueConditions {
+  return {
+    equal: {
+      'code.client_id': attempt.client_id,
+      // A decoy stands for a login code to no destination (decoyAsRecord): nothing to compare there.
+      ...(!decoy && { 'code.purpose': attempt.purpose, 'code.destination': attempt.destination }),
+      ...(attempt.request_id !== undefined && { 'code.request_id': attempt.request_id }),
+    },
+    absent: ['code.used_at'],
+    above: { 'code.expires_at': now },
+  };
+}
+
 /**
  * The one decision path of a passcode guess, for a user's code and for a
  * decoy alike: no usable code → auth_invalid_credentials, expired →
- * auth_otp_passcode_expired, both uncounted; else the guess is counted on the
- * code's counter and on the subject's channel counter (refused uncompared if
- * either limit holds), then compared. A wrong passcode throws; a right one
- * returns the code and its reservations (a decoy's never is).
+ * auth_otp_passcode_expired, both uncounted; else ONE conditional write on
+ * the code's record counts the guess on the code and on the channel's run
+ * kept there, and returns the code (never read apart); when either limit
+ * holds it counts nothing and the guess is refused uncompared. Then it is
+ * compared. A wrong passcode throws;
+ * a right one returns the record as counted, the code and its reservations
+ * (a decoy's never is).
  */
-async function countAndCompare(
+async function countAndCompare<V>(
   deps: Deps,
-  record: OtpRecord | undefined,
+  key: string,
+  asRecord: (value: V) => OtpRecord,
   attempt: Attempt,
   on: { subject: string; channel: OtpChannel; userId?: string },
-): Promise<{ code: OtpCode; onCode: Reservation; onChannel: Reservation }> {
-  const code = usableCode(record, attempt, deps.clock.now());
-  if (code === 'no_code') throw new InvalidCredentialsError();
-  if (code === 'expired') throw new OtpExpiredError();
-
-  const onCode = await reserveAttempt(deps, keys.otpCodeAttempts(code.id), CODE_ATTEMPTS, otpRecordTtl(record!));
-  if (!onCode.reserved) throw codeLockedError();
-  const onChannel = await reserveAttempt(deps, keys.otpChannelAttempts(on.subject, on.channel), CHANNEL_ATTEMPTS);
-  if (!onChannel.reserved) {
-    await giveBackAttempt(deps, onCode); // never compared
-    throw channelLockedError(onChannel.retryAfterMs ?? CHANNEL_LOCK_MS);
+): Promise<{ stored: StoredRecord<V>; code: OtpCode; onCode: CodeGuess; onChannel: Reservation }> {
+  const decoy = on.userId === undefined;
+  let counted: StoredRecord<V> | undefined;
+  let restart: { seen: AttemptCounter | undefined } | undefined;
+  let now = deps.clock.now();
+  for (let round = 1; !counted; round++) {
+    if (round > MAX_COUNT_ROUNDS) throw new ServiceUnavailableError('Too many concurrent attempts; retry'); // not counted, not compared
+    now = deps.clock.now();
+    counted = await deps.store.countGuess<V>(key, {
+      limit: MAX_CODE_ATTEMPTS,
+      where: usableWhere(attempt, now, decoy),
+      run: {
+        limit: CHANNEL_ATTEMPTS.limit,
+        lastAfter: now - CHANNEL_ATTEMPTS.idleMs!,
+        now,
+        startRun: randomId(),
+        ...(restart && { restart }),
+      },
+    });
+    if (counted) break;
+    // Not counted: read once to say why. Nothing was compared.
+    const seen = await deps.store.get<V>(key);
+    const code = usableCode(seen && asRecord(seen.value), attempt, now);
+    if (code === 'no_code') throw new InvalidCredentialsError();
+    if (code === 'expired') throw new OtpExpiredError();
+    if ((seen!.guesses ?? 0) >= MAX_CODE_ATTEMPTS) throw codeLockedError();
+    const verdict = judgeCounter(seen!.attempts, CHANNEL_ATTEMPTS, now);
+    if (verdict.kind === 'locked') throw channelLockedError(verdict.retryAfterMs ?? CHANNEL_LOCK_MS);
+    // A lapsed or unlocked run: the next write starts a new one, won by one of any concurrent starters.
+    // A live one: the record changed between the write and the read (a resend, another guess); count again.
+    restart = verdict.kind === 'restart' ? { seen: seen!.attempts } : undefined;
   }
+  const run = counted.attempts!;
+  const onCode: CodeGuess = { key, version: counted.version, count: counted.guesses ?? 0 };
+  const onChannel: Reservation = { reserved: true, key, run: run.run, count: run.count, reachedLimit: run.count >= CHANNEL_ATTEMPTS.limit };
+  const code = usableCode(asRecord(counted.value), attempt, now) as OtpCode; // what the write's condition held at `now`
 
   if (!constantTimeEqual(code.hash, attempt.passcodeHash)) {
-    const error = wrongPasscodeError(onCode, onChannel);
+    const error = wrongPasscodeError({ reserved: true, key, run: String(onCode.version), count: onCode.count, reachedLimit: onCode.count >= MAX_CODE_ATTEMPTS }, onChannel);
     const locked = error instanceof LockedError;
     deps.logger.info('otp failure', { user_id: on.userId ?? null, channel: on.channel, locked });
     throw locked && on.userId !== undefined ? await auditLockout(deps, on.userId, error) : error;
   }
-  return { code, onCode, onChannel };
+  return { stored: counted, code, onCode, onChannel };
 }
 
 /**
@@ -525,27 +592,42 @@ async function checkDecoy(deps: Deps, request: { client: ClientRecord; subject: 
     destination: '',
     ...(request.requestId !== undefined && { request_id: request.requestId }),
   };
-  const stored = await deps.store.get<OtpDecoy>(keys.otpDecoy(request.subject, request.channel));
-  await countAndCompare(deps, stored && decoyAsRecord(stored.value), attempt, { subject: request.subject, channel: request.channel });
+  await countAndCompare<OtpDecoy>(deps, keys.otpDecoy(request.subject, request.channel), decoyAsRecord, attempt, { subject: request.subject, channel: request.channel });
   throw new InvalidCredentialsError(); // unreachable: no passcode hashes to a decoy's hash
 }
 
-/** Marks the code `codeId` used with a put on the version read; on a lost race, re-reads: used or replaced meanwhile refuses. */
-async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>): Promise<number> {
+/**
+ * Marks the code `codeId` used with a put on the version read that also gives
+ * back the channel attempt `onChannel` (the passcode was right). On a lost
+ * race, re-reads: used or replaced meanwhile refuses. Whenever that one write
+ * did not give the attempt back (a lost race, a failure), it is given back
+ * on its own: the passcode was right, even if a concurrent use of it won.
+ */
+async function consumeCode(deps: Deps, key: string, codeId: string, read: StoredRecord<OtpRecord>, onChannel: Reservation): Promise<number> {
   let stored: StoredRecord<OtpRecord> | undefined = read;
-  for (let tries = 1; ; tries++) {
-    const code = stored?.value.code;
-    if (!stored || !code || code.id !== codeId || code.used_at !== undefined) throw new InvalidCredentialsError();
-    const now = deps.clock.now();
-    if (now >= code.expires_at) throw new OtpExpiredError();
-    const next: OtpRecord = { ...stored.value, code: { ...code, used_at: now } };
-    try {
-      return await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next) });
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      if (tries >= MAX_WRITE_ATTEMPTS) throw new InvalidCredentialsError();
+  // Only the first write carries the give-back: a race means other attempts changed the record.
+  let giveBack = onChannel.reserved ? { run: onChannel.run, only: onChannel.count === 1 } : undefined;
+  let givenBack = false;
+  try {
+    for (let tries = 1; ; tries++) {
+      const code = stored?.value.code;
+      if (!stored || !code || code.id !== codeId || code.used_at !== undefined) throw new InvalidCredentialsError();
+      const now = deps.clock.now();
+      if (now >= code.expires_at) throw new OtpExpiredError();
+      const next: OtpRecord = { ...stored.value, code: { ...code, used_at: now } };
+      try {
+        const version = await deps.store.put(key, next, { expectVersion: stored.version, expiresAt: otpRecordTtl(next), ...(giveBack && { giveBack }) });
+        givenBack = giveBack !== undefined;
+        return version;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        if (tries >= MAX_WRITE_ATTEMPTS) throw new InvalidCredentialsError();
+      }
+      giveBack = undefined;
+      stored = await deps.store.get<OtpRecord>(key);
     }
-    stored = await deps.store.get<OtpRecord>(key);
+  } finally {
+    if (!givenBack) await giveBackAttempt(deps, onChannel);
   }
 }
 
@@ -592,7 +674,7 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
     const user = reachableOn(found, channel) ? found : undefined;
     if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
 
-    await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier });
+    const guard = await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier }, { delivering: user !== undefined && !direct });
     const requestId = input.generate_request_id ? randomId() : undefined;
     const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
 
@@ -606,7 +688,7 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
       return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
     }
     if (!direct) {
-      const verdict = await admitDelivery(deps, client, channel, contactOf(user, channel)!);
+      const verdict = await admitDelivery(deps, guard, channel, contactOf(user, channel)!);
       if (verdict !== 'deliver') {
         deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
         return result;

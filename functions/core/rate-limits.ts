@@ -16,10 +16,15 @@
  *   client's budget. These fail silently: the caller gets the same 200 and
  *   nothing is sent; the log says why, by user id, never by contact.
  *
- * The budget is read on every send but consumed only by real deliveries
+ * The budget is checked on every send but consumed only by real deliveries
  * (not by sends to unknown identifiers, nor by `direct` delivery, which
  * reaches no one), so nobody can use it up by sending to identifiers that do
- * not exist. The residual, accepted: the budget is client-wide state that
+ * not exist. A send that would be delivered checks and takes its unit in one
+ * conditional write (refused when the budget is used up, as a read would
+ * find it) and gives it back if a limit then refuses or drops the send; any
+ * other send reads the budget (an atomic add of 0). Both are one write on
+ * the same record with the same answer, and every send answers after the
+ * same response floor (core/send-pacing.ts). The residual, accepted: the budget is client-wide state that
  * real deliveries change, so a caller who knows the counter is exactly one
  * short of the budget could learn, once per hour window, whether one send
  * was delivered (and that send reaches the victim, who sees it). Keep the
@@ -28,10 +33,10 @@
  * Each sliding log of send times is one record appended to with one
  * conditional write (read and replaced on its version only when its oldest
  * times must be trimmed); the budget is an atomic counter per hour window (a
- * hot key: read with an atomic add of 0, consumed with an atomic add of 1).
+ * hot key: read with an atomic add of 0, taken with a conditional add of 1).
  * Keys hold only keyed hashes of identifiers and contacts.
  */
-import { RateLimitedError } from '../errors.js';
+import { ConflictError, RateLimitedError } from '../errors.js';
 import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord } from './model.js';
@@ -85,22 +90,60 @@ function budgetWindow(now: number): { key: (clientId: string) => string; endsAt:
   return { key: (clientId) => keys.sendBudget(clientId, window), endsAt, expiresAt: Math.ceil(endsAt / 1000) + 3600 };
 }
 
+/** What guardSendRequest left for the delivery: the budget unit it took, if it took one. */
+export interface SendGuard {
+  /** The budget record a unit was taken from for this send's delivery; undefined when none was taken. */
+  taken?: string;
+}
+
+function budgetUsedUp(budget: { endsAt: number }, now: number): RateLimitedError {
+  return new RateLimitedError("This client's hourly send budget is used up", (budget.endsAt - now) / 1000);
+}
+
+/** Gives back a budget unit taken for a send that was then refused or dropped. Best effort: a failure leaves it used, the safe side. */
+async function giveBackBudget(deps: Deps, guard: SendGuard): Promise<void> {
+  if (guard.taken === undefined) return;
+  const key = guard.taken;
+  guard.taken = undefined;
+  await deps.store.increment(key, -1).catch((error: unknown) => {
+    deps.logger.warn('could not give back a send budget unit', { error: error instanceof Error ? error.name : String(error) });
+  });
+}
+
 /**
  * The limits on what the caller submitted: throws RateLimitedError (429)
  * when the client's budget is used up or when this channel and identifier
  * were sent to too recently; otherwise records the send. Call it for every
  * send, before anything depends on whether the identifier names a user.
+ * `delivering`: the send goes on to admitDelivery (a real user, not
+ * `direct`), so the budget's unit is taken now, in the write that checks it.
  */
-export async function guardSendRequest(deps: Deps, client: ClientRecord, request: SendRequest): Promise<void> {
+export async function guardSendRequest(deps: Deps, client: ClientRecord, request: SendRequest, options: { delivering?: boolean } = {}): Promise<SendGuard> {
   const now = deps.clock.now();
   const budget = budgetWindow(now);
-  const used = await deps.store.increment(budget.key(client.client_id), 0, { expiresAt: budget.expiresAt });
-  if (used >= client.send_budget_per_hour) {
-    throw new RateLimitedError("This client's hourly send budget is used up", (budget.endsAt - now) / 1000);
+  const key = budget.key(client.client_id);
+  const guard: SendGuard = {};
+  if (options.delivering) {
+    try {
+      await deps.store.increment(key, 1, { expiresAt: budget.expiresAt, below: client.send_budget_per_hour });
+    } catch (error) {
+      throw error instanceof ConflictError ? budgetUsedUp(budget, now) : error;
+    }
+    guard.taken = key;
+  } else {
+    const used = await deps.store.increment(key, 0, { expiresAt: budget.expiresAt });
+    if (used >= client.send_budget_per_hour) throw budgetUsedUp(budget, now);
   }
   const submitted = `${request.channel}|${request.identifierType}|${normalizeIdentifier(request.identifierType, request.identifier)}`;
-  const slot = await takeSlot(deps, keys.sendRequestRate(keyedHash(deps.hashKey, submitted)));
-  if (slot.ok) return;
+  let slot: Slot;
+  try {
+    slot = await takeSlot(deps, keys.sendRequestRate(keyedHash(deps.hashKey, submitted)));
+  } catch (error) {
+    await giveBackBudget(deps, guard);
+    throw error;
+  }
+  if (slot.ok) return guard;
+  await giveBackBudget(deps, guard);
   const message = {
     cooldown: 'Wait before sending another code to this destination',
     window: 'Too many codes sent to this destination; try again later',
@@ -109,21 +152,29 @@ export async function guardSendRequest(deps: Deps, client: ClientRecord, request
   throw new RateLimitedError(message, slot.retryAfterMs / 1000);
 }
 
-export type DeliveryVerdict = 'deliver' | 'destination_limit' | 'client_budget';
+export type DeliveryVerdict = 'deliver' | 'destination_limit';
 
 /**
  * The limits on what would really be delivered to `contact`: records the
- * delivery in the contact's log and consumes one unit of the client's
- * budget, or says which limit refused it. Never throws a rate limit: the
- * caller answers as if sent, sends nothing, and logs the verdict (never the
- * contact).
+ * delivery in the contact's log, keeping the budget unit guardSendRequest
+ * took for it, or says which limit refused it (and gives the unit back).
+ * Never throws a rate limit: the caller answers as if sent, sends nothing,
+ * and logs the verdict (never the contact).
  */
-export async function admitDelivery(deps: Deps, client: ClientRecord, channel: SendChannel, contact: string): Promise<DeliveryVerdict> {
+export async function admitDelivery(deps: Deps, guard: SendGuard, channel: SendChannel, contact: string): Promise<DeliveryVerdict> {
+  // A delivery always has its unit: a guard without one is a caller that forgot `delivering`.
+  if (guard.taken === undefined) throw new Error('admitDelivery needs a guardSendRequest that was told it is delivering');
   const normalized = channel === 'email' ? normalizeEmail(contact) : contact.trim();
-  const slot = await takeSlot(deps, keys.sendRate(keyedHash(deps.hashKey, `${channel}|${normalized}`)));
-  if (!slot.ok) return 'destination_limit';
-  const budget = budgetWindow(deps.clock.now());
-  const used = await deps.store.increment(budget.key(client.client_id), 1, { expiresAt: budget.expiresAt });
-  // Over only when concurrent sends all read the budget below its end; silent, like any delivery limit.
-  return used > client.send_budget_per_hour ? 'client_budget' : 'deliver';
+  let slot: Slot;
+  try {
+    slot = await takeSlot(deps, keys.sendRate(keyedHash(deps.hashKey, `${channel}|${normalized}`)));
+  } catch (error) {
+    await giveBackBudget(deps, guard);
+    throw error;
+  }
+  if (!slot.ok) {
+    await giveBackBudget(deps, guard);
+    return 'destination_limit';
+  }
+  return 'deliver';
 }

@@ -178,7 +178,8 @@ async function runAuthentication(
 
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
-    const base = existing?.value ?? newSession(client, request.userId, clientAttributes, now);
+    // A new session is the verified user's (a method may learn who that is only by verifying: password-auth.ts).
+    const base = existing?.value ?? newSession(client, check.user.user_id, clientAttributes, now);
     const refreshToken = `${base.session_id}.${randomToken(32)}`;
     const next: SessionRecord = {
       ...base,

@@ -101,15 +101,25 @@ export function normalizeIdentifier(type: IdentifierType, identifier: string): s
  */
 export async function findUser(deps: Pick<Deps, 'store'>, type: IdentifierType, identifier: string) {
   if (type === 'user_id') return deps.store.get<UserRecord>(keys.user(identifier));
-  const claim = await deps.store.get<ClaimRecord>(lookupKey(type, identifier));
-  if (!claim) return undefined;
-  const user = await deps.store.get<UserRecord>(keys.user(claim.value.user_id));
-  if (!user) return undefined;
-  const holds =
-    (type === 'email' && user.value.email === normalizeEmail(identifier)) ||
-    (type === 'phone_number' && user.value.phone_number === identifier.trim()) ||
-    (type === 'username' && user.value.username !== undefined && normalizeUsername(user.value.username) === normalizeUsername(identifier));
-  return holds ? user : undefined;
+  const userId = await claimedUserId(deps, type, identifier);
+  if (userId === undefined) return undefined;
+  const user = await deps.store.get<UserRecord>(keys.user(userId));
+  return user && holdsIdentifier(user.value, type, identifier) ? user : undefined;
+}
+
+/** The user an email, phone number or username claim names, unread: findUser must still check that the user holds it. */
+export async function claimedUserId(deps: Pick<Deps, 'store'>, type: Exclude<IdentifierType, 'user_id'>, identifier: string): Promise<string | undefined> {
+  return (await deps.store.get<ClaimRecord>(lookupKey(type, identifier)))?.value.user_id;
+}
+
+/** Whether `user` still holds the identifier a claim named it by (a claim can outlive a change for a while). */
+export function holdsIdentifier(user: UserRecord, type: IdentifierType, identifier: string): boolean {
+  return (
+    (type === 'user_id' && user.user_id === identifier) ||
+    (type === 'email' && user.email === normalizeEmail(identifier)) ||
+    (type === 'phone_number' && user.phone_number === identifier.trim()) ||
+    (type === 'username' && user.username !== undefined && normalizeUsername(user.username) === normalizeUsername(identifier))
+  );
 }
 
 /** Conditional-write retries before a contended user record gives up. */
@@ -138,7 +148,9 @@ export async function modifyUser(
     const next = change(record.value, deps.clock.now());
     if (next === record.value) return next;
     try {
-      await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
+      // A new password starts its guesses afresh (core/password-auth.ts counts them on this record).
+      const endRun = next.password?.hash !== record.value.password?.hash;
+      await deps.store.put(keys.user(userId), next, { expectVersion: record.version, ...(endRun && { endRun }) });
       return next;
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;

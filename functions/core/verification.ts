@@ -37,8 +37,8 @@ export async function sendContactVerification(deps: Deps, client: ClientRecord, 
   const user = await loadUserWithContact(deps, userId, channel, contact);
   const destination = contactOf(user, channel)!;
   // 429 only on what was submitted (the contact, by its type); the limit on the real destination drops silently.
-  await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination });
-  const verdict = await admitDelivery(deps, client, channel, destination);
+  const guard = await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination }, { delivering: true });
+  const verdict = await admitDelivery(deps, guard, channel, destination);
   if (verdict !== 'deliver') {
     deps.logger.warn('verification send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
     return { result: true };

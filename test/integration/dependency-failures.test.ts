@@ -69,9 +69,18 @@ function recordingStore(inner: Store): Store {
       writtenKeys.push(key);
       return inner.replaceSendLog(key, seen, times, expiresAt);
     },
-    uncountAttempt: (key, run) => {
-      writtenKeys.push(key);
-      return inner.uncountAttempt(key, run);
+    // Guesses and attempts counted on a record are counter writes, not writes of its value.
+    uncountAttempt: (key, run, options) => {
+      writtenKeys.push(`guesses of ${key}`);
+      return inner.uncountAttempt(key, run, options);
+    },
+    countGuess: (key, options) => {
+      writtenKeys.push(`guesses of ${key}`);
+      return inner.countGuess(key, options);
+    },
+    uncountGuess: (key, version) => {
+      writtenKeys.push(`guesses of ${key}`);
+      return inner.uncountGuess(key, version);
     },
   };
 }
@@ -136,7 +145,9 @@ describe('write contention', () => {
       countAttempt: (key, options) => store.countAttempt(key, options),
       getAttempts: (key) => store.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => store.restartAttempts(key, seen, next, expiresAt),
-      uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      uncountAttempt: (key, run, options) => store.uncountAttempt(key, run, options),
+      countGuess: (key, options) => store.countGuess(key, options),
+      uncountGuess: (key, version) => store.uncountGuess(key, version),
       overwrite: (key, value, options) => store.overwrite(key, value, options),
       logSend: (key, options) => store.logSend(key, options),
       getSendLog: (key) => store.getSendLog(key),
@@ -161,7 +172,9 @@ describe('DynamoDB unreachable', () => {
       countAttempt: (key, options) => unreachable.countAttempt(key, options),
       getAttempts: (key) => unreachable.getAttempts(key),
       restartAttempts: (key, seen, next, expiresAt) => unreachable.restartAttempts(key, seen, next, expiresAt),
-      uncountAttempt: (key, run) => unreachable.uncountAttempt(key, run),
+      uncountAttempt: (key, run, options) => unreachable.uncountAttempt(key, run, options),
+      countGuess: (key, options) => unreachable.countGuess(key, options),
+      uncountGuess: (key, version) => unreachable.uncountGuess(key, version),
       overwrite: (key, value, options) => unreachable.overwrite(key, value, options),
       logSend: (key, options) => unreachable.logSend(key, options),
       getSendLog: (key) => unreachable.getSendLog(key),

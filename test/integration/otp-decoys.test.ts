@@ -263,7 +263,7 @@ describe('a guess at an unregistered identifier costs the same store operations'
         return calls;
       };
       const known = await trace('registered');
-      expect(known).toContain('countAttempt otpCodeAttempts');
+      expect(known).toContain('countGuess otp');
       expect(await trace('unregistered')).toEqual(known);
     });
   }

@@ -289,9 +289,8 @@ describe('authenticating with a code', () => {
     const res = await byEmail(otherCode(lastCode(t.outbox, EMAIL)));
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('auth_invalid_credentials');
-    const codeId = (await otpRecord(user.user_id, 'email'))!.code!.id;
-    expect((await t.deps.store.getAttempts(keys.otpCodeAttempts(codeId)))?.count).toBe(1);
-    expect((await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'email')))?.count).toBe(1);
+    expect((await t.deps.store.get(keys.otp(user.user_id, 'email')))?.guesses).toBe(1);
+    expect((await t.deps.store.get(keys.otp(user.user_id, 'email')))?.attempts?.count).toBe(1);
   });
 
   it('without any code sent, any passcode is auth_invalid_credentials', async () => {
@@ -426,8 +425,8 @@ describe('authenticating with a code', () => {
       expect(elsewhere.status).toBe(400);
       expect(elsewhere.body.error_code).toBe('auth_invalid_credentials');
     }
-    expect(await t.deps.store.getAttempts(keys.otpCodeAttempts((await otpRecord(user.user_id, 'email'))!.code!.id))).toBeUndefined();
-    expect(await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'email'))).toBeUndefined();
+    expect((await t.deps.store.get(keys.otp(user.user_id, 'email')))?.guesses).toBeUndefined();
+    expect((await t.deps.store.get(keys.otp(user.user_id, 'email')))?.attempts).toBeUndefined();
     expect((await byEmail(code)).status).toBe(200);
   });
 
@@ -506,7 +505,7 @@ describe('delivery failures', () => {
     t.outbox.failing = true;
     t.clock.advanceSeconds(30);
     expect((await sendSms()).status).toBe(503);
-    expect((await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'sms')))?.count).toBe(1);
+    expect((await t.deps.store.get(keys.otp(user.user_id, 'sms')))?.attempts?.count).toBe(1);
   });
 });
 

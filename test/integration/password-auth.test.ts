@@ -194,6 +194,29 @@ describe('password lockout', () => {
     expect((await login({ password: 'a brand new passphrase' })).status).toBe(200);
   });
 
+  it('a new password starts the count afresh: failures at the old one do not carry over', async () => {
+    await fail(9);
+    await replaceUserPassword(t.deps, ada.user_id, { password: 'a brand new passphrase' });
+    expect(await t.store.getAttempts(await attemptsKey())).toBeUndefined();
+    await fail(9);
+    expect((await login({ password: 'a brand new passphrase' })).status).toBe(200);
+  });
+
+  it('a claim that outlived a change names no one: its guesses count as at an unknown identifier, not on the user', async () => {
+    await t.store.put(keys.emailClaim('stale@example.com'), { user_id: ada.user_id, created_at: t.clock.now() }, { expectVersion: null });
+    const res = await login({ username: 'stale@example.com', username_type: 'email' });
+    expect(res.body.error_code).toBe('auth_invalid_credentials');
+    expect((await t.store.getAttempts(await attemptsKey()))?.count ?? 0).toBe(0); // counted on the user's record, then given back
+    expect(await t.store.getAttempts(passwordAttemptsKey(undefined, 'email', 'stale@example.com'))).toMatchObject({ count: 1 });
+  });
+
+  it("counting a guess leaves the user record's version alone", async () => {
+    const before = (await t.store.get(keys.user(ada.user_id)))!.version;
+    await fail(3);
+    expect((await login({})).status).toBe(200);
+    expect((await t.store.get(keys.user(ada.user_id)))!.version).toBe(before);
+  });
+
   it('an unknown user locks exactly like a known one, so the lock tells nothing', async () => {
     const answers = async (username: string) => {
       const out: Array<{ status: number; body: unknown; retry?: string }> = [];

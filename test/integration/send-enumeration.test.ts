@@ -235,6 +235,22 @@ describe("the client's hourly send budget", () => {
     expect(refused.status).toBe(429);
   });
 
+  it('is not used up by sends that a limit refused or dropped: the unit each took is given back', async () => {
+    const t = await createTestDeps();
+    const { token } = await createTestClient(t.deps, { send_budget_per_hour: 2 });
+    await seedUser(t.deps, fields(ADA));
+    await seedUser(t.deps, fields(BOB));
+    const send = (identifier_type: string, identifier: string) => invoke(otpSend, { token, body: { channel: 'email', identifier_type, identifier } });
+    expect((await send('email', ADA.email)).status).toBe(200);
+    expect((await send('email', ADA.email)).status).toBe(429); // the request's cooldown
+    expect((await send('username', ADA.username)).status).toBe(200); // the address's cooldown: dropped silently
+    expect(t.outbox.list(ADA.email)).toHaveLength(1);
+    expect((await send('email', BOB.email)).status).toBe(200);
+    expect(t.outbox.list(BOB.email)).toHaveLength(1);
+    // Two real deliveries used it up.
+    expect((await send('email', 'stranger@example.com')).status).toBe(429);
+  });
+
   it('is not used up by direct delivery, which reaches no one', async () => {
     const t = await createTestDeps();
     const { token } = await createTestClient(t.deps, { send_budget_per_hour: 1, allow_direct_delivery: true });

@@ -57,6 +57,15 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       expect([...totals].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
+    it('adds only below a bound when given one, and then refuses with a ConflictError', async () => {
+      const store = await makeStore();
+      expect(await store.increment('b', 1, { expiresAt: 2_000_000_000, below: 2 })).toBe(1);
+      expect(await store.increment('b', 1, { below: 2 })).toBe(2);
+      await expect(store.increment('b', 1, { below: 2 })).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.increment('b', -1)).toBe(1);
+      expect(await store.increment('b', 0)).toBe(1);
+    });
+
     describe('guess counters', () => {
       const TTL = 2_000_000_000;
       const start = async (store: Store, key: string, last_at = 1000) => {
@@ -155,6 +164,112 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         await expect(store.put('o', { code: 'stale' }, { expectVersion: 1 })).rejects.toBeInstanceOf(ConflictError);
         expect(await store.get('o')).toEqual({ value: { code: 2 }, version: 2 });
         expect(await store.put('o', { code: 3 }, { expectVersion: 2 })).toBe(3);
+      });
+    });
+
+    describe('guesses at a record\'s secret', () => {
+      const code = (expires: number, extra: Record<string, unknown> = {}) => ({ code: { client_id: 'c1', expires_at: expires, ...extra } });
+      const where = (now: number) => ({ equal: { 'code.client_id': 'c1' }, absent: ['code.used_at'], above: { 'code.expires_at': now } });
+
+      it('counts on the record with one write that returns it, leaves its version, and stops at the limit', async () => {
+        const store = await makeStore();
+        await store.put('r', code(5000), { expectVersion: null });
+        expect(await store.countGuess('r', { limit: 2, where: where(1000) })).toEqual({ value: code(5000), version: 1, guesses: 1 });
+        expect(await store.countGuess('r', { limit: 2, where: where(1000) })).toEqual({ value: code(5000), version: 1, guesses: 2 });
+        expect(await store.countGuess('r', { limit: 2, where: where(1000) })).toBeUndefined();
+        expect(await store.get('r')).toEqual({ value: code(5000), version: 1, guesses: 2 });
+      });
+
+      it('counts nothing on a missing record or one whose value fails a condition', async () => {
+        const store = await makeStore();
+        expect(await store.countGuess('missing', { limit: 5, where: where(1000) })).toBeUndefined();
+        expect(await store.get('missing')).toBeUndefined();
+        await store.put('expired', code(1000), { expectVersion: null });
+        await store.put('used', code(5000, { used_at: 900 }), { expectVersion: null });
+        await store.put('other', { code: { client_id: 'c2', expires_at: 5000 } }, { expectVersion: null });
+        await store.put('none', {}, { expectVersion: null });
+        for (const key of ['expired', 'used', 'other', 'none']) {
+          expect(await store.countGuess(key, { limit: 5, where: where(1000) }), key).toBeUndefined();
+          expect((await store.get(key))?.guesses, key).toBeUndefined();
+        }
+      });
+
+      it('never lets more concurrent guesses through than the limit', async () => {
+        const store = await makeStore();
+        await store.put('r', code(5000), { expectVersion: null });
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.countGuess('r', { limit: 5, where: where(1000) })));
+        expect(results.filter(Boolean).map((r) => r!.guesses).sort()).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('a put keeps the guesses, an overwrite (a new secret) drops them; a give-back takes one only at the same version', async () => {
+        const store = await makeStore();
+        await store.put('r', code(5000), { expectVersion: null });
+        await store.countGuess('r', { limit: 5, where: where(1000) });
+        await store.countGuess('r', { limit: 5, where: where(1000) });
+        expect(await store.put('r', code(6000), { expectVersion: 1 })).toBe(2);
+        expect((await store.get('r'))?.guesses).toBe(2);
+        await store.uncountGuess('r', 1);
+        expect((await store.get('r'))?.guesses).toBe(2);
+        await Promise.all([store.uncountGuess('r', 2), store.uncountGuess('r', 2), store.uncountGuess('r', 2)]);
+        expect((await store.get('r'))?.guesses).toBeUndefined();
+        await store.countGuess('r', { limit: 5, where: where(1000) });
+        expect(await store.overwrite('r', code(7000))).toBe(3);
+        expect(await store.get('r')).toEqual({ value: code(7000), version: 3 });
+        await store.uncountGuess('missing', 1);
+      });
+    });
+
+    describe('a run of attempts kept on a record', () => {
+      const value = { code: { client_id: 'c1', expires_at: 5000 } };
+      const where = { equal: { 'code.client_id': 'c1' } };
+      const run = (now: number, extra: object = {}) => ({ limit: 2, lastAfter: now - 100, now, startRun: `run-${now}`, ...extra });
+
+      it('the guess write starts the run, counts on it while it is live and below its limit, and counts nothing otherwise', async () => {
+        const store = await makeStore();
+        await store.put('r', value, { expectVersion: null });
+        expect(await store.countGuess('r', { limit: 5, where, run: run(1000) })).toMatchObject({ version: 1, guesses: 1, attempts: { run: 'run-1000', count: 1, last_at: 1000 } });
+        expect((await store.countGuess('r', { limit: 5, where, run: run(1050) }))?.attempts).toEqual({ run: 'run-1000', count: 2, last_at: 1050 });
+        expect(await store.countGuess('r', { limit: 5, where, run: run(1060) })).toBeUndefined(); // the run's limit
+        expect(await store.get('r')).toMatchObject({ guesses: 2, attempts: { count: 2 } });
+        expect(await store.overwrite('r', value)).toBe(2); // a new secret: its guesses start afresh, the run stays
+        expect(await store.countGuess('r', { limit: 5, where, run: run(1500) })).toBeUndefined(); // lapsed: 1050 is not after 1400
+        expect(await store.get('r')).toEqual({ value, version: 2, attempts: { run: 'run-1000', count: 2, last_at: 1050 } });
+      });
+
+      it('restarts only from the run as seen, one of many concurrent restarts winning', async () => {
+        const store = await makeStore();
+        await store.put('r', value, { expectVersion: null });
+        await store.countGuess('r', { limit: 5, where, run: run(1000) });
+        const seen = (await store.get('r'))!.attempts;
+        const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.countGuess('r', { limit: 5, where, run: { ...run(2000), startRun: `new-${i}`, restart: { seen } } })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.get('r'))?.attempts).toMatchObject({ count: 1, last_at: 2000, run: expect.stringMatching(/^new-/) });
+      });
+
+      it('counts the run alone when no guess limit is given; ends it on request, leaving the record and its version', async () => {
+        const store = await makeStore();
+        await store.put('u', value, { expectVersion: null });
+        expect(await store.countGuess('u', { run: run(1000) })).toEqual({ value, version: 1, attempts: { run: 'run-1000', count: 1, last_at: 1000 } });
+        await store.uncountAttempt('u', 'another-run', { all: true });
+        expect((await store.get('u'))?.attempts?.count).toBe(1);
+        await store.uncountAttempt('u', 'run-1000', { all: true });
+        expect(await store.get('u')).toEqual({ value, version: 1 });
+        await store.countGuess('u', { run: run(2000) });
+        expect(await store.put('u', value, { expectVersion: 1, endRun: true })).toBe(2);
+        expect(await store.get('u')).toEqual({ value, version: 2 });
+      });
+
+      it('a put gives one attempt back with the same write, or ends a run holding only that one; a changed run makes it lose', async () => {
+        const store = await makeStore();
+        await store.put('r', value, { expectVersion: null });
+        await store.countGuess('r', { limit: 5, where, run: { ...run(1000), limit: 5 } });
+        await store.countGuess('r', { limit: 5, where, run: { ...run(1001), limit: 5 } });
+        await expect(store.put('r', value, { expectVersion: 1, giveBack: { run: 'other', only: false } })).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.put('r', value, { expectVersion: 1, giveBack: { run: 'run-1000', only: true } })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.put('r', value, { expectVersion: 1, giveBack: { run: 'run-1000', only: false } })).toBe(2);
+        expect(await store.get('r')).toEqual({ value, version: 2, guesses: 2, attempts: { run: 'run-1000', count: 1, last_at: 1001 } });
+        expect(await store.put('r', value, { expectVersion: 2, giveBack: { run: 'run-1000', only: true } })).toBe(3);
+        expect(await store.get('r')).toEqual({ value, version: 3, guesses: 2 });
       });
     });
 

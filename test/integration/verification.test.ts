@@ -208,7 +208,7 @@ describe('verification and login codes', () => {
     const answers: string[] = [];
     for (let i = 0; i < 5; i++) answers.push((await login(otherCode(lastCode(t.outbox, PHONE)))).body.error_code);
     expect(answers.at(-1)).toBe('auth_locked');
-    expect((await t.deps.store.getAttempts(keys.otpChannelAttempts(user.user_id, 'sms')))?.count).toBe(10);
+    expect((await t.deps.store.get(keys.otp(user.user_id, 'sms')))?.attempts?.count).toBe(10);
 
     t.clock.advanceSeconds(30);
     await sendPhoneCode();

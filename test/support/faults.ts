@@ -46,13 +46,16 @@ export class FaultInjector {
       get: async (key) => (await this.step('store'), store.get(key)),
       put: (key, value, options) => write(key, () => store.put(key, value, options)),
       delete: (key, options) => write(key, () => store.delete(key, options)),
+      countGuess: (key, options) => write(key, () => store.countGuess(key, options)),
+      // Best effort, as uncountAttempt below.
+      uncountGuess: (key, version) => store.uncountGuess(key, version),
       increment: (key, by, options) => write(key, () => store.increment(key, by, options)),
       countAttempt: (key, options) => write(key, () => store.countAttempt(key, options)),
       getAttempts: async (key) => (await this.step('store'), store.getAttempts(key)),
       restartAttempts: (key, seen, next, expiresAt) => write(key, () => store.restartAttempts(key, seen, next, expiresAt)),
       // Giving a counted attempt back is best effort by design (core/attempts.ts): when it fails the
       // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
-      uncountAttempt: (key, run) => store.uncountAttempt(key, run),
+      uncountAttempt: (key, run, options) => store.uncountAttempt(key, run, options),
       overwrite: (key, value, options) => write(key, () => store.overwrite(key, value, options)),
       logSend: (key, options) => write(key, () => store.logSend(key, options)),
       getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),

@@ -28,6 +28,8 @@ function memoryStore(): Store {
     getAttempts: async () => undefined,
     restartAttempts: async () => true,
     uncountAttempt: async () => {},
+    countGuess: async () => undefined,
+    uncountGuess: async () => {},
     overwrite: async () => 1,
     logSend: async () => true,
     getSendLog: async () => undefined,

@@ -3,7 +3,8 @@
  * against DynamoDB, DynamoDB Local and the embedded dynalite: single-item
  * conditional writes only, no transactions, strongly consistent reads.
  *
- * Item shape: `{pk, v: version, d: value, ttl?: epoch seconds}`; counters are
+ * Item shape: `{pk, v: version, d: value, g?: guesses counted at its secret,
+ * r?, n?, l?: a run of attempts kept on it, ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
  * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
  * ttl}`. The table's TTL attribute is `ttl`.
@@ -23,7 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { AttemptCounter, CountAttemptOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, GuessRunOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -79,16 +80,31 @@ export class DynamoDbStore implements Store {
 
   async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
     const item = await this.getItem(key);
-    if (!item || item.d === undefined) return undefined;
-    return { value: item.d as T, version: Number(item.v) };
+    return toRecord<T>(item);
   }
 
   async put<T>(key: string, value: T, options: PutOptions): Promise<number> {
     const version = (options.expectVersion ?? 0) + 1;
-    const item: Record<string, unknown> = { pk: key, v: version, d: value };
-    if (options.expiresAt !== undefined) item[TTL_ATTRIBUTE] = options.expiresAt;
-    if (options.expectVersion === null) await this.putItem(item, 'attribute_not_exists(pk)');
-    else await this.putItem(item, 'v = :v', { ':v': options.expectVersion });
+    const ttl = options.expiresAt !== undefined;
+    const back = options.giveBack;
+    const set = ttl ? 'SET d = :d, v = :next, #ttl = :ttl' : 'SET d = :d, v = :next';
+    const remove = [...(ttl ? [] : ['#ttl']), ...(back?.only || options.endRun ? ['r', 'n', 'l'] : [])];
+    const conditions = [options.expectVersion === null ? 'attribute_not_exists(pk)' : 'v = :v'];
+    if (back) conditions.push(back.only ? 'r = :run AND n = :one' : 'r = :run AND n > :zero');
+    // An update, not a PutItem: the guesses and the run counted on the record (`g`, `r`, `n`, `l`) stay as they are.
+    await this.update({
+      key,
+      update: `${set}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}${back && !back.only ? ' ADD n :minus' : ''}`,
+      condition: conditions.join(' AND '),
+      names: { '#ttl': TTL_ATTRIBUTE },
+      values: {
+        ':d': value,
+        ':next': version,
+        ...(ttl && { ':ttl': options.expiresAt }),
+        ...(options.expectVersion !== null && { ':v': options.expectVersion }),
+        ...(back && { ':run': back.run, ...(back.only ? { ':one': 1 } : { ':zero': 0, ':minus': -1 }) }),
+      },
+    });
     return version;
   }
 
@@ -97,12 +113,83 @@ export class DynamoDbStore implements Store {
     const written = await this.update({
       key,
       // One unconditional write that still moves the version on, so a put conditioned on the old version loses.
-      update: ttl ? 'SET d = :d, #ttl = :ttl ADD v :one' : 'SET d = :d ADD v :one',
+      // A new secret: the guesses counted at the old one go with it.
+      update: ttl ? 'SET d = :d, #ttl = :ttl REMOVE g ADD v :one' : 'SET d = :d REMOVE g ADD v :one',
       ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
       values: { ':d': value, ':one': 1, ...(ttl && { ':ttl': options.expiresAt }) },
       returns: 'UPDATED_NEW',
     });
     return Number(written?.v);
+  }
+
+  async countGuess<T>(key: string, options: { limit?: number; where?: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':one': 1 };
+    const guess = options.limit !== undefined;
+    if (guess) values[':limit'] = options.limit;
+    const path = (field: string) =>
+      ['d', ...field.split('.')]
+        .map((part) => {
+          const name = `#${part.replace(/[^A-Za-z0-9_]/g, '_')}`;
+          names[name] = part;
+          return name;
+        })
+        .join('.');
+    const conditions = ['attribute_exists(pk)', ...(guess ? ['(attribute_not_exists(g) OR g < :limit)'] : [])];
+    const where = options.where ?? {};
+    let n = 0;
+    for (const [field, value] of Object.entries(where.equal ?? {})) {
+      values[`:w${++n}`] = value;
+      conditions.push(`${path(field)} = :w${n}`);
+    }
+    for (const field of where.absent ?? []) conditions.push(`attribute_not_exists(${path(field)})`);
+    for (const [field, value] of Object.entries(where.above ?? {})) {
+      values[`:w${++n}`] = value;
+      conditions.push(`${path(field)} > :w${n}`);
+    }
+    const addGuess = guess ? 'ADD g :one' : '';
+    let update = addGuess;
+    const run = options.run;
+    if (run) {
+      values[':run'] = run.startRun;
+      values[':now'] = run.now;
+      if (run.restart) {
+        const seen = run.restart.seen;
+        update = `${addGuess} SET r = :run, n = :one, l = :now`;
+        if (seen === undefined) conditions.push('attribute_not_exists(r)');
+        else {
+          Object.assign(values, { ':seenR': seen.run, ':seenN': seen.count, ':seenL': seen.last_at });
+          conditions.push('r = :seenR AND n = :seenN AND l = :seenL');
+        }
+      } else {
+        update = `${guess ? 'ADD g :one, n :one' : 'ADD n :one'} SET l = :now, r = if_not_exists(r, :run)`;
+        values[':runLimit'] = run.limit;
+        if (run.lastAfter !== undefined) values[':after'] = run.lastAfter;
+        conditions.push(`(attribute_not_exists(r) OR (n < :runLimit${run.lastAfter !== undefined ? ' AND l > :after' : ''}))`);
+      }
+    }
+    try {
+      const written = await this.update({
+        key,
+        update: update.trim(),
+        condition: conditions.join(' AND '),
+        ...(Object.keys(names).length > 0 && { names }),
+        values,
+        returns: 'ALL_NEW',
+      });
+      return toRecord<T>(written);
+    } catch (error) {
+      if (error instanceof ConflictError) return undefined;
+      throw error;
+    }
+  }
+
+  async uncountGuess(key: string, version: number): Promise<void> {
+    try {
+      await this.update({ key, update: 'ADD g :minus', condition: 'v = :v AND g > :zero', values: { ':minus': -1, ':v': version, ':zero': 0 } });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // replaced or emptied meanwhile: nothing of this secret to take back
+    }
   }
 
   async delete(key: string, options: { expectVersion?: number } = {}): Promise<void> {
@@ -120,12 +207,14 @@ export class DynamoDbStore implements Store {
     );
   }
 
-  async increment(key: string, by: number, options: { expiresAt?: number } = {}): Promise<number> {
+  async increment(key: string, by: number, options: { expiresAt?: number; below?: number } = {}): Promise<number> {
     const ttl = options.expiresAt !== undefined;
+    const below = options.below !== undefined;
     const written = await this.update({
       key,
       update: ttl ? 'ADD n :by SET #ttl = :ttl' : 'ADD n :by',
-      values: ttl ? { ':by': by, ':ttl': options.expiresAt } : { ':by': by },
+      ...(below && { condition: 'attribute_not_exists(n) OR n < :below' }),
+      values: { ':by': by, ...(ttl && { ':ttl': options.expiresAt }), ...(below && { ':below': options.below }) },
       ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
       returns: 'UPDATED_NEW',
     });
@@ -170,9 +259,10 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async uncountAttempt(key: string, run: string): Promise<void> {
+  async uncountAttempt(key: string, run: string, options: { all?: boolean } = {}): Promise<void> {
     try {
-      await this.update({ key, update: 'ADD n :minus', condition: 'r = :r AND n > :zero', values: { ':minus': -1, ':r': run, ':zero': 0 } });
+      if (options.all) await this.update({ key, update: 'REMOVE r, n, l', condition: 'r = :r', values: { ':r': run } });
+      else await this.update({ key, update: 'ADD n :minus', condition: 'r = :r AND n > :zero', values: { ':minus': -1, ':r': run, ':zero': 0 } });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // restarted or emptied meanwhile: nothing of this run to take back
     }
@@ -243,6 +333,17 @@ const MARSHALL = { removeUndefinedValues: true } as const;
 
 function keyOf(key: string): Record<string, AttributeValue> {
   return { pk: { S: key } };
+}
+
+function toRecord<T>(item: Record<string, unknown> | undefined): StoredRecord<T> | undefined {
+  if (!item || item.d === undefined) return undefined;
+  const attempts = toCounter(item);
+  return {
+    value: item.d as T,
+    version: Number(item.v),
+    ...(item.g !== undefined && Number(item.g) > 0 && { guesses: Number(item.g) }),
+    ...(attempts && { attempts }),
+  };
 }
 
 function toCounter(item: Record<string, unknown> | undefined): AttemptCounter | undefined {
