@@ -22,6 +22,7 @@ import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
 import { handler as passwordAuthenticate } from '../../functions/handlers/auth-password.js';
 import { createTestClient, createTestDeps, invoke, lastCode, TEST_SCRYPT, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
+import { proxyStore } from '../support/store-proxy.js';
 
 vi.mock('../../functions/core/crypto.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../functions/core/crypto.js')>();
@@ -125,10 +126,16 @@ describe('password guesses counted on the user record', { timeout: 60_000 }, () 
     expect(after.attempts?.count).toBe(5);
   });
 
-  it('user updates and status changes racing 100 parallel guesses neither lose a count nor lift the lock', async () => {
+  it('user updates and status changes racing 100 parallel guesses never conflict with them, lose a count or lift the lock', async () => {
     const guesses = Array.from({ length: 100 }, (_, i) => login(`wrong ${i}`));
-    const updates = Array.from({ length: 6 }, (_, i) => updateUser(t.deps, ada.user_id, i % 2 ? { name: { first_name: `Ada ${i}` } } : { status: i % 4 ? 'Active' : 'Disabled' }));
-    const [answers] = await Promise.all([Promise.all(guesses), Promise.all(updates)]);
+    // Six updates one after another while the guesses run: each writes once, as guessing never moves the version.
+    const userWrites: string[] = [];
+    const admin = { ...t.deps, store: proxyStore(t.store, (op, key) => void (op === 'put' && key === keys.user(ada.user_id) && userWrites.push(op))) };
+    const updates = (async () => {
+      for (let i = 0; i < 6; i++) await updateUser(admin, ada.user_id, i % 2 ? { name: { first_name: `Ada ${i}` } } : { status: i % 4 ? 'Active' : 'Disabled' });
+    })();
+    const [answers] = await Promise.all([Promise.all(guesses), updates]);
+    expect(userWrites).toHaveLength(6);
     expectOnlyRefusals(answers);
     await updateUser(t.deps, ada.user_id, { status: 'Active' });
     // Compared, or dummy-verified while disabled: every guess on the record counted, at most 10 of them.
