@@ -248,10 +248,22 @@ export class DynamoDbStore implements Store {
   }
 
   async restartAttempts(key: string, seen: AttemptCounter | undefined, next: AttemptCounter, expiresAt: number): Promise<boolean> {
-    const item = { pk: key, r: next.run, n: next.count, l: next.last_at, [TTL_ATTRIBUTE]: expiresAt };
+    // An UpdateItem, as the restart of a run kept on a record (countGuess) is: a restart at an unknown
+    // identifier's counter makes the same kind of request as one on a known user's record.
     try {
-      if (seen === undefined) await this.putItem(item, 'attribute_not_exists(pk)');
-      else await this.putItem(item, 'r = :r AND n = :n AND l = :l', { ':r': seen.run, ':n': seen.count, ':l': seen.last_at });
+      await this.update({
+        key,
+        update: 'SET r = :run, n = :count, l = :last, #ttl = :ttl',
+        condition: seen === undefined ? 'attribute_not_exists(pk)' : 'r = :r AND n = :n AND l = :l',
+        names: { '#ttl': TTL_ATTRIBUTE },
+        values: {
+          ':run': next.run,
+          ':count': next.count,
+          ':last': next.last_at,
+          ':ttl': expiresAt,
+          ...(seen !== undefined && { ':r': seen.run, ':n': seen.count, ':l': seen.last_at }),
+        },
+      });
       return true;
     } catch (error) {
       if (error instanceof ConflictError) return false;
