@@ -89,6 +89,28 @@ export class UndeclaredAccessError extends Error {
   }
 }
 
+/**
+ * What each store operation does to the record it names: a new operation
+ * must say (the type makes this table list every one), and the guard below
+ * checks it against the route's `table` declaration before passing it on.
+ */
+const STORE_ACCESS: { readonly [Method in keyof Store]: 'read' | 'write' } = {
+  get: 'read',
+  put: 'write',
+  overwrite: 'write',
+  countGuess: 'write',
+  uncountGuess: 'write',
+  delete: 'write',
+  increment: 'write',
+  countAttempt: 'write',
+  getAttempts: 'read',
+  restartAttempts: 'write',
+  uncountAttempt: 'write',
+  logSend: 'write',
+  getSendLog: 'read',
+  replaceSendLog: 'write',
+};
+
 function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
   const check = (key: string, op: 'read' | 'write') => {
     const kind = kindOfKey(key);
@@ -98,64 +120,17 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
       throw new UndeclaredAccessError(route, `${op === 'read' ? 'read' : 'wrote'} a "${kind ?? 'unknown'}" record`, `add '${kind ?? '?'}' to table.${op}`);
     }
   };
-  return {
-    get: async (key) => {
-      check(key, 'read');
-      return deps.store.get(key);
-    },
-    put: async (key, value, options) => {
-      check(key, 'write');
-      return deps.store.put(key, value, options);
-    },
-    overwrite: async (key, value, options) => {
-      check(key, 'write');
-      return deps.store.overwrite(key, value, options);
-    },
-    countGuess: async (key, options) => {
-      check(key, 'write');
-      return deps.store.countGuess(key, options);
-    },
-    uncountGuess: async (key, version) => {
-      check(key, 'write');
-      return deps.store.uncountGuess(key, version);
-    },
-    delete: async (key, options) => {
-      check(key, 'write');
-      return deps.store.delete(key, options);
-    },
-    increment: async (key, by, options) => {
-      check(key, 'write');
-      return deps.store.increment(key, by, options);
-    },
-    countAttempt: async (key, options) => {
-      check(key, 'write');
-      return deps.store.countAttempt(key, options);
-    },
-    getAttempts: async (key) => {
-      check(key, 'read');
-      return deps.store.getAttempts(key);
-    },
-    restartAttempts: async (key, seen, next, expiresAt) => {
-      check(key, 'write');
-      return deps.store.restartAttempts(key, seen, next, expiresAt);
-    },
-    uncountAttempt: async (key, run, options) => {
-      check(key, 'write');
-      return deps.store.uncountAttempt(key, run, options);
-    },
-    logSend: async (key, options) => {
-      check(key, 'write');
-      return deps.store.logSend(key, options);
-    },
-    getSendLog: async (key) => {
-      check(key, 'read');
-      return deps.store.getSendLog(key);
-    },
-    replaceSendLog: async (key, seen, times, expiresAt) => {
-      check(key, 'write');
-      return deps.store.replaceSendLog(key, seen, times, expiresAt);
-    },
-  };
+  const guarded = Object.fromEntries(
+    Object.entries(STORE_ACCESS).map(([method, op]) => [
+      method,
+      // async: a refusal is a rejected promise, as the store's own failures are.
+      async (key: string, ...rest: unknown[]) => {
+        check(key, op);
+        return (deps.store[method as keyof Store] as (key: string, ...rest: unknown[]) => Promise<unknown>)(key, ...rest);
+      },
+    ]),
+  );
+  return guarded as unknown as Store;
 }
 
 /**
