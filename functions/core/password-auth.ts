@@ -127,11 +127,8 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
         throw new InvalidCredentialsError();
       }
       if (!(await verifyPassword(password, user.password.hash))) throw new InvalidCredentialsError();
-      // A success ends a run holding other guesses (on the record: the run's attributes only, not its version).
-      // A success that is the only guess of its run writes nothing more: the run keeps it, and the next nine
-      // failures lock (never more than the limit compared in a run); it starts afresh once the run lapses.
-      const commit = reservation.count === 1 ? async () => {} : () => deps.store.uncountAttempt(reservation.key, reservation.run, { all: true });
-      return { user, commit, release: () => giveBackAttempt(deps, reservation) };
+      // A success ends the run of consecutive failures (on the record: the run's attributes only, not its version).
+      return { user, commit: () => deps.store.uncountAttempt(reservation.key, reservation.run, { all: true }), release: () => giveBackAttempt(deps, reservation) };
     },
   );
 }
