@@ -66,12 +66,12 @@ import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
-import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
+import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
 import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
-import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, findUserAlongside, modifyUser, type IdentifierType } from './users.js';
+import { findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
 export const DEFAULT_EXPIRY_MINUTES = 5;
@@ -733,11 +733,7 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
 
 async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
   // The session a login joins is named up front: read with the identifier's claim, in one request.
-  const sessionId = input.session_id;
-  const { user: read, alongside: session } =
-    sessionId === undefined
-      ? { user: await findUser(deps, input.identifier_type, input.identifier), alongside: undefined }
-      : await findUserAlongside<SessionRecord>(deps, input.identifier_type, input.identifier, keys.session(sessionId));
+  const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
   const found = read?.value;
   const user = found?.status === 'Active' ? found : undefined;
   // Where no user can receive codes on a channel (none named, disabled, or without that contact), sends left a
@@ -764,7 +760,7 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
       user: found,
       // Without a channel the check below refuses, so the method is never recorded.
       method: AMR_OF_CHANNEL[otpChannel ?? 'email'],
-      ...(sessionId !== undefined && { sessionId, sessionRead: { sessionId, record: session } }),
+      ...(input.session_id !== undefined && { sessionId: input.session_id, sessionRead }),
       ...(input.client_attributes !== undefined && { clientAttributes: input.client_attributes }),
       maxAge: input.max_age,
       ...(input.claims !== undefined && { claims: input.claims }),

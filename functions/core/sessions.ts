@@ -14,6 +14,7 @@ import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
 import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
+import { findUser, findUserAlongside, type IdentifierType } from './users.js';
 
 export interface ClientAttributes {
   ip_address?: string;
@@ -63,6 +64,23 @@ export async function getUser(deps: Deps, userId: string): Promise<StoredRecord<
 export interface SessionRead {
   sessionId: string;
   record: StoredRecord<SessionRecord> | undefined;
+}
+
+/**
+ * The user an authentication names (findUser) and, when it joins a session,
+ * that session's record, read with the user's first lookup in one request:
+ * pass both on to `authenticate` (`user`, `sessionRead`), which judges the
+ * session exactly as if it read it itself.
+ */
+export async function findUserJoining(
+  deps: Pick<Deps, 'store'>,
+  type: IdentifierType,
+  identifier: string,
+  sessionId: string | undefined,
+): Promise<{ user: StoredRecord<UserRecord> | undefined; sessionRead?: SessionRead }> {
+  if (sessionId === undefined) return { user: await findUser(deps, type, identifier) };
+  const { user, alongside } = await findUserAlongside<SessionRecord>(deps, type, identifier, keys.session(sessionId));
+  return { user, sessionRead: { sessionId, record: alongside } };
 }
 
 export interface LiveSession {
