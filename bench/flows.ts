@@ -70,10 +70,12 @@ function countDynamoDb(client: DynamoDBClient): void {
       counters.dynamodb += 1;
       const input = args.input as Record<string, unknown>;
       input.ReturnConsumedCapacity = 'TOTAL';
-      const isRead = context.commandName === 'GetItemCommand';
+      const isRead = context.commandName === 'GetItemCommand' || context.commandName === 'BatchGetItemCommand';
       try {
         const result = await next(args);
-        const units = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits ?? 1;
+        // A batch reports its capacity per table, in a list.
+        const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
+        const units = (Array.isArray(consumed) ? consumed.reduce((sum, table) => sum + (table.CapacityUnits ?? 0), 0) : consumed?.CapacityUnits) || 1;
         if (isRead) counters.rru += units;
         else counters.wru += units;
         return result;

@@ -26,7 +26,7 @@ export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' |
 /** A kind of table record: a key of core/model.ts `keys`. */
 export type RecordKind = keyof typeof keys;
 
-/** Records a route reads (GetItem) and writes (PutItem, UpdateItem, DeleteItem; writing implies reading). */
+/** Records a route reads (GetItem, BatchGetItem) and writes (PutItem, UpdateItem, DeleteItem; writing implies reading). */
 export interface TableAccess {
   read?: readonly RecordKind[];
   write?: readonly RecordKind[];
@@ -96,6 +96,7 @@ export class UndeclaredAccessError extends Error {
  */
 const STORE_ACCESS: { readonly [Method in keyof Store]: 'read' | 'write' } = {
   get: 'read',
+  getMany: 'read',
   put: 'write',
   overwrite: 'write',
   countGuess: 'write',
@@ -124,9 +125,10 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
     Object.entries(STORE_ACCESS).map(([method, op]) => [
       method,
       // async: a refusal is a rejected promise, as the store's own failures are.
-      async (key: string, ...rest: unknown[]) => {
-        check(key, op);
-        return (deps.store[method as keyof Store] as (key: string, ...rest: unknown[]) => Promise<unknown>)(key, ...rest);
+      async (key: string | readonly string[], ...rest: unknown[]) => {
+        // getMany names many keys: every one must be declared, as each would be read alone.
+        for (const each of typeof key === 'string' ? [key] : key) check(each, op);
+        return (deps.store[method as keyof Store] as (key: string | readonly string[], ...rest: unknown[]) => Promise<unknown>)(key, ...rest);
       },
     ]),
   );

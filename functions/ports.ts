@@ -116,6 +116,13 @@ export interface LogSendOptions {
  */
 export interface Store {
   get<T>(key: string): Promise<StoredRecord<T> | undefined>;
+  /**
+   * Reads several records in ONE request, each as `get` reads it (strongly
+   * consistent), and all of them or fails: the records found, by key; a key
+   * with no record is absent from the map. For a call that knows up front
+   * every record it will read first.
+   */
+  getMany(keys: readonly string[]): Promise<Map<string, StoredRecord<unknown>>>;
   /** Writes the record and returns its new version. */
   put<T>(key: string, value: T, options: PutOptions): Promise<number>;
   /**

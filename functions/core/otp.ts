@@ -69,7 +69,7 @@ import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
 import { admitDelivery, guardSendRequest } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
-import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findUser, modifyUser, type IdentifierType } from './users.js';
 
@@ -732,7 +732,8 @@ export async function authenticateOtp(deps: Deps, client: ClientRecord, input: O
 }
 
 async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: OtpAuthenticateInput): Promise<TokenResponse> {
-  const read = await findUser(deps, input.identifier_type, input.identifier);
+  // The session a login joins is named up front: read with the identifier's claim, in one request.
+  const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
   const found = read?.value;
   const user = found?.status === 'Active' ? found : undefined;
   // Where no user can receive codes on a channel (none named, disabled, or without that contact), sends left a
@@ -759,7 +760,7 @@ async function checkAndAuthenticateOtp(deps: Deps, client: ClientRecord, input: 
       user: found,
       // Without a channel the check below refuses, so the method is never recorded.
       method: AMR_OF_CHANNEL[otpChannel ?? 'email'],
-      ...(input.session_id !== undefined && { sessionId: input.session_id }),
+      ...(input.session_id !== undefined && { sessionId: input.session_id, sessionRead }),
       ...(input.client_attributes !== undefined && { clientAttributes: input.client_attributes }),
       maxAge: input.max_age,
       ...(input.claims !== undefined && { claims: input.claims }),

@@ -29,10 +29,10 @@ import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { unknownSubject } from './attempts.js';
 import { emitAudit } from './audit.js';
 import { reserveRecoveryGuess } from './recovery-guesses.js';
-import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import type { UserPrincipal } from './user-tokens.js';
-import { findUser, type IdentifierType } from './users.js';
+import type { IdentifierType } from './users.js';
 
 /** Crockford's base32: digits and letters without I, L, O and U. */
 export const RECOVERY_CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -163,7 +163,9 @@ export type RecoveryTokenResponse = TokenResponse & { recovery_codes_remaining: 
 
 /** `POST /cis/v1/auth/recovery-codes/authenticate`: method `recovery_code`. */
 export async function authenticateRecoveryCode(deps: Deps, client: ClientRecord, input: RecoveryAuthenticateInput): Promise<RecoveryTokenResponse> {
-  const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
+  // The session a login joins is named up front: read with the identifier's first lookup, in one request.
+  const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
+  const found = read?.value;
   const user = found?.status === 'Active' ? found : undefined;
   // An identifier naming no active user is charged as itself, so unknown users lock exactly as known ones.
   const account = user?.user_id ?? unknownSubject(input.identifier_type, input.identifier);
@@ -173,7 +175,7 @@ export async function authenticateRecoveryCode(deps: Deps, client: ClientRecord,
     tokens = await authenticate(
       deps,
       // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-      { client, userId: user?.user_id ?? '', method: 'recovery_code', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
+      { client, userId: user?.user_id ?? '', user: found, sessionRead, method: 'recovery_code', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
       async () => {
         await reserveRecoveryGuess(deps, account);
         return checkRecoveryCode(deps, account, user, input.code, (left) => (remaining = left));

@@ -14,6 +14,7 @@ import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
 import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
+import { findUser, findUserAlongside, type IdentifierType } from './users.js';
 
 export interface ClientAttributes {
   ip_address?: string;
@@ -59,6 +60,29 @@ export async function getUser(deps: Deps, userId: string): Promise<StoredRecord<
   return deps.store.get<UserRecord>(keys.user(userId));
 }
 
+/** The record at a session's key as a request read it up front, with other records (Store.getMany): not yet judged. */
+export interface SessionRead {
+  sessionId: string;
+  record: StoredRecord<SessionRecord> | undefined;
+}
+
+/**
+ * The user an authentication names (findUser) and, when it joins a session,
+ * that session's record, read with the user's first lookup in one request:
+ * pass both on to `authenticate` (`user`, `sessionRead`), which judges the
+ * session exactly as if it read it itself.
+ */
+export async function findUserJoining(
+  deps: Pick<Deps, 'store'>,
+  type: IdentifierType,
+  identifier: string,
+  sessionId: string | undefined,
+): Promise<{ user: StoredRecord<UserRecord> | undefined; sessionRead?: SessionRead }> {
+  if (sessionId === undefined) return { user: await findUser(deps, type, identifier) };
+  const { user, alongside } = await findUserAlongside<SessionRecord>(deps, type, identifier, keys.session(sessionId));
+  return { user, sessionRead: { sessionId, record: alongside } };
+}
+
 export interface LiveSession {
   record: StoredRecord<SessionRecord>;
   user: UserRecord;
@@ -68,10 +92,12 @@ export interface LiveSession {
  * Loads a live session of this client. A session that does not exist, belongs
  * to another client, has expired or was ended is `session_not_found` alike.
  * `known`: the session's user as this request already read it, if it has;
- * the session's user is read only when it is someone else.
+ * the session's user is read only when it is someone else. `read`: the
+ * session's record as this request already read it (found or not), judged
+ * here exactly as a record read now would be.
  */
-export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionId: string, known?: UserRecord): Promise<LiveSession> {
-  const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
+export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionId: string, known?: UserRecord, read?: SessionRead): Promise<LiveSession> {
+  const record = read?.sessionId === sessionId ? read.record : await deps.store.get<SessionRecord>(keys.session(sessionId));
   if (!record || record.value.client_id !== client.client_id) throw new SessionNotFoundError();
   const user = known?.user_id === record.value.user_id ? known : (await getUser(deps, record.value.user_id))?.value;
   if (!isSessionLive(record.value, user, deps.clock.now())) throw new SessionNotFoundError();
@@ -136,6 +162,8 @@ export interface AuthenticateRequest {
   user?: UserRecord | undefined;
   /** The session `sessionId` as this request already loaded it live (loadLiveSession): spares loading it again. */
   session?: StoredRecord<SessionRecord> | undefined;
+  /** The record at `sessionId` as this request already read it, not yet judged (loadLiveSession judges it): spares reading it again. */
+  sessionRead?: SessionRead | undefined;
   /** The method being added; `null` refreshes a live session's tokens without adding one. */
   method: AuthMethod | null;
   sessionId?: string;
@@ -169,7 +197,7 @@ async function runAuthentication(
   const { client, sessionId, clientAttributes } = request;
   let existing: StoredRecord<SessionRecord> | undefined;
   if (sessionId !== undefined) {
-    existing = request.session?.value.session_id === sessionId ? request.session : (await loadLiveSession(deps, client, sessionId, request.user)).record;
+    existing = request.session?.value.session_id === sessionId ? request.session : (await loadLiveSession(deps, client, sessionId, request.user, request.sessionRead)).record;
     checkSessionAccess(existing.value, request.userId, clientAttributes);
   }
   const check = await verify();

@@ -22,9 +22,9 @@ import { constantTimeEqual } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
 import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
-import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
+import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, type IdentifierType } from './users.js';
+import { modifyUser, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -156,11 +156,13 @@ export async function authenticateTotp(deps: Deps, client: ClientRecord, input: 
 }
 
 async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input: TotpAuthenticateInput): Promise<TokenResponse> {
-  const user = (await findUser(deps, input.identifier_type, input.identifier))?.value;
+  // The session a login joins is named up front: read with the identifier's first lookup, in one request.
+  const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
+  const user = read?.value;
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
-    { client, userId: user?.user_id ?? '', method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
+    { client, userId: user?.user_id ?? '', user, sessionRead, method: 'otp', sessionId: input.session_id, clientAttributes: input.client_attributes, maxAge: input.max_age, claims: input.claims },
     () => checkTotp(deps, totpAttemptsKey(user, input.identifier_type, input.identifier), user?.user_id, input.token),
   );
 }

@@ -107,6 +107,28 @@ export async function findUser(deps: Pick<Deps, 'store'>, type: IdentifierType, 
   return user && holdsIdentifier(user.value, type, identifier) ? user : undefined;
 }
 
+/**
+ * findUser, with the record at `alongside` read in the same request as its
+ * first read (the claim, or the user itself for user_id): one request for two
+ * reads a call knows it needs up front (the session a login joins). The user
+ * a claim names is then read and checked as findUser does, so a known and an
+ * unknown identifier make the same first request.
+ */
+export async function findUserAlongside<T>(
+  deps: Pick<Deps, 'store'>,
+  type: IdentifierType,
+  identifier: string,
+  alongside: string,
+): Promise<{ user: StoredRecord<UserRecord> | undefined; alongside: StoredRecord<T> | undefined }> {
+  const first = lookupKey(type, identifier);
+  const read = await deps.store.getMany([first, alongside]);
+  const other = read.get(alongside) as StoredRecord<T> | undefined;
+  if (type === 'user_id') return { user: read.get(first) as StoredRecord<UserRecord> | undefined, alongside: other };
+  const userId = (read.get(first)?.value as ClaimRecord | undefined)?.user_id;
+  const user = userId === undefined ? undefined : await deps.store.get<UserRecord>(keys.user(userId));
+  return { user: user && holdsIdentifier(user.value, type, identifier) ? user : undefined, alongside: other };
+}
+
 /** The user an email, phone number or username claim names, unread: findUser must still check that the user holds it. */
 export async function claimedUserId(deps: Pick<Deps, 'store'>, type: Exclude<IdentifierType, 'user_id'>, identifier: string): Promise<string | undefined> {
   return (await deps.store.get<ClaimRecord>(lookupKey(type, identifier)))?.value.user_id;

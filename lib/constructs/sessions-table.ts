@@ -3,8 +3,12 @@ import { AttributeType, BillingMode, CfnTable, Table } from 'aws-cdk-lib/aws-dyn
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
-/** The actions DynamoDbStore uses: single-item reads and conditional writes, nothing else (no query, scan or batch). */
-export const READ_ACTIONS = ['dynamodb:GetItem'] as const;
+/**
+ * The actions DynamoDbStore uses: item reads, alone or batched (BatchGetItem,
+ * whose every key must meet the LeadingKeys condition), and single-item
+ * conditional writes; nothing else (no query, scan, batch write or transaction).
+ */
+export const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'] as const;
 export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 /**
@@ -29,7 +33,7 @@ export class SessionsTable extends Construct {
     (this.table.node.defaultChild as CfnTable).overrideLogicalId(SessionsTable.LOGICAL_ID);
   }
 
-  /** GetItem on the keys that start with one of `prefixes` (a `dynamodb:LeadingKeys` condition). */
+  /** GetItem and BatchGetItem on the keys that start with one of `prefixes` (a `dynamodb:LeadingKeys` condition). */
   grantRead(grantee: IGrantable, prefixes: readonly string[]): Grant {
     return this.grantOnKeys(grantee, READ_ACTIONS, prefixes);
   }

@@ -177,7 +177,7 @@ describe('the Twofold stack', () => {
       const needs = needsOf(route);
       const table = byRoute.get(route.name)!.filter((s) => actionsOf(s)[0]!.startsWith('dynamodb:'));
       const expected = [];
-      if (needs.read.size) expected.push({ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: leading(needs.read) });
+      if (needs.read.size) expected.push({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: leading(needs.read) });
       if (needs.write.size) {
         expected.push({
           Effect: 'Allow',
@@ -193,7 +193,12 @@ describe('the Twofold stack', () => {
   it('lets the read-only lookups only read: users-get may read user records, and nothing else of the table', () => {
     const table = statementsByRoute().get('users-get')!.filter((s) => actionsOf(s)[0]!.startsWith('dynamodb:'));
     expect(table).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['client#*', 'user#*'] } } },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['client#*', 'user#*'] } },
+      },
     ]);
   });
 

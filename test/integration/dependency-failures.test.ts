@@ -41,6 +41,7 @@ function flakySigner(inner: Signer): Signer {
 function recordingStore(inner: Store): Store {
   return {
     get: (key) => inner.get(key),
+    getMany: (keys) => inner.getMany(keys),
     put: (key, value, options) => {
       writtenKeys.push(key);
       return inner.put(key, value, options);
@@ -136,6 +137,7 @@ describe('write contention', () => {
     // Every conditional write to the session loses, as if others wrote it each time.
     t.deps.store = {
       get: (key) => store.get(key),
+      getMany: (keys) => store.getMany(keys),
       put: async (key, value, options) => {
         if (key.startsWith('session#')) throw new ConflictError();
         return store.put(key, value, options);
@@ -166,6 +168,7 @@ describe('DynamoDB unreachable', () => {
     const unreachable = new DynamoDbStore(dynamoClientFor('http://127.0.0.1:9'), 'nowhere');
     const clientRecordStore: Store = {
       get: (key) => (key.startsWith('client#') ? t.deps.store.get(key) : unreachable.get(key)),
+      getMany: (keys) => unreachable.getMany(keys),
       put: (key, value, options) => unreachable.put(key, value, options),
       delete: (key, options) => unreachable.delete(key, options),
       increment: (key, by, options) => unreachable.increment(key, by, options),

@@ -6,6 +6,8 @@ import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-au
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
 import { createTestClient, createTestDeps, idTokenClaims, invoke, lastCode, otherCode, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
+import { proxyStore, type StoreOp } from '../support/store-proxy.js';
+import { kindOfKey } from '../../functions/access.js';
 
 const EMAIL = 'ada@example.com';
 const PHONE = '+15551234567';
@@ -541,6 +543,83 @@ describe('sessions and MFA', () => {
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe('session_not_found');
     expect((await byEmail(code)).status).toBe(200);
+  });
+
+  /** Runs `action` with every store call recorded as `op kind`, a getMany as one entry naming its kinds; the client record (cached) left out. */
+  async function storeCalls(action: () => Promise<unknown>): Promise<string[]> {
+    const calls: string[] = [];
+    const store = t.deps.store;
+    let batch: string[] = [];
+    t.deps.store = proxyStore(store, (op: StoreOp, key: string) => {
+      if (op === 'getMany') batch.push(kindOfKey(key) ?? key);
+      else if (kindOfKey(key) !== 'client') calls.push(`${op} ${kindOfKey(key) ?? key}`);
+    });
+    const getMany = t.deps.store.getMany;
+    t.deps.store.getMany = async (keys) => {
+      batch = [];
+      try {
+        return await getMany(keys);
+      } finally {
+        calls.push(`getMany ${batch.join(' + ')}`);
+      }
+    };
+    try {
+      await action();
+    } finally {
+      t.deps.store = store;
+    }
+    return calls;
+  }
+
+  it('reads the claim and the session a login joins in one request, and reads neither again', async () => {
+    await sendEmail();
+    const first = await byEmail(lastCode(t.outbox, EMAIL));
+    await sendSms();
+    const code = lastCode(t.outbox, PHONE);
+    let res: Awaited<ReturnType<typeof byPhone>> | undefined;
+    const calls = await storeCalls(async () => (res = await byPhone(code, { session_id: first.body.session_id })));
+    expect(res!.status).toBe(200);
+    expect(calls[0]).toBe('getMany phoneClaim + session');
+    expect(calls[1]).toBe('get user');
+    expect(calls.slice(2).filter((call) => call.startsWith('get'))).toEqual([]);
+    expect(calls).toContain('put session');
+  });
+
+  it('by user_id, reads the user and the session in one request', async () => {
+    await sendEmail();
+    const first = await byEmail(lastCode(t.outbox, EMAIL));
+    t.clock.advanceSeconds(30);
+    await sendEmail();
+    const code = lastCode(t.outbox, EMAIL);
+    let res: Awaited<ReturnType<typeof authenticate>> | undefined;
+    const calls = await storeCalls(
+      async () => (res = await authenticate({ passcode: code, identifier_type: 'user_id', identifier: user.user_id, channel: 'email', session_id: first.body.session_id })),
+    );
+    expect(res!.status, JSON.stringify(res!.body)).toBe(200);
+    expect(calls[0]).toBe('getMany user + session');
+    expect(calls.filter((call) => call === 'get user' || call === 'get session')).toEqual([]);
+  });
+
+  it('an unknown identifier with a session makes the same first request as a known one, and is session_user_mismatch as another user is', async () => {
+    await sendEmail();
+    const ada = await byEmail(lastCode(t.outbox, EMAIL));
+    await putUser({ email: 'grace@example.com' });
+    const answers: unknown[] = [];
+    const firsts: string[] = [];
+    for (const identifier of ['grace@example.com', 'nobody@example.com']) {
+      const calls = await storeCalls(async () => {
+        const res = await authenticate({ passcode: '123456', identifier_type: 'email', identifier, session_id: ada.body.session_id });
+        answers.push([res.status, res.body.error_code]);
+      });
+      firsts.push(calls[0]!);
+      // Refused on the session, before any guess is counted.
+      expect(calls.filter((call) => call.startsWith('countGuess') || call.startsWith('put'))).toEqual([]);
+    }
+    expect(answers).toEqual([
+      [403, 'session_user_mismatch'],
+      [403, 'session_user_mismatch'],
+    ]);
+    expect(firsts).toEqual(['getMany emailClaim + session', 'getMany emailClaim + session']);
   });
 
   it('adding another user’s OTP to a session is session_user_mismatch, and the code stays unused', async () => {

@@ -108,6 +108,7 @@ describe('a stalled DynamoDB through the real handler', () => {
     // The client record still comes from the live table, so the request gets past authentication.
     const store: Store = {
       get: (key) => (key.startsWith('client#') ? t.deps.store.get(key) : paused.get(key)),
+      getMany: (keys) => paused.getMany(keys),
       put: (key, value, options) => paused.put(key, value, options),
       delete: (key, options) => paused.delete(key, options),
       increment: (key, by, options) => paused.increment(key, by, options),

@@ -44,6 +44,32 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       expect(await store.get('d')).toBeUndefined();
     });
 
+    describe('reading many keys at once', () => {
+      it('returns each record found exactly as get does, its guesses and run included, and leaves out keys with no record', async () => {
+        const store = await makeStore();
+        await store.put('m1', { a: 1 }, { expectVersion: null });
+        await store.put('m2', { b: { c: [1, 2] } }, { expectVersion: null, expiresAt: 2_000_000_000 });
+        await store.put('m2', { b: { c: [3] } }, { expectVersion: 1 });
+        await store.countGuess('m2', { limit: 5, run: { limit: 3, now: 10, startRun: 'r1' } });
+        await store.increment('counter', 1); // a plain counter is no record: absent, as get says
+        const read = await store.getMany(['m1', 'missing', 'm2', 'counter']);
+        expect([...read.keys()].sort()).toEqual(['m1', 'm2']);
+        expect(read.get('m1')).toEqual(await store.get('m1'));
+        expect(read.get('m2')).toEqual(await store.get('m2'));
+        expect(read.get('m2')).toEqual({ value: { b: { c: [3] } }, version: 2, guesses: 1, attempts: { run: 'r1', count: 1, last_at: 10 } });
+      });
+
+      it('reads what the last write left (strongly consistent), a key named twice once, and nothing for no keys', async () => {
+        const store = await makeStore();
+        await store.put('w', { n: 1 }, { expectVersion: null });
+        await store.put('w', { n: 2 }, { expectVersion: 1 });
+        const read = await store.getMany(['w', 'w']);
+        expect(read.size).toBe(1);
+        expect(read.get('w')).toEqual({ value: { n: 2 }, version: 2 });
+        expect((await store.getMany([])).size).toBe(0);
+      });
+    });
+
     it('keeps nested values, drops undefined fields', async () => {
       const store = await makeStore();
       const value = { list: [{ method: 'pwd', at: 1 }], nested: { deep: 'x' }, flag: false, gone: undefined };

@@ -12,6 +12,8 @@ import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-
 import { handler as totpRegister } from '../../functions/handlers/auth-totp-register.js';
 import { createTestClient, createTestDeps, idTokenClaims, invoke, slowSigning, type TestContext } from '../support/harness.js';
 import { seedAuthentication, seedUser } from '../support/seed.js';
+import { proxyStore } from '../support/store-proxy.js';
+import { kindOfKey } from '../../functions/access.js';
 
 const REDIRECT = 'https://app.example/callback';
 
@@ -304,6 +306,24 @@ describe('authenticating with TOTP', () => {
 });
 
 describe('MFA across methods', () => {
+  it('adding TOTP to a session reads the claim and the session in one request, then neither again', async () => {
+    const secret = (await register()).body.secret;
+    const first = await seedAuthentication(t.deps, client, ada, 'pwd');
+    const calls: string[] = [];
+    const store = t.deps.store;
+    t.deps.store = proxyStore(store, (op, key) => void (kindOfKey(key) !== 'client' && calls.push(`${op} ${kindOfKey(key)}`)));
+    try {
+      expect((await authenticateTotp(codeNow(secret), { session_id: first.session_id })).status).toBe(200);
+    } finally {
+      t.deps.store = store;
+    }
+    const reads = calls.filter((call) => call.startsWith('get'));
+    // getMany runs the proxy once per key, in the order asked: the claim, then the session.
+    expect(reads.slice(0, 2)).toEqual(['getMany emailClaim', 'getMany session']);
+    expect(reads.filter((call) => call === 'get session' || call === 'get emailClaim')).toEqual([]);
+    expect(calls).toContain('put session');
+  });
+
   it('a magic link then TOTP in the same session satisfies MFA: amr eml, otp, mfa', async () => {
     const secret = (await register()).body.secret;
     expect((await invoke(linkSend, { token, body: { identifier_type: 'email', identifier: 'ada@example.com', redirect_uri: REDIRECT } })).status).toBe(200);

@@ -44,6 +44,8 @@ export class FaultInjector {
     };
     const faultyStore: Store = {
       get: async (key) => (await this.step('store'), store.get(key)),
+      // One request however many keys it reads: one step, failing as a read does.
+      getMany: async (keys) => (await this.step('store'), store.getMany(keys)),
       put: (key, value, options) => write(key, () => store.put(key, value, options)),
       delete: (key, options) => write(key, () => store.delete(key, options)),
       countGuess: (key, options) => write(key, () => store.countGuess(key, options)),

@@ -1,7 +1,8 @@
 /**
  * A Store that runs `before(op, key)` ahead of every call, then the real
  * call: the one place tests wrap a store to trace, slow down or record calls,
- * so a new Store operation is added here once.
+ * so a new Store operation is added here once. A `getMany` runs `before` for
+ * each of its keys, then makes its one call.
  */
 import type { Store } from '../../functions/ports.js';
 
@@ -10,6 +11,10 @@ export type StoreOp = keyof Store;
 export function proxyStore(store: Store, before: (op: StoreOp, key: string) => void | Promise<void>): Store {
   return {
     get: async (key) => (await before('get', key), store.get(key)),
+    getMany: async (keys) => {
+      for (const key of keys) await before('getMany', key);
+      return store.getMany(keys);
+    },
     put: async (key, value, options) => (await before('put', key), store.put(key, value, options)),
     countGuess: async (key, options) => (await before('countGuess', key), store.countGuess(key, options)),
     uncountGuess: async (key, version) => (await before('uncountGuess', key), store.uncountGuess(key, version)),

@@ -17,6 +17,7 @@ function memoryStore(): Store {
   const items = new Map<string, { value: unknown; version: number }>();
   return {
     get: async (key) => items.get(key) as never,
+    getMany: async (keys) => new Map(keys.flatMap((key) => (items.has(key) ? [[key, items.get(key)!] as const] : []))),
     put: async (key, value) => {
       const version = (items.get(key)?.version ?? 0) + 1;
       items.set(key, { value, version });
@@ -117,6 +118,20 @@ describe('declared needs', () => {
     await deps.store.get(keys.otp('u1', 'sms'));
     await deps.store.increment(keys.otp('u1', 'sms'), 1);
     await deps.store.delete(keys.otp('u1', 'sms'));
+  });
+
+  it('a read of many keys at once is allowed only when every key is declared, and never names the key it refused', async () => {
+    const store = fakeDeps();
+    await store.store.put(keys.user('u1'), { user_id: 'u1' }, { expectVersion: null });
+    const deps = restrictDeps(store, route({ table: { read: ['user', 'session'] } }));
+    const read = await deps.store.getMany([keys.session('s1'), keys.user('u1')]);
+    expect([...read.keys()]).toEqual([keys.user('u1')]);
+    // One undeclared key among declared ones (first or last) refuses the whole read.
+    const error = await deps.store.getMany([keys.user('u1'), keys.phoneClaim('+15551234567')]).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(UndeclaredAccessError);
+    expect((error as Error).message).toMatch(/read a "phoneClaim" record without declaring it: add 'phoneClaim' to table.read/);
+    expect((error as Error).message).not.toContain('+15551234567');
+    await expect(deps.store.getMany([keys.otp('u1', 'sms'), keys.user('u1')])).rejects.toThrow(/add 'otp' to table.read/);
   });
 
   it('gives the secrets and capabilities a route declares', async () => {

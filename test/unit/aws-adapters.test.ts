@@ -5,6 +5,7 @@
  * JWT signed through the KMS signer is verified by jose.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
@@ -161,6 +162,40 @@ describe('KMS signer', () => {
     const error = await rejection(signerWith().publicKeys());
     expect(error).not.toBeInstanceOf(DependencyError);
     expect((error as Error).message).toMatch(/ECC_NIST_P256/);
+  });
+});
+
+describe('DynamoDB store, reading many keys in one BatchGetItem', () => {
+  const item = (pk: string, n: number) => ({ pk: { S: pk }, v: { N: '1' }, d: { M: { n: { N: String(n) } } } });
+
+  it('asks for every key with a consistent read, and asks again for the keys DynamoDB left unprocessed until none is left', async () => {
+    const client = new DynamoDBClient({ region: 'us-east-1' });
+    const dynamodb = mockClient(client);
+    dynamodb
+      .on(BatchGetItemCommand)
+      .resolvesOnce({ Responses: { t: [item('a', 1)] }, UnprocessedKeys: { t: { Keys: [{ pk: { S: 'b' } }, { pk: { S: 'c' } }], ConsistentRead: true } } })
+      .resolvesOnce({ Responses: { t: [item('b', 2)] }, UnprocessedKeys: { t: { Keys: [{ pk: { S: 'c' } }], ConsistentRead: true } } })
+      .resolvesOnce({ Responses: { t: [] }, UnprocessedKeys: {} });
+    const read = await new DynamoDbStore(client, 't').getMany(['a', 'b', 'c', 'a']);
+    expect(Object.fromEntries(read)).toEqual({ a: { value: { n: 1 }, version: 1 }, b: { value: { n: 2 }, version: 1 } });
+    const asked = dynamodb.commandCalls(BatchGetItemCommand).map((call) => call.args[0].input.RequestItems);
+    expect(asked).toEqual([
+      { t: { Keys: [{ pk: { S: 'a' } }, { pk: { S: 'b' } }, { pk: { S: 'c' } }], ConsistentRead: true } },
+      { t: { Keys: [{ pk: { S: 'b' } }, { pk: { S: 'c' } }], ConsistentRead: true } },
+      { t: { Keys: [{ pk: { S: 'c' } }], ConsistentRead: true } },
+    ]);
+  });
+
+  it('fails as an outage (503), never with a partial answer, when keys stay unprocessed; a throttled batch is an outage too', async () => {
+    const client = new DynamoDBClient({ region: 'us-east-1' });
+    const dynamodb = mockClient(client);
+    dynamodb.on(BatchGetItemCommand).resolves({ Responses: { t: [item('a', 1)] }, UnprocessedKeys: { t: { Keys: [{ pk: { S: 'b' } }] } } });
+    const store = new DynamoDbStore(client, 't');
+    expect(await rejection(store.getMany(['a', 'b']))).toBeInstanceOf(DependencyError);
+    expect(dynamodb.commandCalls(BatchGetItemCommand)).toHaveLength(4);
+    dynamodb.reset();
+    dynamodb.on(BatchGetItemCommand).rejects(awsError('ProvisionedThroughputExceededException', 'throughput exceeded', 400));
+    expect(await rejection(store.getMany(['a']))).toBeInstanceOf(DependencyError);
   });
 });
 

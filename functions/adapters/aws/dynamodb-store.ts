@@ -10,6 +10,7 @@
  * ttl}`. The table's TTL attribute is `ttl`.
  */
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
@@ -81,6 +82,30 @@ export class DynamoDbStore implements Store {
   async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
     const item = await this.getItem(key);
     return toRecord<T>(item);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, StoredRecord<unknown>>> {
+    const found = new Map<string, StoredRecord<unknown>>();
+    // DynamoDB refuses a batch that names one key twice, and one of more than 100 keys.
+    const unique = [...new Set(keys)];
+    if (unique.length > MAX_BATCH_KEYS) throw new Error(`getMany reads at most ${MAX_BATCH_KEYS} keys`);
+    let pending: Record<string, AttributeValue>[] = unique.map(keyOf);
+    for (let round = 1; pending.length > 0; round++) {
+      // Keys left unprocessed (throttling, the 16 MB response limit) are asked again, a bounded number of times:
+      // a partial answer would pass a record that exists for one that does not.
+      if (round > MAX_BATCH_ROUNDS) throw dependencyFailure('dynamodb', Object.assign(new Error('BatchGetItem left keys unprocessed'), { name: 'UnprocessedKeys' }));
+      if (round > 1) await new Promise((resolve) => setTimeout(resolve, BATCH_BACKOFF_MS * 2 ** (round - 2)));
+      const { Responses, UnprocessedKeys } = await call(() =>
+        this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } })),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) {
+        const plain = unmarshall(item);
+        const record = toRecord<unknown>(plain);
+        if (record) found.set(String(plain.pk), record);
+      }
+      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
   }
 
   async put<T>(key: string, value: T, options: PutOptions): Promise<number> {
@@ -342,6 +367,11 @@ export class DynamoDbStore implements Store {
 }
 
 const MARSHALL = { removeUndefinedValues: true } as const;
+/** BatchGetItem's limit on the keys of one request. */
+const MAX_BATCH_KEYS = 100;
+/** Requests one getMany makes at most while DynamoDB leaves keys unprocessed, waiting twice as long before each. */
+const MAX_BATCH_ROUNDS = 4;
+const BATCH_BACKOFF_MS = 20;
 
 function keyOf(key: string): Record<string, AttributeValue> {
   return { pk: { S: key } };
