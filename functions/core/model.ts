@@ -143,7 +143,7 @@ export const keys = {
   /** What an OTP send to an identifier naming no reachable user leaves behind (core/otp.ts OtpDecoy); subject: unknownSubject(). */
   otpDecoy: (subject: string, channel: string) => `otp-decoy#${subject}#${channel}`,
   magicLink: (codeHash: string) => `link#${codeHash}`,
-  /** Send log of a real destination (keyed hash of the contact). */
+  /** Send log of a real destination (keyed hash of the contact): no longer written (the log is kept on the code record, otp#); old ones expire by TTL. */
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,
   /** Send log of what callers submitted (keyed hash of channel, identifier type and identifier). */
   sendRequestRate: (requestHash: string) => `rate#req#${requestHash}`,

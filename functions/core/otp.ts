@@ -67,7 +67,7 @@ import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './c
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
-import { admitDelivery, guardSendRequest } from './rate-limits.js';
+import { admitDeliveryWith, guardSendRequest, type SendGuard } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
@@ -343,11 +343,35 @@ export interface IssueRequest {
  * and its id.
  */
 export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ code: string; id: string }> {
+  const code = newCode(deps, request);
+  await deps.store.overwrite(code.key, code.next, { expiresAt: otpRecordTtl(code.next) });
+  return { code: code.code, id: code.id };
+}
+
+/**
+ * issueCode for a code that will be delivered, under the destination's send
+ * limits (core/rate-limits.ts admitDeliveryWith): the user and channel's send
+ * log is kept on the code record, and the one write that replaces the code
+ * also appends to it, refused when a limit holds. A refusal
+ * (`destination_limit`) writes nothing: the previous code stays, nothing is
+ * to be sent, the budget unit is given back.
+ */
+export async function issuePacedCode(deps: Deps, request: IssueRequest, guard: SendGuard): Promise<{ code: string; id: string } | 'destination_limit'> {
+  const code = newCode(deps, request);
+  const verdict = await admitDeliveryWith(
+    deps,
+    guard,
+    (log) => deps.store.overwrite(code.key, code.next, { expiresAt: otpRecordTtl(code.next), log }),
+    () => deps.store.getRecordSendLog(code.key),
+  );
+  return verdict === 'destination_limit' ? verdict : { code: code.code, id: code.id };
+}
+
+function newCode(deps: Deps, request: IssueRequest): { key: string; next: OtpRecord; code: string; id: string } {
   const { user, channel } = request;
   const destination = contactOf(user, channel)!;
   const code = generateNumericCode(OTP_DIGITS);
   const id = randomId();
-  const key = keys.otp(user.user_id, channel);
   const next = withNewCode(user.user_id, channel, {
     id,
     hash: keyedHash(deps.hashKey, code),
@@ -358,8 +382,7 @@ export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ co
     expiresInMinutes: request.expiresInMinutes,
   }, deps.clock.now());
   // The new code replaces whatever the record held, unread; a consume of the old code then loses on its version.
-  await deps.store.overwrite(key, next, { expiresAt: otpRecordTtl(next) });
-  return { code, id };
+  return { key: keys.otp(user.user_id, channel), next, code, id };
 }
 
 /**
@@ -687,14 +710,13 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
       }, expiresInMinutes);
       return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
     }
-    if (!direct) {
-      const verdict = await admitDelivery(deps, guard, channel, contactOf(user, channel)!);
-      if (verdict !== 'deliver') {
-        deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
-        return result;
-      }
+    const request = { client, user, channel, purpose: 'login' as const, expiresInMinutes, ...(requestId !== undefined && { requestId }) };
+    // A delivery is judged by the destination's limits in the write that stores its code (issuePacedCode).
+    const issued = direct ? await issueCode(deps, request) : await issuePacedCode(deps, request, guard);
+    if (issued === 'destination_limit') {
+      deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: issued, client_id: client.client_id });
+      return result;
     }
-    const issued = await issueCode(deps, { client, user, channel, purpose: 'login', expiresInMinutes, ...(requestId !== undefined && { requestId }) });
     deps.logger.info('otp issued', { user_id: user.user_id, channel, direct, client_id: client.client_id });
     if (direct) return { ...result, code: issued.code };
     await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>

@@ -34,6 +34,8 @@ function memoryStore(): Store {
     logSend: async () => true,
     getSendLog: async () => undefined,
     replaceSendLog: async () => true,
+    logSendOnRecord: async () => undefined,
+    getRecordSendLog: async () => ({ times: [], version: 0 }),
   };
 }
 
