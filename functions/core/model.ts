@@ -130,6 +130,13 @@ export interface SessionRecord {
 export interface ClaimRecord {
   user_id: string;
   created_at: number;
+  /**
+   * Contact claims only: the user's status, stamped after a write of the
+   * user that holds this contact left them Active, and removed before any
+   * write that disables the user or gives the contact up (core/users.ts). A
+   * claim without it (older ones too) says nothing: read the user.
+   */
+  status?: 'Active';
 }
 
 export const keys = {

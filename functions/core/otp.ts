@@ -71,7 +71,7 @@ import { admitDeliveryWith, guardSendRequest, type SendGuard } from './rate-limi
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, type IdentifierType } from './users.js';
+import { findContactHolder, findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
 export const DEFAULT_EXPIRY_MINUTES = 5;
@@ -303,12 +303,12 @@ export function pickChannel(
 }
 
 /** The user's current contact on a channel. */
-export function contactOf(user: UserRecord, channel: OtpChannel): string | undefined {
+export function contactOf(user: Pick<UserRecord, 'email' | 'phone_number'>, channel: OtpChannel): string | undefined {
   return channel === 'email' ? user.email : user.phone_number;
 }
 
 /** A user that can receive and use codes on `channel`, or undefined. */
-export function reachableOn(user: UserRecord | undefined, channel: OtpChannel): user is UserRecord {
+export function reachableOn<U extends Pick<UserRecord, 'status' | 'email' | 'phone_number'>>(user: U | undefined, channel: OtpChannel): user is U {
   return user !== undefined && user.status === 'Active' && contactOf(user, channel) !== undefined;
 }
 
@@ -330,7 +330,7 @@ export function withContactVerified(user: UserRecord, channel: OtpChannel, desti
 
 export interface IssueRequest {
   client: ClientRecord;
-  user: UserRecord;
+  user: Pick<UserRecord, 'user_id' | 'email' | 'phone_number'>;
   channel: OtpChannel;
   purpose: OtpPurpose;
   expiresInMinutes: number;
@@ -440,7 +440,7 @@ export interface DeliveryContent {
 }
 
 /** Sends `code` to the user's contact on `channel`. */
-export async function sendCode(deps: Deps, user: UserRecord, channel: OtpChannel, code: string, expiresInMinutes: number, content: DeliveryContent): Promise<void> {
+export async function sendCode(deps: Deps, user: Pick<UserRecord, 'email' | 'phone_number'>, channel: OtpChannel, code: string, expiresInMinutes: number, content: DeliveryContent): Promise<void> {
   const appName = deps.settings.appName;
   if (channel === 'email') {
     const rendered = renderEmail(appName, content.emailContent, { code }, expiresInMinutes);
@@ -693,7 +693,11 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
   const expiresInMinutes = Math.min(input.expires_in ?? DEFAULT_EXPIRY_MINUTES, MAX_EXPIRY_MINUTES);
 
   return withResponseFloor(deps, client, 'otp/send', async () => {
-    const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
+    // By the channel's own contact, its claim can stand for the user (no user read); by any other name, the user is read.
+    const found =
+      channelOfIdentifier(input.identifier_type) === channel
+        ? await findContactHolder(deps, input.identifier_type as 'email' | 'phone_number', input.identifier)
+        : (await findUser(deps, input.identifier_type, input.identifier))?.value;
     const user = reachableOn(found, channel) ? found : undefined;
     if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
 
