@@ -34,15 +34,17 @@
  * was delivered (and that send reaches the victim, who sees it). Keep the
  * budget far above real traffic (default 1000 per hour).
  *
- * Each sliding log of send times is one record appended to with one
- * conditional write (read and replaced on its version only when its oldest
- * times must be trimmed); the budget is an atomic counter per hour window (a
- * hot key: read with an atomic add of 0, taken with a conditional add of 1).
- * Keys hold only keyed hashes of identifiers and contacts.
+ * Each sliding log of send times is appended to with one conditional write
+ * (read and replaced on its version only when its oldest times must be
+ * trimmed): a record of its own for what was submitted, and for a real
+ * destination the same write that stores the code; the budget is an atomic
+ * counter per hour window (a hot key: read with an atomic add of 0, taken
+ * with a conditional add of 1). Keys of submitted identifiers hold only
+ * their keyed hashes.
  */
 import { ConflictError, RateLimitedError } from '../errors.js';
-import { keyedHash } from './crypto.js';
 import type { RecordSendLog, SendLog } from '../ports.js';
+import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord } from './model.js';
 import { normalizeIdentifier, type IdentifierType } from './users.js';
