@@ -318,14 +318,16 @@ async function passwordSmsLogin(bench: Bench, user: { email: string; phone: stri
 }
 
 /**
- * Drops the send logs an untimed login left for `phone` (the number's own and
- * the one keyed by the request), as if that login were 15 minutes old: a
- * returning user's next send is then neither throttled nor dropped, at the
- * same cost (one conditional append each, log or no log).
+ * Drops the send logs an untimed login left for `phone` (the user's SMS log,
+ * kept on their code record, and the one keyed by the request), as if that
+ * login were 15 minutes old: a returning user's next send is then neither
+ * throttled nor dropped, at the same cost (one conditional write each, log or
+ * no log).
  */
 async function forgetSendLogs(bench: Bench, phone: string) {
   const hash = (text: string) => keyedHash(bench.deps.hashKey, text);
-  await bench.deps.store.delete(keys.sendRate(hash(`sms|${phone}`)));
+  const claim = await bench.deps.store.get<{ user_id: string }>(keys.phoneClaim(phone));
+  await bench.deps.store.delete(keys.otp(claim!.value.user_id, 'sms'));
   await bench.deps.store.delete(keys.sendRequestRate(hash(`sms|phone_number|${phone}`)));
 }
 

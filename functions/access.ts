@@ -110,6 +110,8 @@ const STORE_ACCESS: { readonly [Method in keyof Store]: 'read' | 'write' } = {
   logSend: 'write',
   getSendLog: 'read',
   replaceSendLog: 'write',
+  logSendOnRecord: 'write',
+  getRecordSendLog: 'read',
 };
 
 function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {

@@ -98,6 +98,16 @@ export interface SendLog {
   version: number;
 }
 
+/**
+ * A sliding log of sends kept on a versioned record beside its value, with
+ * a version of its own (Store.overwrite `log`, Store.logSendOnRecord):
+ * either appended to while the latest logged send is at or before
+ * `lastAtOrBefore` and the log holds fewer than `maxEntries` times (or there
+ * is no log yet), or replaced by `times` and `now` while the log is still at
+ * version `seen` (0: no log).
+ */
+export type RecordSendLog = { now: number } & ({ lastAtOrBefore: number; maxEntries: number } | { seen: number; times: number[] });
+
 export interface LogSendOptions {
   /** The send's time (ms), appended to the log. */
   now: number;
@@ -130,9 +140,12 @@ export interface Store {
    * new version: one more than the stored one, so a concurrent put on the
    * old version loses. For records a write replaces wholesale (a new code):
    * the guesses counted at the old secret are dropped with it. (A `put`
-   * keeps them: it changes the record, not its secret.)
+   * keeps them: it changes the record, not its secret.) With `log`, the same
+   * write appends to (or replaces) the send log kept on the record, and only
+   * under the log's conditions: a lost one writes nothing and throws
+   * ConflictError.
    */
-  overwrite<T>(key: string, value: T, options?: { expiresAt?: number }): Promise<number>;
+  overwrite<T>(key: string, value: T, options?: { expiresAt?: number; log?: RecordSendLog }): Promise<number>;
   /**
    * Counts one guess at the secret the versioned record `key` holds, on the
    * record itself, with ONE atomic conditional write that leaves its version
@@ -185,6 +198,15 @@ export interface Store {
   getSendLog(key: string): Promise<SendLog | undefined>;
   /** Replaces the log with `times` only if it is still at the version of `seen` (undefined: absent); false if it changed. */
   replaceSendLog(key: string, seen: SendLog | undefined, times: number[], expiresAt: number): Promise<boolean>;
+  /**
+   * Writes only the send log kept on the record `key` (RecordSendLog; the
+   * value, its version, guesses and run stay as they are), with one
+   * conditional write; a lost condition writes nothing and throws
+   * ConflictError. `expiresAt` applies only to a record that has no TTL yet.
+   */
+  logSendOnRecord(key: string, log: RecordSendLog, expiresAt: number): Promise<void>;
+  /** The send log kept on the record `key` (version 0 and no times: none). */
+  getRecordSendLog(key: string): Promise<SendLog>;
 }
 
 export interface EmailMessage {

@@ -282,7 +282,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['email', 'hash-key'],
-    table: { read: ['user'], write: ['otp', 'sendRate', 'sendRequestRate', 'sendBudget'] },
+    table: { read: ['user', 'otp'], write: ['otp', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'users-email-verification-verify',
@@ -320,7 +320,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['sms', 'hash-key'],
-    table: { read: ['user'], write: ['otp', 'sendRate', 'sendRequestRate', 'sendBudget'] },
+    table: { read: ['user', 'otp'], write: ['otp', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'users-phone-verification-verify',
@@ -379,7 +379,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email', 'sms', 'hash-key'],
-    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['otp', 'otpDecoy', 'sendRate', 'sendRequestRate', 'sendBudget'] },
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user', 'otp'], write: ['otp', 'otpDecoy', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'auth-otp-authenticate',
@@ -420,7 +420,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
     capabilities: ['email', 'hash-key'],
-    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user'], write: ['magicLink', 'sendRate', 'sendRequestRate', 'sendBudget'] },
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user', 'otp'], write: ['magicLink', 'otp', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'auth-link-authenticate',

@@ -12,7 +12,7 @@ import { keyedHash, randomToken } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
-import { admitDelivery, guardSendRequest } from './rate-limits.js';
+import { admitDeliveryWith, guardSendRequest, SEND_WINDOW_MS } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
@@ -105,8 +105,16 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
       return direct ? { message: LINK_SENT_MESSAGE, link: buildMagicLink(input.redirect_uri, randomToken(LINK_CODE_BYTES), input.state) } : { message: LINK_SENT_MESSAGE };
     }
     if (!direct) {
-      const verdict = await admitDelivery(deps, guard, 'email', user.email);
-      if (verdict !== 'deliver') {
+      // The address's send log is kept on the user's email code record, shared with OTP and verification sends.
+      const logKey = keys.otp(user.user_id, 'email');
+      const expiresAt = Math.ceil((deps.clock.now() + SEND_WINDOW_MS) / 1000);
+      const verdict = await admitDeliveryWith(
+        deps,
+        guard,
+        (log) => deps.store.logSendOnRecord(logKey, log, expiresAt),
+        () => deps.store.getRecordSendLog(logKey),
+      );
+      if (verdict === 'destination_limit') {
         deps.logger.warn('magic link send dropped', { user_id: user.user_id, reason: verdict, client_id: client.client_id });
         return { message: LINK_SENT_MESSAGE };
       }

@@ -130,6 +130,13 @@ export interface SessionRecord {
 export interface ClaimRecord {
   user_id: string;
   created_at: number;
+  /**
+   * Contact claims only: the user's status, stamped after a write of the
+   * user that holds this contact left them Active, and removed before any
+   * write that disables the user or gives the contact up (core/users.ts). A
+   * claim without it (older ones too) says nothing: read the user.
+   */
+  status?: 'Active';
 }
 
 export const keys = {
@@ -143,7 +150,7 @@ export const keys = {
   /** What an OTP send to an identifier naming no reachable user leaves behind (core/otp.ts OtpDecoy); subject: unknownSubject(). */
   otpDecoy: (subject: string, channel: string) => `otp-decoy#${subject}#${channel}`,
   magicLink: (codeHash: string) => `link#${codeHash}`,
-  /** Send log of a real destination (keyed hash of the contact). */
+  /** Send log of a real destination (keyed hash of the contact): no longer written (the log is kept on the code record, otp#); old ones expire by TTL. */
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,
   /** Send log of what callers submitted (keyed hash of channel, identifier type and identifier). */
   sendRequestRate: (requestHash: string) => `rate#req#${requestHash}`,

@@ -67,11 +67,11 @@ import { constantTimeEqual, generateNumericCode, keyedHash, randomId } from './c
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
-import { admitDelivery, guardSendRequest } from './rate-limits.js';
+import { admitDeliveryWith, guardSendRequest, type SendGuard } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, modifyUser, type IdentifierType } from './users.js';
+import { findContactHolder, findUser, modifyUser, type IdentifierType } from './users.js';
 
 export const OTP_DIGITS = 6;
 export const DEFAULT_EXPIRY_MINUTES = 5;
@@ -303,12 +303,12 @@ export function pickChannel(
 }
 
 /** The user's current contact on a channel. */
-export function contactOf(user: UserRecord, channel: OtpChannel): string | undefined {
+export function contactOf(user: Pick<UserRecord, 'email' | 'phone_number'>, channel: OtpChannel): string | undefined {
   return channel === 'email' ? user.email : user.phone_number;
 }
 
 /** A user that can receive and use codes on `channel`, or undefined. */
-export function reachableOn(user: UserRecord | undefined, channel: OtpChannel): user is UserRecord {
+export function reachableOn<U extends Pick<UserRecord, 'status' | 'email' | 'phone_number'>>(user: U | undefined, channel: OtpChannel): user is U {
   return user !== undefined && user.status === 'Active' && contactOf(user, channel) !== undefined;
 }
 
@@ -330,7 +330,7 @@ export function withContactVerified(user: UserRecord, channel: OtpChannel, desti
 
 export interface IssueRequest {
   client: ClientRecord;
-  user: UserRecord;
+  user: Pick<UserRecord, 'user_id' | 'email' | 'phone_number'>;
   channel: OtpChannel;
   purpose: OtpPurpose;
   expiresInMinutes: number;
@@ -343,11 +343,35 @@ export interface IssueRequest {
  * and its id.
  */
 export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ code: string; id: string }> {
+  const code = newCode(deps, request);
+  await deps.store.overwrite(code.key, code.next, { expiresAt: otpRecordTtl(code.next) });
+  return { code: code.code, id: code.id };
+}
+
+/**
+ * issueCode for a code that will be delivered, under the destination's send
+ * limits (core/rate-limits.ts admitDeliveryWith): the user and channel's send
+ * log is kept on the code record, and the one write that replaces the code
+ * also appends to it, refused when a limit holds. A refusal
+ * (`destination_limit`) writes nothing: the previous code stays, nothing is
+ * to be sent, the budget unit is given back.
+ */
+export async function issuePacedCode(deps: Deps, request: IssueRequest, guard: SendGuard): Promise<{ code: string; id: string } | 'destination_limit'> {
+  const code = newCode(deps, request);
+  const verdict = await admitDeliveryWith(
+    deps,
+    guard,
+    (log) => deps.store.overwrite(code.key, code.next, { expiresAt: otpRecordTtl(code.next), log }),
+    () => deps.store.getRecordSendLog(code.key),
+  );
+  return verdict === 'destination_limit' ? verdict : { code: code.code, id: code.id };
+}
+
+function newCode(deps: Deps, request: IssueRequest): { key: string; next: OtpRecord; code: string; id: string } {
   const { user, channel } = request;
   const destination = contactOf(user, channel)!;
   const code = generateNumericCode(OTP_DIGITS);
   const id = randomId();
-  const key = keys.otp(user.user_id, channel);
   const next = withNewCode(user.user_id, channel, {
     id,
     hash: keyedHash(deps.hashKey, code),
@@ -358,8 +382,7 @@ export async function issueCode(deps: Deps, request: IssueRequest): Promise<{ co
     expiresInMinutes: request.expiresInMinutes,
   }, deps.clock.now());
   // The new code replaces whatever the record held, unread; a consume of the old code then loses on its version.
-  await deps.store.overwrite(key, next, { expiresAt: otpRecordTtl(next) });
-  return { code, id };
+  return { key: keys.otp(user.user_id, channel), next, code, id };
 }
 
 /**
@@ -417,7 +440,7 @@ export interface DeliveryContent {
 }
 
 /** Sends `code` to the user's contact on `channel`. */
-export async function sendCode(deps: Deps, user: UserRecord, channel: OtpChannel, code: string, expiresInMinutes: number, content: DeliveryContent): Promise<void> {
+export async function sendCode(deps: Deps, user: Pick<UserRecord, 'email' | 'phone_number'>, channel: OtpChannel, code: string, expiresInMinutes: number, content: DeliveryContent): Promise<void> {
   const appName = deps.settings.appName;
   if (channel === 'email') {
     const rendered = renderEmail(appName, content.emailContent, { code }, expiresInMinutes);
@@ -670,7 +693,11 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
   const expiresInMinutes = Math.min(input.expires_in ?? DEFAULT_EXPIRY_MINUTES, MAX_EXPIRY_MINUTES);
 
   return withResponseFloor(deps, client, 'otp/send', async () => {
-    const found = (await findUser(deps, input.identifier_type, input.identifier))?.value;
+    // By the channel's own contact, its claim can stand for the user (no user read); by any other name, the user is read.
+    const found =
+      channelOfIdentifier(input.identifier_type) === channel
+        ? await findContactHolder(deps, input.identifier_type as 'email' | 'phone_number', input.identifier)
+        : (await findUser(deps, input.identifier_type, input.identifier))?.value;
     const user = reachableOn(found, channel) ? found : undefined;
     if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
 
@@ -687,14 +714,13 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
       }, expiresInMinutes);
       return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
     }
-    if (!direct) {
-      const verdict = await admitDelivery(deps, guard, channel, contactOf(user, channel)!);
-      if (verdict !== 'deliver') {
-        deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
-        return result;
-      }
+    const request = { client, user, channel, purpose: 'login' as const, expiresInMinutes, ...(requestId !== undefined && { requestId }) };
+    // A delivery is judged by the destination's limits in the write that stores its code (issuePacedCode).
+    const issued = direct ? await issueCode(deps, request) : await issuePacedCode(deps, request, guard);
+    if (issued === 'destination_limit') {
+      deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: issued, client_id: client.client_id });
+      return result;
     }
-    const issued = await issueCode(deps, { client, user, channel, purpose: 'login', expiresInMinutes, ...(requestId !== undefined && { requestId }) });
     deps.logger.info('otp issued', { user_id: user.user_id, channel, direct, client_id: client.client_id });
     if (direct) return { ...result, code: issued.code };
     await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>

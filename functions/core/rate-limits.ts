@@ -10,10 +10,14 @@
  *   submitted, and the client's budget as it stands. These answer 429
  *   `rate_limited` with Retry-After, and are judged and recorded identically
  *   whether or not the identifier names anyone.
- * - What would really be delivered (`admitDelivery`): the same 1 per 30 s and
- *   5 per 15 min per real destination (the user's email address or phone
- *   number, whichever name the caller used for them), and one unit of the
- *   client's budget. These fail silently: the caller gets the same 200 and
+ * - What would really be delivered (`admitDeliveryWith`): the same 1 per 30 s
+ *   and 5 per 15 min per real destination, and one unit of the client's
+ *   budget. The destination's log is the user's on that channel, kept on
+ *   their code record (`otp#<user_id>#<channel>`) and appended to by the
+ *   write that stores the code, so it holds whichever name the caller used
+ *   for the user (all names reach the one record). It belongs to the user's
+ *   channel, not to the number or address: a contact the client moves to
+ *   another user starts a fresh log there. These fail silently: the caller gets the same 200 and
  *   nothing is sent; the log says why, by user id, never by contact.
  *
  * The budget is checked on every send but consumed only by real deliveries
@@ -30,16 +34,19 @@
  * was delivered (and that send reaches the victim, who sees it). Keep the
  * budget far above real traffic (default 1000 per hour).
  *
- * Each sliding log of send times is one record appended to with one
- * conditional write (read and replaced on its version only when its oldest
- * times must be trimmed); the budget is an atomic counter per hour window (a
- * hot key: read with an atomic add of 0, taken with a conditional add of 1).
- * Keys hold only keyed hashes of identifiers and contacts.
+ * Each sliding log of send times is appended to with one conditional write
+ * (read and replaced on its version only when its oldest times must be
+ * trimmed): a record of its own for what was submitted, and for a real
+ * destination the same write that stores the code; the budget is an atomic
+ * counter per hour window (a hot key: read with an atomic add of 0, taken
+ * with a conditional add of 1). Keys of submitted identifiers hold only
+ * their keyed hashes.
  */
 import { ConflictError, RateLimitedError } from '../errors.js';
+import type { RecordSendLog, SendLog } from '../ports.js';
 import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, normalizeEmail, type ClientRecord } from './model.js';
+import { keys, type ClientRecord } from './model.js';
 import { normalizeIdentifier, type IdentifierType } from './users.js';
 
 export const SEND_COOLDOWN_MS = 30_000;
@@ -74,14 +81,21 @@ async function takeSlot(deps: Deps, key: string): Promise<Slot> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const now = deps.clock.now();
     const log = await deps.store.getSendLog(key);
-    const recent = (log?.times ?? []).filter((t) => t > now - SEND_WINDOW_MS).sort((a, b) => a - b);
-    const last = recent.at(-1);
-    if (last !== undefined && now - last < SEND_COOLDOWN_MS) return { ok: false, reason: 'cooldown', retryAfterMs: last + SEND_COOLDOWN_MS - now };
-    if (recent.length >= SENDS_PER_WINDOW) return { ok: false, reason: 'window', retryAfterMs: recent[0]! + SEND_WINDOW_MS - now };
+    const judged = judgeLog(log?.times ?? [], now);
+    if (!judged.ok) return judged;
     // False: a concurrent send changed the log since it was read; re-read and re-judge.
-    if (await deps.store.replaceSendLog(key, log, [...recent, now], Math.ceil((now + SEND_WINDOW_MS) / 1000))) return { ok: true };
+    if (await deps.store.replaceSendLog(key, log, [...judged.recent, now], Math.ceil((now + SEND_WINDOW_MS) / 1000))) return { ok: true };
   }
   return { ok: false, reason: 'contention', retryAfterMs: 1000 };
+}
+
+/** A log's recent times (oldest first), or the limit a send at `now` would break. */
+function judgeLog(times: number[], now: number): { ok: true; recent: number[] } | (Slot & { ok: false }) {
+  const recent = times.filter((t) => t > now - SEND_WINDOW_MS).sort((a, b) => a - b);
+  const last = recent.at(-1);
+  if (last !== undefined && now - last < SEND_COOLDOWN_MS) return { ok: false, reason: 'cooldown', retryAfterMs: last + SEND_COOLDOWN_MS - now };
+  if (recent.length >= SENDS_PER_WINDOW) return { ok: false, reason: 'window', retryAfterMs: recent[0]! + SEND_WINDOW_MS - now };
+  return { ok: true, recent };
 }
 
 function budgetWindow(now: number): { key: (clientId: string) => string; endsAt: number; expiresAt: number } {
@@ -115,7 +129,7 @@ async function giveBackBudget(deps: Deps, guard: SendGuard): Promise<void> {
  * when the client's budget is used up or when this channel and identifier
  * were sent to too recently; otherwise records the send. Call it for every
  * send, before anything depends on whether the identifier names a user.
- * `delivering`: the send goes on to admitDelivery (a real user, not
+ * `delivering`: the send goes on to admitDeliveryWith (a real user, not
  * `direct`), so the budget's unit is taken now, in the write that checks it.
  */
 export async function guardSendRequest(deps: Deps, client: ClientRecord, request: SendRequest, options: { delivering?: boolean } = {}): Promise<SendGuard> {
@@ -152,29 +166,48 @@ export async function guardSendRequest(deps: Deps, client: ClientRecord, request
   throw new RateLimitedError(message, slot.retryAfterMs / 1000);
 }
 
-export type DeliveryVerdict = 'deliver' | 'destination_limit';
-
 /**
- * The limits on what would really be delivered to `contact`: records the
- * delivery in the contact's log, keeping the budget unit guardSendRequest
- * took for it, or says which limit refused it (and gives the unit back).
- * Never throws a rate limit: the caller answers as if sent, sends nothing,
- * and logs the verdict (never the contact).
+ * The limits on what would really be delivered, judged on the destination's
+ * send log, kept on the record an OTP delivery writes anyway (the user's code
+ * record on the channel: Store.overwrite `log`; a magic link writes only the
+ * log there, Store.logSendOnRecord): `write` is that write, told how to
+ * append to the log, and throws ConflictError when the log refuses. Never
+ * throws a rate limit: the caller answers as if sent, sends nothing, and logs
+ * the verdict (never the contact).
+ * Fast path: one conditional write. Otherwise the log is read (`read`),
+ * judged on its recent times, and written on the version read. A refusal
+ * writes nothing and gives the budget unit back.
  */
-export async function admitDelivery(deps: Deps, guard: SendGuard, channel: SendChannel, contact: string): Promise<DeliveryVerdict> {
-  // A delivery always has its unit: a guard without one is a caller that forgot `delivering`.
-  if (guard.taken === undefined) throw new Error('admitDelivery needs a guardSendRequest that was told it is delivering');
-  const normalized = channel === 'email' ? normalizeEmail(contact) : contact.trim();
-  let slot: Slot;
+export async function admitDeliveryWith<T>(
+  deps: Deps,
+  guard: SendGuard,
+  write: (log: RecordSendLog) => Promise<T>,
+  read: () => Promise<SendLog>,
+): Promise<T | 'destination_limit'> {
+  if (guard.taken === undefined) throw new Error('admitDeliveryWith needs a guardSendRequest that was told it is delivering');
   try {
-    slot = await takeSlot(deps, keys.sendRate(keyedHash(deps.hashKey, `${channel}|${normalized}`)));
+    const now = deps.clock.now();
+    try {
+      return await write({ now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const seen = await read();
+      const now = deps.clock.now();
+      const judged = judgeLog(seen.times, now);
+      if (!judged.ok) break;
+      try {
+        return await write({ now, seen: seen.version, times: judged.recent });
+      } catch (error) {
+        // A concurrent send changed the record since it was read; re-read and re-judge.
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
   } catch (error) {
     await giveBackBudget(deps, guard);
     throw error;
   }
-  if (!slot.ok) {
-    await giveBackBudget(deps, guard);
-    return 'destination_limit';
-  }
-  return 'deliver';
+  await giveBackBudget(deps, guard);
+  return 'destination_limit';
 }

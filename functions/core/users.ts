@@ -129,6 +129,28 @@ export async function findUserAlongside<T>(
   return { user: user && holdsIdentifier(user.value, type, identifier) ? user : undefined, alongside: other };
 }
 
+/** What a send needs of the user a contact names: who they are, their status, and that contact. */
+export type ContactHolder = Pick<UserRecord, 'user_id' | 'status' | 'email' | 'phone_number'>;
+
+/**
+ * Finds a user by an email address or phone number as a send needs them:
+ * from the claim alone when it carries the user's status (stamped only while
+ * the user holds the contact and is Active: see stampClaims), so the user is
+ * not read; otherwise (no status, an older claim) as findUser does. Only the
+ * contact named is known from a claim: a send on the other channel needs
+ * findUser.
+ */
+export async function findContactHolder(deps: Pick<Deps, 'store'>, type: 'email' | 'phone_number', identifier: string): Promise<ContactHolder | undefined> {
+  const claim = (await deps.store.get<ClaimRecord>(lookupKey(type, identifier)))?.value;
+  if (!claim) return undefined;
+  if (claim.status === 'Active') {
+    const contact = normalizeIdentifier(type, identifier);
+    return { user_id: claim.user_id, status: claim.status, ...(type === 'email' ? { email: contact } : { phone_number: contact }) };
+  }
+  const user = await deps.store.get<UserRecord>(keys.user(claim.user_id));
+  return user && holdsIdentifier(user.value, type, identifier) ? user.value : undefined;
+}
+
 /** The user an email, phone number or username claim names, unread: findUser must still check that the user holds it. */
 export async function claimedUserId(deps: Pick<Deps, 'store'>, type: Exclude<IdentifierType, 'user_id'>, identifier: string): Promise<string | undefined> {
   return (await deps.store.get<ClaimRecord>(lookupKey(type, identifier)))?.value.user_id;
@@ -299,6 +321,67 @@ async function takeClaims(deps: Deps, claims: Array<[ClaimKind, string]>, userId
   }
 }
 
+// ---- the status a contact claim carries ----------------------------------
+
+/**
+ * Sets (`Active`) or removes the status that the claims of `userId` on
+ * `held` carry, each by a conditional put on the version read (a claim
+ * another user took, or one that changed meanwhile, is left alone).
+ */
+async function setClaimStatus(deps: Pick<Deps, 'store'>, held: Array<[ClaimKind, string]>, userId: string, status: 'Active' | undefined): Promise<void> {
+  await Promise.all(
+    held.map(async ([kind, value]) => {
+      if (kind === 'username') return; // only contacts skip the user read (core/otp.ts sendOtp)
+      const key = claimKey[kind](value);
+      const claim = await deps.store.get<ClaimRecord>(key);
+      if (!claim || claim.value.user_id !== userId || claim.value.status === status) return;
+      const { status: _old, ...rest } = claim.value;
+      try {
+        await deps.store.put(key, { ...rest, ...(status && { status }) }, { expectVersion: claim.version });
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        if (status === undefined) throw new ServiceUnavailableError('The user is being changed by other requests; retry');
+      }
+    }),
+  );
+}
+
+/**
+ * Before a write that disables the user, deletes it or gives up contacts:
+ * removes the status from the claims it holds, so until the write is done
+ * and stamped again they send everyone to the user record. A failure throws
+ * before the user is written (nothing changed that matters).
+ */
+async function unstampClaims(deps: Pick<Deps, 'store'>, user: UserRecord): Promise<void> {
+  await setClaimStatus(deps, heldClaims(user), user.user_id, undefined);
+}
+
+/**
+ * After a write that left the user Active (`written`, at `version`): stamps
+ * Active on the contact claims it holds, best effort (a claim left without
+ * it only costs a read). If the user changed meanwhile (a concurrent disable
+ * or contact change), removes the stamp again: a claim may say Active of a
+ * Disabled user only for that moment, and then a code sent on it is still
+ * refused by authenticate, which reads the user.
+ */
+async function stampClaims(deps: Pick<Deps, 'store' | 'logger'>, written: UserRecord, version: number): Promise<void> {
+  if (written.status !== 'Active') return;
+  try {
+    await setClaimStatus(deps, heldClaims(written), written.user_id, 'Active');
+    const now = await deps.store.get<UserRecord>(keys.user(written.user_id));
+    if (now?.version !== version) await setClaimStatus(deps, heldClaims(written), written.user_id, undefined);
+  } catch (error) {
+    deps.logger.warn('claim status not stamped', { user_id: written.user_id, error: error instanceof Error ? error.name : String(error) });
+  }
+}
+
+function heldClaims(user: UserRecord): Array<[ClaimKind, string]> {
+  return CLAIM_KINDS.flatMap((kind): Array<[ClaimKind, string]> => {
+    const value = heldValue(user, kind);
+    return value === undefined ? [] : [[kind, value]];
+  });
+}
+
 // ---- lifecycle -----------------------------------------------------------
 
 export interface UserFields {
@@ -354,6 +437,7 @@ export async function createUser(deps: Deps, input: CreateUserInput): Promise<Us
     await releaseClaims(deps, taken, user.user_id);
     throw error;
   }
+  await stampClaims(deps, user, 1);
   return toUserView(user);
 }
 
@@ -412,9 +496,12 @@ export async function updateUser(deps: Deps, userId: string, changes: UpdateUser
       if (before !== undefined) released.push([kind, before]);
     }
 
+    // A claim may say Active only of a user that holds it and is Active: remove the stamp first.
+    if (next.status !== 'Active' || released.length > 0) await unstampClaims(deps, current);
     const taken = await takeClaims(deps, claimed, userId);
+    let version: number;
     try {
-      await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
+      version = await deps.store.put(keys.user(userId), next, { expectVersion: record.version });
     } catch (error) {
       await releaseClaims(deps, taken, userId);
       if (!(error instanceof ConflictError)) throw error;
@@ -422,6 +509,7 @@ export async function updateUser(deps: Deps, userId: string, changes: UpdateUser
       continue;
     }
     await releaseClaims(deps, released, userId);
+    if (current.status !== next.status || claimed.length > 0 || released.length > 0) await stampClaims(deps, next, version);
     if (current.status === 'Active' && next.status === 'Disabled') await emitAudit(deps, { event: 'user_disabled', user_id: userId, client_id: clientId, method: null, ip: null, outcome: 'success' });
     return toUserView(next);
   }
@@ -436,6 +524,7 @@ export async function deleteUser(deps: Deps, userId: string, clientId: string | 
   for (let attempt = 1; ; attempt++) {
     const record = await deps.store.get<UserRecord>(keys.user(userId));
     if (!record) throw new UserNotFoundError();
+    await unstampClaims(deps, record.value); // a claim left behind must not speak for a deleted user
     try {
       await deps.store.delete(keys.user(userId), { expectVersion: record.version });
     } catch (error) {

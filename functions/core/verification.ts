@@ -13,8 +13,8 @@ import { ContactMismatchError, UserNotFoundError } from '../errors.js';
 import { audited } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
-import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issueCode, sendCode, type OtpChannel } from './otp.js';
-import { admitDelivery, guardSendRequest } from './rate-limits.js';
+import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issuePacedCode, sendCode, type OtpChannel } from './otp.js';
+import { guardSendRequest } from './rate-limits.js';
 
 const LABEL: Record<OtpChannel, string> = { email: 'email address', sms: 'phone number' };
 
@@ -38,12 +38,11 @@ export async function sendContactVerification(deps: Deps, client: ClientRecord, 
   const destination = contactOf(user, channel)!;
   // 429 only on what was submitted (the contact, by its type); the limit on the real destination drops silently.
   const guard = await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination }, { delivering: true });
-  const verdict = await admitDelivery(deps, guard, channel, destination);
-  if (verdict !== 'deliver') {
-    deps.logger.warn('verification send dropped', { user_id: user.user_id, channel, reason: verdict, client_id: client.client_id });
+  const issued = await issuePacedCode(deps, { client, user, channel, purpose: 'verification', expiresInMinutes: DEFAULT_EXPIRY_MINUTES }, guard);
+  if (issued === 'destination_limit') {
+    deps.logger.warn('verification send dropped', { user_id: user.user_id, channel, reason: issued, client_id: client.client_id });
     return { result: true };
   }
-  const issued = await issueCode(deps, { client, user, channel, purpose: 'verification', expiresInMinutes: DEFAULT_EXPIRY_MINUTES });
   deps.logger.info('verification code issued', { user_id: user.user_id, channel, client_id: client.client_id });
   const emailContent = { subject: `Verify your email address for ${deps.settings.appName}`, headerText: 'Verify your email address', bodyText: 'Enter this code to verify your email address:' };
   await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>

@@ -70,6 +70,11 @@ function recordingStore(inner: Store): Store {
       writtenKeys.push(key);
       return inner.replaceSendLog(key, seen, times, expiresAt);
     },
+    logSendOnRecord: (key, log, expiresAt) => {
+      writtenKeys.push(key);
+      return inner.logSendOnRecord(key, log, expiresAt);
+    },
+    getRecordSendLog: (key) => inner.getRecordSendLog(key),
     // Guesses and attempts counted on a record are counter writes, not writes of its value.
     uncountAttempt: (key, run, options) => {
       writtenKeys.push(`guesses of ${key}`);
@@ -154,6 +159,8 @@ describe('write contention', () => {
       logSend: (key, options) => store.logSend(key, options),
       getSendLog: (key) => store.getSendLog(key),
       replaceSendLog: (key, seen, times, expiresAt) => store.replaceSendLog(key, seen, times, expiresAt),
+      logSendOnRecord: (key, log, expiresAt) => store.logSendOnRecord(key, log, expiresAt),
+      getRecordSendLog: (key) => store.getRecordSendLog(key),
     };
     const res = await invoke(sessionAuthenticate, { token, body: { session_id: first.session_id } });
     expect(res.status).toBe(503);
@@ -182,6 +189,8 @@ describe('DynamoDB unreachable', () => {
       logSend: (key, options) => unreachable.logSend(key, options),
       getSendLog: (key) => unreachable.getSendLog(key),
       replaceSendLog: (key, seen, times, expiresAt) => unreachable.replaceSendLog(key, seen, times, expiresAt),
+      logSendOnRecord: (key, log, expiresAt) => unreachable.logSendOnRecord(key, log, expiresAt),
+      getRecordSendLog: (key) => unreachable.getRecordSendLog(key),
     };
     installDeps({ ...t.deps, store: clientRecordStore });
     const res = await invoke(usersGet, { token, params: { user_id: user.user_id } });

@@ -263,6 +263,25 @@ describe('send limits', () => {
     expect((await sendEmail()).status).toBe(429);
     expect((await byEmail(first)).status).toBe(200);
   });
+
+  it("a send the destination's limit drops (the same user by another name) answers 200, sends nothing and leaves the previous code working", async () => {
+    await sendSms();
+    const first = lastCode(t.outbox, PHONE);
+    const before = await t.deps.store.get<OtpRecord>(keys.otp(user.user_id, 'sms'));
+    expect(await send({ channel: 'sms', identifier_type: 'username', identifier: 'ada' })).toMatchObject({ status: 200, body: { message: 'OTP sent' } });
+    expect(t.outbox.list(PHONE)).toHaveLength(1);
+    expect(await t.deps.store.get<OtpRecord>(keys.otp(user.user_id, 'sms'))).toEqual(before);
+    expect((await byPhone(first)).status).toBe(200);
+  });
+
+  it("the destination's log is the user's channel: a number the client moves to another user starts afresh there", async () => {
+    await sendSms();
+    await t.deps.store.put(keys.user(user.user_id), { ...user, phone_number: undefined }, { expectVersion: 1 });
+    await t.deps.store.delete(keys.phoneClaim(PHONE));
+    const other = await putUser({ user_id: 'u-other', email: 'other@example.com', phone_number: PHONE });
+    expect((await send({ channel: 'sms', identifier_type: 'user_id', identifier: other.user_id })).status).toBe(200);
+    expect(t.outbox.list(PHONE)).toHaveLength(2);
+  });
 });
 
 describe('authenticating with a code', () => {

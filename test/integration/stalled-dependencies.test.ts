@@ -122,6 +122,8 @@ describe('a stalled DynamoDB through the real handler', () => {
       logSend: (key, options) => paused.logSend(key, options),
       getSendLog: (key) => paused.getSendLog(key),
       replaceSendLog: (key, seen, times, expiresAt) => paused.replaceSendLog(key, seen, times, expiresAt),
+      logSendOnRecord: (key, log, expiresAt) => paused.logSendOnRecord(key, log, expiresAt),
+      getRecordSendLog: (key) => paused.getRecordSendLog(key),
     };
     installDeps({ ...t.deps, store });
 

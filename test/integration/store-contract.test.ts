@@ -334,6 +334,59 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.logSend('s', send(330))).toBe(true);
       });
     });
+
+    describe('a send log kept on a record', () => {
+      const TTL = 2_000_000_000;
+      const append = (now: number) => ({ now, lastAtOrBefore: now - 30, maxEntries: 3 });
+      const code = (n: number) => ({ code: n });
+
+      it('the overwrite that replaces the secret appends to the log, and a refused append writes nothing', async () => {
+        const store = await makeStore();
+        expect(await store.overwrite('o', code(1), { expiresAt: TTL, log: append(100) })).toBe(1);
+        await expect(store.overwrite('o', code(2), { expiresAt: TTL, log: append(129) })).rejects.toBeInstanceOf(ConflictError); // within the cooldown
+        expect(await store.get('o')).toEqual({ value: code(1), version: 1 }); // the previous secret stays
+        expect(await store.overwrite('o', code(3), { log: append(130) })).toBe(2);
+        expect(await store.overwrite('o', code(4), { log: append(160) })).toBe(3);
+        await expect(store.overwrite('o', code(5), { log: append(1000) })).rejects.toBeInstanceOf(ConflictError); // full, however old
+        expect(await store.getRecordSendLog('o')).toEqual({ times: [100, 130, 160], version: 3 });
+        expect(await store.overwrite('o', code(6))).toBe(4); // no log: unconditional, the log stays
+        expect(await store.getRecordSendLog('o')).toEqual({ times: [100, 130, 160], version: 3 });
+      });
+
+      it('replaces the log only from the log version read, an append in between making it lose', async () => {
+        const store = await makeStore();
+        await store.put('o', code(1), { expectVersion: null }); // a record written before it kept a log
+        expect(await store.getRecordSendLog('o')).toEqual({ times: [], version: 0 });
+        expect(await store.overwrite('o', code(2), { log: { now: 50, seen: 0, times: [] } })).toBe(2);
+        await expect(store.overwrite('o', code(3), { log: { now: 60, seen: 0, times: [] } })).rejects.toBeInstanceOf(ConflictError);
+        const seen = await store.getRecordSendLog('o');
+        expect(seen).toEqual({ times: [50], version: 1 });
+        await store.logSendOnRecord('o', append(100), TTL);
+        await expect(store.overwrite('o', code(4), { log: { now: 200, seen: seen.version, times: [] } })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.overwrite('o', code(5), { log: { now: 300, seen: 2, times: [100] } })).toBe(3);
+        expect(await store.getRecordSendLog('o')).toEqual({ times: [100, 300], version: 3 });
+        await expect(store.logSendOnRecord('o', append(310), TTL)).rejects.toBeInstanceOf(ConflictError); // the replaced log's latest send is kept
+      });
+
+      it('a log-only write leaves the value, its version and its guesses alone; a missing record stays missing to reads and guesses', async () => {
+        const store = await makeStore();
+        await store.logSendOnRecord('none', append(100), TTL);
+        expect(await store.get('none')).toBeUndefined();
+        expect(await store.countGuess('none', { limit: 5 })).toBeUndefined();
+        await store.put('o', { code: { client_id: 'c1' } }, { expectVersion: null });
+        expect(await store.countGuess('o', { limit: 5 })).toMatchObject({ version: 1, guesses: 1 });
+        await store.logSendOnRecord('o', append(100), TTL);
+        expect(await store.get('o')).toEqual({ value: { code: { client_id: 'c1' } }, version: 1, guesses: 1 });
+        expect(await store.put('o', { code: { client_id: 'c2' } }, { expectVersion: 1 })).toBe(2);
+      });
+
+      it('of concurrent sends exactly one passes the cooldown', async () => {
+        const store = await makeStore();
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? store.overwrite('o', code(i), { log: append(100) }) : store.logSendOnRecord('o', append(100), TTL))));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError)).toBe(true);
+      });
+    });
   });
 }
 

@@ -5,7 +5,7 @@
  * disabling ended stay ended.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ClientRecord, UserRecord } from '../../functions/core/model.js';
+import type { ClaimRecord, ClientRecord, UserRecord } from '../../functions/core/model.js';
 import { keys } from '../../functions/core/model.js';
 import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
 import { InvalidCredentialsError } from '../../functions/errors.js';
@@ -128,5 +128,73 @@ describe('re-enabling a user', () => {
     expect(res.status).toBe(200);
     expect(res.body.result.status_changed_at).toBeUndefined();
     expect(await useSession(session)).toEqual({ session: 'ok', refresh: 'ok', userToken: 'ok' });
+  });
+});
+
+describe('the status a contact claim carries, so a send by that contact skips the user read', () => {
+  const PHONE = '+15551230000';
+  const claimOf = async (key: string) => (await t.store.get<ClaimRecord>(key))?.value;
+  const smsSend = (identifier: string) => invoke(otpSend, { token, body: { channel: 'sms', identifier_type: 'phone_number', identifier } });
+  const userReads = async (send: () => Promise<unknown>) => {
+    const read: string[] = [];
+    const get = t.store.get.bind(t.store);
+    t.store.get = (async (key: string) => (read.push(key), get(key))) as typeof t.store.get;
+    try {
+      await send();
+    } finally {
+      t.store.get = get;
+    }
+    return read.filter((key) => key.startsWith('user#'));
+  };
+
+  it('is stamped Active on the contacts (not the username) when the user is created, and a send by them reads no user', async () => {
+    expect(await claimOf(keys.emailClaim(EMAIL))).toMatchObject({ user_id: userId, status: 'Active' });
+    expect(await claimOf(keys.usernameClaim('ada'))).not.toHaveProperty('status');
+    expect(await userReads(() => invoke(otpSend, { token, body: { channel: 'email', identifier_type: 'email', identifier: EMAIL } }))).toEqual([]);
+    expect(t.outbox.list(EMAIL)).toHaveLength(1);
+    // By another name, or on the other channel, the user is read.
+    t.clock.advanceSeconds(31);
+    expect(await userReads(() => invoke(otpSend, { token, body: { channel: 'email', identifier_type: 'username', identifier: 'ada' } }))).toEqual([keys.user(userId)]);
+  });
+
+  it('disabling removes it, so a disabled user by their contact gets no delivery and the answer an unknown one gets; enabling stamps it again', async () => {
+    await invoke(updateUser, { token, params: { user_id: userId }, body: { phone_number: PHONE } });
+    expect(await claimOf(keys.phoneClaim(PHONE))).toMatchObject({ user_id: userId, status: 'Active' });
+    await setStatus('Disabled');
+    expect(await claimOf(keys.phoneClaim(PHONE))).not.toHaveProperty('status');
+    expect(await claimOf(keys.emailClaim(EMAIL))).not.toHaveProperty('status');
+    const disabled = await smsSend(PHONE);
+    const unknown = await smsSend('+15559870000');
+    expect([disabled.status, disabled.body]).toEqual([unknown.status, unknown.body]);
+    expect(t.outbox.list(PHONE)).toHaveLength(0);
+    await setStatus('Active');
+    expect(await claimOf(keys.phoneClaim(PHONE))).toMatchObject({ status: 'Active' });
+    t.clock.advanceSeconds(31);
+    expect((await smsSend(PHONE)).status).toBe(200);
+    expect(t.outbox.list(PHONE)).toHaveLength(1);
+  });
+
+  it('a contact given up loses it before the user changes, and the new one is stamped', async () => {
+    await invoke(updateUser, { token, params: { user_id: userId }, body: { email: 'grace@example.com' } });
+    expect(await claimOf(keys.emailClaim(EMAIL))).toBeUndefined();
+    expect(await claimOf(keys.emailClaim('grace@example.com'))).toMatchObject({ user_id: userId, status: 'Active' });
+  });
+
+  it('a claim stamped Active of a user disabled meanwhile (a failed or raced unstamp) sends at worst a code that authenticate refuses', async () => {
+    await invoke(updateUser, { token, params: { user_id: userId }, body: { phone_number: PHONE } });
+    const stamped = await t.store.get<ClaimRecord>(keys.phoneClaim(PHONE));
+    await setStatus('Disabled');
+    await t.store.put(keys.phoneClaim(PHONE), stamped!.value, { expectVersion: stamped!.version + 1 });
+    expect((await smsSend(PHONE)).status).toBe(200);
+    const res = await invoke(otpAuthenticate, { token, body: { passcode: lastCode(t.outbox, PHONE), identifier_type: 'phone_number', identifier: PHONE } });
+    expect([res.status, res.body.error_code]).toEqual([400, 'auth_invalid_credentials']);
+  });
+
+  it('a claim written before claims carried a status still works, by reading the user', async () => {
+    const old = await t.store.get<ClaimRecord>(keys.emailClaim(EMAIL));
+    await t.store.put(keys.emailClaim(EMAIL), { user_id: userId, created_at: old!.value.created_at }, { expectVersion: old!.version });
+    expect(await userReads(() => invoke(otpSend, { token, body: { channel: 'email', identifier_type: 'email', identifier: EMAIL } }))).toEqual([keys.user(userId)]);
+    const res = await invoke(otpAuthenticate, { token, body: { passcode: lastCode(t.outbox, EMAIL), identifier_type: 'email', identifier: EMAIL } });
+    expect(res.status).toBe(200);
   });
 });

@@ -62,6 +62,8 @@ export class FaultInjector {
       logSend: (key, options) => write(key, () => store.logSend(key, options)),
       getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),
       replaceSendLog: (key, seen, times, expiresAt) => write(key, () => store.replaceSendLog(key, seen, times, expiresAt)),
+      logSendOnRecord: (key, log, expiresAt) => write(key, () => store.logSendOnRecord(key, log, expiresAt)),
+      getRecordSendLog: async (key) => (await this.step('store'), store.getRecordSendLog(key)),
     };
     const faultySigner: Signer = {
       currentKeyId: async () => (await this.step('signer'), signer.currentKeyId()),

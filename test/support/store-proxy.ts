@@ -28,5 +28,7 @@ export function proxyStore(store: Store, before: (op: StoreOp, key: string) => v
     logSend: async (key, options) => (await before('logSend', key), store.logSend(key, options)),
     getSendLog: async (key) => (await before('getSendLog', key), store.getSendLog(key)),
     replaceSendLog: async (key, seen, times, expiresAt) => (await before('replaceSendLog', key), store.replaceSendLog(key, seen, times, expiresAt)),
+    logSendOnRecord: async (key, log, expiresAt) => (await before('logSendOnRecord', key), store.logSendOnRecord(key, log, expiresAt)),
+    getRecordSendLog: async (key) => (await before('getRecordSendLog', key), store.getRecordSendLog(key)),
   };
 }

@@ -35,6 +35,8 @@ function memoryStore(): Store {
     logSend: async () => true,
     getSendLog: async () => undefined,
     replaceSendLog: async () => true,
+    logSendOnRecord: async () => undefined,
+    getRecordSendLog: async () => ({ times: [], version: 0 }),
   };
 }
 

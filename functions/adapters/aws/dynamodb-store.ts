@@ -4,7 +4,8 @@
  * conditional writes only, no transactions, strongly consistent reads.
  *
  * Item shape: `{pk, v: version, d: value, g?: guesses counted at its secret,
- * r?, n?, l?: a run of attempts kept on it, ttl?: epoch seconds}`; counters are
+ * r?, n?, l?: a run of attempts kept on it, s?, sa?, sv?: a send log kept
+ * on it (times, latest, version), ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
  * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
  * ttl}`. The table's TTL attribute is `ttl`.
@@ -25,7 +26,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { AttemptCounter, CountAttemptOptions, GuessRunOptions, LogSendOptions, PutOptions, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, GuessRunOptions, LogSendOptions, PutOptions, RecordSendLog, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -133,18 +134,36 @@ export class DynamoDbStore implements Store {
     return version;
   }
 
-  async overwrite<T>(key: string, value: T, options: { expiresAt?: number } = {}): Promise<number> {
+  async overwrite<T>(key: string, value: T, options: { expiresAt?: number; log?: RecordSendLog } = {}): Promise<number> {
     const ttl = options.expiresAt !== undefined;
+    const log = options.log && recordLog(options.log);
     const written = await this.update({
       key,
-      // One unconditional write that still moves the version on, so a put conditioned on the old version loses.
+      // One write that still moves the version on, so a put conditioned on the old version loses.
       // A new secret: the guesses counted at the old one go with it.
-      update: ttl ? 'SET d = :d, #ttl = :ttl REMOVE g ADD v :one' : 'SET d = :d REMOVE g ADD v :one',
+      update: `SET ${['d = :d', ...(ttl ? ['#ttl = :ttl'] : []), ...(log?.set ?? [])].join(', ')} REMOVE g ADD v :one${log ? ', sv :one' : ''}`,
+      ...(log && { condition: log.condition }),
       ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
-      values: { ':d': value, ':one': 1, ...(ttl && { ':ttl': options.expiresAt }) },
+      values: { ':d': value, ':one': 1, ...(ttl && { ':ttl': options.expiresAt }), ...log?.values },
       returns: 'UPDATED_NEW',
     });
     return Number(written?.v);
+  }
+
+  async logSendOnRecord(key: string, options: RecordSendLog, expiresAt: number): Promise<void> {
+    const log = recordLog(options);
+    await this.update({
+      key,
+      update: `SET ${[...log.set, '#ttl = if_not_exists(#ttl, :ttl)'].join(', ')} ADD sv :one`,
+      condition: log.condition,
+      names: { '#ttl': TTL_ATTRIBUTE },
+      values: { ...log.values, ':one': 1, ':ttl': expiresAt },
+    });
+  }
+
+  async getRecordSendLog(key: string): Promise<SendLog> {
+    const item = await this.getItem(key);
+    return { times: ((item?.s ?? []) as number[]).map(Number), version: Number(item?.sv ?? 0) };
   }
 
   async countGuess<T>(key: string, options: { limit?: number; where?: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined> {
@@ -375,6 +394,22 @@ const BATCH_BACKOFF_MS = 20;
 
 function keyOf(key: string): Record<string, AttributeValue> {
   return { pk: { S: key } };
+}
+
+/** The clauses that write a send log kept on a record: `s` its times, `sa` the latest, `sv` its version (`l` is the run's). */
+function recordLog(log: RecordSendLog): { set: string[]; condition: string; values: Record<string, unknown> } {
+  if ('times' in log) {
+    return {
+      set: ['s = :times', 'sa = :at'],
+      condition: log.seen === 0 ? 'attribute_not_exists(sv)' : 'sv = :sv',
+      values: { ':times': [...log.times, log.now], ':at': log.now, ...(log.seen !== 0 && { ':sv': log.seen }) },
+    };
+  }
+  return {
+    set: ['s = list_append(if_not_exists(s, :none), :now)', 'sa = :at'],
+    condition: 'attribute_not_exists(sa) OR (sa <= :since AND size(s) < :max)',
+    values: { ':none': [], ':now': [log.now], ':at': log.now, ':since': log.lastAtOrBefore, ':max': log.maxEntries },
+  };
 }
 
 function toRecord<T>(item: Record<string, unknown> | undefined): StoredRecord<T> | undefined {
