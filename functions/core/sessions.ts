@@ -60,6 +60,25 @@ export async function getUser(deps: Deps, userId: string): Promise<StoredRecord<
   return deps.store.get<UserRecord>(keys.user(userId));
 }
 
+/**
+ * A session id names its user, `<user_id>~<random>`, so a call that joins a
+ * session reads the session, the identifier's claim and the session's user in
+ * one request (findUserJoining). Only the random part (128 bits) makes it
+ * unguessable; the user id it shows is no secret from the client that holds
+ * it, which has the user's ID token. A session id that names a user proves
+ * nothing: the session's record says whose it is, and is always checked.
+ */
+const SESSION_ID_USER = /^([A-Za-z0-9_-]{1,64})~[A-Za-z0-9_-]+$/;
+
+export function newSessionId(userId: string): string {
+  return SESSION_ID_USER.test(`${userId}~x`) ? `${userId}~${randomId()}` : randomId();
+}
+
+/** The user a session id names, if it names one (older sessions are plain random ids). */
+export function userOfSessionId(sessionId: string): string | undefined {
+  return SESSION_ID_USER.exec(sessionId)?.[1];
+}
+
 /** The record at a session's key as a request read it up front, with other records (Store.getMany): not yet judged. */
 export interface SessionRead {
   sessionId: string;
@@ -79,7 +98,7 @@ export async function findUserJoining(
   sessionId: string | undefined,
 ): Promise<{ user: StoredRecord<UserRecord> | undefined; sessionRead?: SessionRead }> {
   if (sessionId === undefined) return { user: await findUser(deps, type, identifier) };
-  const { user, alongside } = await findUserAlongside<SessionRecord>(deps, type, identifier, keys.session(sessionId));
+  const { user, alongside } = await findUserAlongside<SessionRecord>(deps, type, identifier, keys.session(sessionId), userOfSessionId(sessionId));
   return { user, sessionRead: { sessionId, record: alongside } };
 }
 
@@ -250,7 +269,7 @@ function newSession(
   now: number,
 ): SessionRecord {
   const session: SessionRecord = {
-    session_id: randomId(),
+    session_id: newSessionId(userId),
     client_id: client.client_id,
     user_id: userId,
     authentications: [],

@@ -110,22 +110,31 @@ export async function findUser(deps: Pick<Deps, 'store'>, type: IdentifierType, 
 /**
  * findUser, with the record at `alongside` read in the same request as its
  * first read (the claim, or the user itself for user_id): one request for two
- * reads a call knows it needs up front (the session a login joins). The user
- * a claim names is then read and checked as findUser does, so a known and an
- * unknown identifier make the same first request.
+ * reads a call knows it needs up front (the session a login joins). With
+ * `likelyUserId` (the user a session id names), that user is read in the same
+ * request too, and used when the claim names them; the user a claim names
+ * otherwise is then read and checked as findUser does. A known and an unknown
+ * identifier make the same first request.
  */
 export async function findUserAlongside<T>(
   deps: Pick<Deps, 'store'>,
   type: IdentifierType,
   identifier: string,
   alongside: string,
+  likelyUserId?: string,
 ): Promise<{ user: StoredRecord<UserRecord> | undefined; alongside: StoredRecord<T> | undefined }> {
   const first = lookupKey(type, identifier);
-  const read = await deps.store.getMany([first, alongside]);
+  const likely = likelyUserId === undefined ? undefined : keys.user(likelyUserId);
+  const read = await deps.store.getMany(likely === undefined || likely === first ? [first, alongside] : [first, alongside, likely]);
   const other = read.get(alongside) as StoredRecord<T> | undefined;
   if (type === 'user_id') return { user: read.get(first) as StoredRecord<UserRecord> | undefined, alongside: other };
   const userId = (read.get(first)?.value as ClaimRecord | undefined)?.user_id;
-  const user = userId === undefined ? undefined : await deps.store.get<UserRecord>(keys.user(userId));
+  const user =
+    userId === undefined
+      ? undefined
+      : userId === likelyUserId
+        ? (read.get(likely!) as StoredRecord<UserRecord> | undefined)
+        : await deps.store.get<UserRecord>(keys.user(userId));
   return { user: user && holdsIdentifier(user.value, type, identifier) ? user : undefined, alongside: other };
 }
 

@@ -590,7 +590,7 @@ describe('sessions and MFA', () => {
     return calls;
   }
 
-  it('reads the claim and the session a login joins in one request, and reads neither again', async () => {
+  it("reads the claim, the session a login joins and the session's user in one request, and none of them again", async () => {
     await sendEmail();
     const first = await byEmail(lastCode(t.outbox, EMAIL));
     await sendSms();
@@ -598,9 +598,8 @@ describe('sessions and MFA', () => {
     let res: Awaited<ReturnType<typeof byPhone>> | undefined;
     const calls = await storeCalls(async () => (res = await byPhone(code, { session_id: first.body.session_id })));
     expect(res!.status).toBe(200);
-    expect(calls[0]).toBe('getMany phoneClaim + session');
-    expect(calls[1]).toBe('get user');
-    expect(calls.slice(2).filter((call) => call.startsWith('get'))).toEqual([]);
+    expect(calls[0]).toBe('getMany phoneClaim + session + user');
+    expect(calls.slice(1).filter((call) => call.startsWith('get'))).toEqual([]);
     expect(calls).toContain('put session');
   });
 
@@ -638,7 +637,42 @@ describe('sessions and MFA', () => {
       [403, 'session_user_mismatch'],
       [403, 'session_user_mismatch'],
     ]);
-    expect(firsts).toEqual(['getMany emailClaim + session', 'getMany emailClaim + session']);
+    expect(firsts).toEqual(['getMany emailClaim + session + user', 'getMany emailClaim + session + user']);
+  });
+
+  it("a session id names its user, but proves nothing: another user's id or another random part is session_not_found", async () => {
+    const grace = await putUser({ email: 'grace@example.com' });
+    await sendEmail();
+    const ada = await byEmail(lastCode(t.outbox, EMAIL));
+    const sessionId: string = ada.body.session_id;
+    expect(sessionId.startsWith(`${user.user_id}~`)).toBe(true);
+    await sendSms();
+    const code = lastCode(t.outbox, PHONE);
+    const random = sessionId.slice(sessionId.indexOf('~') + 1);
+    for (const forged of [`${grace.user_id}~${random}`, `${user.user_id}~${random.slice(1)}A`, random]) {
+      const res = await byPhone(code, { session_id: forged });
+      expect([res.status, res.body.error_code]).toEqual([400, 'session_not_found']);
+    }
+    // None of those counted a guess: the right code still joins the real session.
+    const res = await byPhone(code, { session_id: sessionId });
+    expect(res.status).toBe(200);
+    expect((await claimsOf(res.body.id_token)).amr).toEqual(expect.arrayContaining(['eotp', 'sms', 'mfa']));
+  });
+
+  it('a session whose id names no user (created before ids did) is joined as before, reading its user apart', async () => {
+    await sendEmail();
+    const ada = await byEmail(lastCode(t.outbox, EMAIL));
+    const stored = (await t.deps.store.get<SessionRecord>(keys.session(ada.body.session_id)))!;
+    const plainId = 'Q2xhc3NpY1Nlc3Npb25JZDEy';
+    await t.deps.store.put(keys.session(plainId), { ...stored.value, session_id: plainId }, { expectVersion: null });
+    await sendSms();
+    const code = lastCode(t.outbox, PHONE);
+    let res: Awaited<ReturnType<typeof byPhone>> | undefined;
+    const calls = await storeCalls(async () => (res = await byPhone(code, { session_id: plainId })));
+    expect(res!.status, JSON.stringify(res!.body)).toBe(200);
+    expect(res!.body.session_id).toBe(plainId);
+    expect(calls[0]).toBe('getMany phoneClaim + session');
+    expect(calls[1]).toBe('get user');
   });
 
   it('adding another user’s OTP to a session is session_user_mismatch, and the code stays unused', async () => {
