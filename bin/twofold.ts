@@ -14,6 +14,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import nag from 'cdk-nag';
+import { rotationPlan } from '../lib/constructs/signing-key.js';
 import { DEFAULT_THROTTLE, DEPLOYED_LOG_LEVELS, TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
 
 const PLACEHOLDER_ACCOUNT = '123456789012';
@@ -70,6 +71,10 @@ if (!senderEmail) {
     'context senderEmail is required: the verified SES identity that sends codes and links (-c senderEmail=no-reply@example.com). For an offline synth, pass an explicit test value.',
   );
 }
+// The settings of one rotation phase left in place for another (docs/deploy.md, section 5): refused when harmful, else explained.
+const rotation = rotationPlan({ generation: integer('signingKeyGeneration'), previousKeyArns: list('previousKeyArn'), publishNextKey: flag('publishNextSigningKey') });
+if (rotation.problems.length) throw new Error(`signing key rotation: ${rotation.problems.join('; ')}`);
+for (const note of rotation.notes) console.warn(`[twofold] ${note}`);
 const rateLimit = integer('throttleRateLimit');
 const burstLimit = integer('throttleBurstLimit');
 

@@ -1,7 +1,8 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { CfnResourcePolicy, LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 
 export interface AuditEventsProps {
@@ -16,6 +17,15 @@ export interface AuditEventsProps {
  * The rule's log-group target is written out by hand: CDK's CloudWatchLogGroup
  * target sets the log group's resource policy through a custom-resource
  * Lambda, and a plain AWS::Logs::ResourcePolicy does the same with nothing to run.
+ *
+ * The log group outlives the stack (it is retained), so its name must never
+ * be one that a later create could meet again: after a rollback, a destroy,
+ * or turning audit events off and on, a fixed name would fail the next
+ * create with "already exists". EventBridge delivers to log groups under
+ * `/aws/events/`, so CloudFormation cannot simply name it; instead its name
+ * ends with the name CloudFormation generates (unique, every time it is
+ * created) for a small SSM parameter created and deleted with it:
+ * `/aws/events/<stack>-audit/CFN-<id>-<random>` (output AuditTrailLogGroupName).
  */
 export class AuditEvents extends Construct {
   readonly bus: EventBus;
@@ -26,12 +36,19 @@ export class AuditEvents extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.bus = new EventBus(this, 'Bus', { eventBusName: `${stack.stackName}-audit`, description: 'Twofold audit events' });
+    // A new unique name each time the trail is created; removed with the stack or the option.
+    const nonce = new CfnParameter(this, 'TrailNameSuffix', {
+      type: 'String',
+      value: 'Names the Twofold audit trail log group uniquely',
+      description: 'Its generated name ends the audit trail log group name, so a retained trail never blocks a new one',
+    });
     this.logGroup = new LogGroup(this, 'Trail', {
-      logGroupName: `/aws/events/${stack.stackName}-audit`,
+      logGroupName: `/aws/events/${stack.stackName}-audit/${nonce.ref}`,
       retention: props.retention,
-      // An audit trail outlives the stack that wrote it.
+      // An audit trail outlives the stack that wrote it, even a failed deploy's few events: its name never repeats.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    new CfnOutput(this, 'TrailName', { value: this.logGroup.logGroupName, description: 'The audit trail log group' }).overrideLogicalId('AuditTrailLogGroupName');
     this.rule = new Rule(this, 'ToTrail', {
       eventBus: this.bus,
       description: 'Keep every Twofold audit event in the audit log group',

@@ -25,7 +25,8 @@ export class KeySecret extends Construct {
     this.secret = new Secret(this, 'Secret', {
       description: props.description,
       generateSecretString: props.generate,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept with the table; deleted only when the deploy that created it rolls back, as the table is.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     (this.secret.node.defaultChild as CfnSecret).overrideLogicalId(props.logicalId);
     Validations.of(this.secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.rotationReason });

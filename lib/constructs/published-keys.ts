@@ -5,6 +5,11 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  PUBLIC_KEYS_FORMAT_VERSION,
+  RESOURCE_SERVICE_TIMEOUT_SECONDS,
+  RESOURCE_TIMEOUT_SECONDS,
+} from '../../functions/adapters/aws/public-keys-resource-limits.js';
 import { MAX_PUBLISHED_KEYS } from '../../functions/published-keys.js';
 import { nodejsBundling } from './endpoint-function.js';
 import type { SigningKey } from './signing-key.js';
@@ -23,10 +28,15 @@ export interface PublishedKeysProps {
  * The public keys of the signing key and of every other key a rotation
  * publishes, read from KMS once per deploy by a custom resource
  * (functions/adapters/aws/public-keys-resource.ts) and handed to every
- * function as SIGNING_PUBLIC_KEYS. Changing the keys (a rotation phase) changes
- * the resource's properties, so the same deploy reads the new keys and updates
- * every function's environment with them. Only this deploy-time function may
- * call kms:GetPublicKey.
+ * function as SIGNING_PUBLIC_KEYS. Changing the keys (a rotation phase) or the
+ * version of the answer changes the resource's properties, so the same deploy
+ * reads the keys again and updates every function's environment with them.
+ * Only this deploy-time function may call kms:GetPublicKey.
+ *
+ * The function retries what a key or grant created by the same deploy answers
+ * in its first seconds, for a couple of minutes, within a timeout that leaves
+ * it time to answer CloudFormation; CloudFormation itself gives up after
+ * RESOURCE_SERVICE_TIMEOUT_SECONDS, not an hour, should it never answer.
  */
 export class PublishedKeys extends Construct {
   /** The JWKs as JSON, the signing key first: resolved at deploy time. */
@@ -51,7 +61,7 @@ export class PublishedKeys extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(RESOURCE_TIMEOUT_SECONDS),
       role,
       logGroup,
       projectRoot: props.projectRoot,
@@ -66,7 +76,8 @@ export class PublishedKeys extends Construct {
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: this.fn.functionArn,
       resourceType: 'Custom::TwofoldSigningPublicKeys',
-      properties: { KeyIds: keyArns },
+      serviceTimeout: Duration.seconds(RESOURCE_SERVICE_TIMEOUT_SECONDS),
+      properties: { KeyIds: keyArns, FormatVersion: PUBLIC_KEYS_FORMAT_VERSION },
     });
     this.keys = resource.getAttString('Keys');
   }

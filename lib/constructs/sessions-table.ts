@@ -14,7 +14,8 @@ export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamo
 /**
  * The one table behind the Store port: `pk` string key, on demand, TTL on
  * `ttl` (expiry is decided from stored timestamps; TTL only cleans up),
- * point-in-time recovery, and kept when the stack is deleted.
+ * point-in-time recovery, and kept when the stack is deleted (not when the
+ * deploy that created it rolls back).
  */
 export class SessionsTable extends Construct {
   /** Never rename: a new logical id would create a new, empty table. */
@@ -28,7 +29,9 @@ export class SessionsTable extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'ttl',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted or the table replaced; deleted only when the deploy that created
+      // it rolls back (a failed first deploy), when it cannot yet hold anything worth keeping.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     (this.table.node.defaultChild as CfnTable).overrideLogicalId(SessionsTable.LOGICAL_ID);
   }

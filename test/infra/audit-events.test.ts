@@ -9,8 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes.js';
 import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
 import { TwofoldStack } from '../../lib/twofold-stack.js';
+import { retainedFixedNames } from '../support/retained-names.js';
 
-type Resource = { Type: string; Properties: any };
+type Resource = { Type: string; Properties: any; DeletionPolicy?: string };
 
 const stacks: Partial<Record<'on' | 'off', TwofoldStack>> = {};
 
@@ -59,7 +60,7 @@ describe('audit events in EventBridge', () => {
     }
   });
 
-  it('when enabled, a bus and a rule that keeps every twofold event in a retained log group', () => {
+  it('when enabled, a bus and a rule that keeps every twofold event in a retained log group, named anew each time it is created', () => {
     const resources = on;
     const [[busId, bus]] = ofType(resources, 'AWS::Events::EventBus') as [[string, Resource]];
     expect(bus.Properties.Name).toBe('Twofold-audit');
@@ -67,9 +68,19 @@ describe('audit events in EventBridge', () => {
     expect(rule.Properties.EventBusName).toEqual({ Ref: busId });
     expect(rule.Properties.EventPattern).toEqual({ source: ['twofold'] });
     const [target] = rule.Properties.Targets;
-    const trail = ofType(resources, 'AWS::Logs::LogGroup').find(([, g]) => g.Properties.LogGroupName === '/aws/events/Twofold-audit')!;
+    // EventBridge delivers under /aws/events/; the rest of the name is CloudFormation's generated name of a
+    // parameter created and deleted with it, so a trail left by a rollback, a destroy or turning the option
+    // off never meets its successor's name.
+    const [[suffixId, suffix]] = ofType(resources, 'AWS::SSM::Parameter') as [[string, Resource]];
+    expect(suffix.Properties.Name).toBeUndefined();
+    expect((suffix as { DeletionPolicy?: string }).DeletionPolicy).toBeUndefined();
+    const trail = ofType(resources, 'AWS::Logs::LogGroup').find(([, g]) => JSON.stringify(g.Properties.LogGroupName) === JSON.stringify({ 'Fn::Join': ['', ['/aws/events/Twofold-audit/', { Ref: suffixId }]] }))!;
+    expect(trail).toBeDefined();
     expect(JSON.stringify(target.Arn)).toContain(trail[0]);
     expect(trail[1].Properties.RetentionInDays).toBe(365);
+    expect(trail[1]).toMatchObject({ DeletionPolicy: 'Retain' });
+    expect(retainedFixedNames(resources)).toEqual([]);
+    expect(Template.fromStack(stacks.on!).toJSON().Outputs.AuditTrailLogGroupName.Value).toEqual({ Ref: trail[0] });
     expect(ofType(resources, 'AWS::Logs::ResourcePolicy')).toHaveLength(1);
     // No custom-resource Lambda of its own: only the route functions and the deploy-time public keys reader exist.
     expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(routes.length + 1);

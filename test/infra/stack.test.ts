@@ -14,9 +14,17 @@ import { worstCaseCallMs } from '../../functions/adapters/aws/sdk-options.js';
 import { parseConfig } from '../../functions/config.js';
 import { jwkFromSpki } from '../../functions/published-keys.js';
 import { routes, type RouteDefinition } from '../../functions/routes.js';
+import {
+  PUBLIC_KEYS_FORMAT_VERSION,
+  RESOURCE_ANSWER_MARGIN_MS,
+  RESOURCE_SERVICE_TIMEOUT_SECONDS,
+  RESOURCE_TIMEOUT_SECONDS,
+  RETRY_BUDGET_MS,
+} from '../../functions/adapters/aws/public-keys-resource-limits.js';
 import { ESM_REQUIRE_BANNER } from '../../lib/constructs/endpoint-function.js';
 import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
 import { FakeKmsKey } from '../support/fake-kms-key.js';
+import { retainedFixedNames } from '../support/retained-names.js';
 import { DEFAULT_THROTTLE, KMS_ECC_SIGN_QUOTA, peakSignRate, TwofoldStack, type TwofoldStackProps } from '../../lib/twofold-stack.js';
 
 type Resource = { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Metadata?: Record<string, unknown> };
@@ -64,6 +72,7 @@ function statementsByRoute(): Map<string, any[]> {
 const actionsOf = (statement: any): string[] => [statement.Action].flat();
 const resourcesOf = (statement: any): unknown[] => [statement.Resource].flat();
 const allows = (statements: any[], action: string) => statements.some((s) => s.Effect === 'Allow' && actionsOf(s).includes(action));
+
 
 beforeAll(() => {
   ({ app, template } = build());
@@ -127,11 +136,11 @@ describe('the Twofold stack', () => {
     }
   });
 
-  it('keeps sessions in one on-demand table with TTL and point-in-time recovery, retained on deletion under a stable id', () => {
+  it('keeps sessions in one on-demand table with TTL and point-in-time recovery, retained on deletion (not on the rollback of the deploy that created it) under a stable id', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     const table = resources.SessionsTable!;
     expect(table.Type).toBe('AWS::DynamoDB::Table');
-    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(table.UpdateReplacePolicy).toBe('Retain');
     expect(table.Properties).toMatchObject({
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -142,11 +151,12 @@ describe('the Twofold stack', () => {
     });
   });
 
-  it('signs with an ECC_NIST_P256 SIGN_VERIFY KMS key that has an alias and is retained', () => {
+  it('signs with an ECC_NIST_P256 SIGN_VERIFY KMS key that has an alias and is retained, except when the deploy that created it rolls back', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     expect(resources.SigningKey).toMatchObject({
       Type: 'AWS::KMS::Key',
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' },
     });
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/Twofold-signing', TargetKeyId: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } });
@@ -223,6 +233,23 @@ describe('the Twofold stack', () => {
     expect(readerStatements.filter((s: any) => !actionsOf(s)[0]!.startsWith('logs:'))).toEqual([
       { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } },
     ]);
+  });
+
+  it('runs the public keys resource again when the version of its answer changes, and gives it the time to wait out a new key or grant', () => {
+    const [[, keys]] = ofType('Custom::TwofoldSigningPublicKeys') as [[string, Resource]];
+    expect(keys.Properties.FormatVersion).toBe(PUBLIC_KEYS_FORMAT_VERSION);
+    // CloudFormation fails a resource that never answers after this, not after an hour.
+    expect(keys.Properties.ServiceTimeout).toBe(String(RESOURCE_SERVICE_TIMEOUT_SECONDS));
+    const [[, reader]] = ofType('AWS::Lambda::Function').filter(([, fn]) => !isRouteFunction(fn)) as [[string, Resource]];
+    expect(reader.Properties.Timeout).toBe(RESOURCE_TIMEOUT_SECONDS);
+    // Retries start until the budget is spent; the last call, then the answer, still fit the timeout.
+    expect(RETRY_BUDGET_MS).toBeGreaterThanOrEqual(120_000);
+    expect(RETRY_BUDGET_MS + worstCaseCallMs() + RESOURCE_ANSWER_MARGIN_MS).toBeLessThan(reader.Properties.Timeout * 1000);
+    expect(reader.Properties.Timeout).toBeLessThan(RESOURCE_SERVICE_TIMEOUT_SECONDS);
+  });
+
+  it('retains no resource under a fixed name that a later create could meet again', () => {
+    expect(retainedFixedNames(resources)).toEqual([]);
   });
 
   it('lets a function read the hash key, the TOTP keys and the public keys only when its route needs them', () => {
@@ -346,7 +373,7 @@ describe('the Twofold stack', () => {
   it('generates the TOTP keys in Secrets Manager as version 1 of a keyring, apart from the hash key, and keeps them with the table', () => {
     expect(resources.TotpKeySecret).toMatchObject({
       Type: 'AWS::SecretsManager::Secret',
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
     });
   });
@@ -354,7 +381,7 @@ describe('the Twofold stack', () => {
   it('generates the hash key in Secrets Manager and keeps it with the table', () => {
     expect(resources.HashKeySecret).toMatchObject({
       Type: 'AWS::SecretsManager::Secret',
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } },
     });
   });
@@ -370,26 +397,78 @@ describe('a signing key rotation', () => {
     Object.values(template.toJSON().Resources as Record<string, Resource>)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((p) => p.Properties.PolicyDocument.Statement);
+  /** The keys each signing function may kms:Sign with; one set for all of them. */
+  const signable = (template: Template) => {
+    const sets = statements(template)
+      .filter((s: any) => actionsOf(s).includes('kms:Sign'))
+      .map((s: any) => JSON.stringify(resourcesOf(s)));
+    expect(sets.length).toBe(capable('sign').length);
+    expect(new Set(sets).size).toBe(1);
+    return JSON.parse(sets[0]!) as unknown[];
+  };
+  const V1 = { 'Fn::GetAtt': ['SigningKey', 'Arn'] };
+  const V2 = { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] };
 
-  it('phase 1 creates and publishes the next key in every function, and signs with the current one only', () => {
-    const { template } = build({ publishNextSigningKey: true }, false);
-    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
-    expect(publishedKeyIds(template)).toEqual([[{ 'Fn::GetAtt': ['SigningKey', 'Arn'] }, { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }]]);
-    for (const s of statements(template).filter((s: any) => actionsOf(s).includes('kms:GetPublicKey'))) {
-      expect(s.Resource).toEqual([{ 'Fn::GetAtt': ['SigningKey', 'Arn'] }, { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }]);
-    }
-    for (const s of statements(template).filter((s: any) => actionsOf(s).includes('kms:Sign'))) {
-      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['SigningKey', 'Arn'] });
-    }
-    template.hasResourceProperties('AWS::KMS::Alias', { TargetKeyId: { 'Fn::GetAtt': ['SigningKey', 'Arn'] } });
-    template.hasOutput('NextSigningKeyArn', { Value: { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] } });
+  /** The four templates of a rotation, as docs/deploy.md runs them. */
+  const phases = {
+    before: () => build({}, false).template,
+    publish: () => build({ publishNextSigningKey: true }, false).template,
+    sign: () => build({ signingKeyGeneration: 2, previousKeyArns: [PREVIOUS_KEY] }, false).template,
+    retire: () => build({ signingKeyGeneration: 2 }, false).template,
+  };
+  const templates = {} as Record<keyof typeof phases, Template>;
+  beforeAll(() => {
+    for (const [phase, make] of Object.entries(phases)) templates[phase as keyof typeof phases] = make();
+  }, 240_000);
+
+  it('phase 1 creates and publishes the next key in every function, signs with the current one, and already grants kms:Sign on both', () => {
+    const template = templates.publish;
+    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual(V1);
+    expect(publishedKeyIds(template)).toEqual([[V1, V2]]);
+    for (const s of statements(template).filter((s: any) => actionsOf(s).includes('kms:GetPublicKey'))) expect(s.Resource).toEqual([V1, V2]);
+    expect(signable(template)).toEqual([V1, V2]);
+    template.hasResourceProperties('AWS::KMS::Alias', { TargetKeyId: V1 });
+    template.hasOutput('NextSigningKeyArn', { Value: V2 });
+    // A phase 1 that rolls back deletes the key it created: nothing of it is left to collide or to pay for.
+    expect(template.toJSON().Resources.SigningKeyV2).toMatchObject({ DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('phase 2 signs with that same key (same logical id, never replaced) and keeps the old one published', () => {
-    const { template } = build({ signingKeyGeneration: 2, previousKeyArns: [PREVIOUS_KEY] }, false);
+  it('phase 2 signs with that same key (same logical id, never replaced), keeps the old one published, and keeps kms:Sign on it for the functions not yet updated', () => {
+    const template = templates.sign;
     expect(template.toJSON().Resources.SigningKeyV2.Type).toBe('AWS::KMS::Key');
-    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
-    expect(publishedKeyIds(template)).toEqual([[{ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }, PREVIOUS_KEY]]);
+    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual(V2);
+    expect(publishedKeyIds(template)).toEqual([[V2, PREVIOUS_KEY]]);
+    expect(signable(template)).toEqual([V2, PREVIOUS_KEY]);
+  });
+
+  it('phase 3 publishes and signs with the current key only', () => {
+    const template = templates.retire;
+    for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual(V2);
+    expect(publishedKeyIds(template)).toEqual([[V2]]);
+    expect(signable(template)).toEqual(V2);
+    template.resourceCountIs('AWS::KMS::Key', 1);
+  });
+
+  it('in every deploy, functions of the old and of the new template may sign with their key, and the new key was granted one deploy before anything signs with it', () => {
+    // CloudFormation updates the IAM policies before the functions, then the functions one by one:
+    // while a deploy runs, functions of both templates sign, under the new template's grants.
+    // PREVIOUS_KEY is generation 1 (SigningKey) once phase 2 names it by ARN.
+    const key = (value: unknown) => (JSON.stringify(value) === JSON.stringify(PREVIOUS_KEY) ? JSON.stringify(V1) : JSON.stringify(value));
+    const order = ['before', 'publish', 'sign', 'retire'] as const;
+    for (let i = 1; i < order.length; i++) {
+      const [older, newer] = [templates[order[i - 1]!], templates[order[i]!]];
+      const granted = new Set([signable(newer)].flat().map(key));
+      const grantedBefore = new Set([signable(older)].flat().map(key));
+      for (const template of [older, newer]) {
+        const signingKey = key(variables(template)[0]!.KMS_KEY_ID);
+        expect(granted.has(signingKey), `${order[i]}: ${signingKey}`).toBe(true);
+        expect(grantedBefore.has(signingKey), `${order[i]}: ${signingKey} granted a deploy earlier`).toBe(true);
+      }
+    }
+  });
+
+  it('no phase retains a resource under a fixed name', () => {
+    for (const [phase, template] of Object.entries(templates)) expect(retainedFixedNames(template.toJSON().Resources), phase).toEqual([]);
   });
 });
 
@@ -424,9 +503,9 @@ describe('the stack configured by context', () => {
     }
   });
 
-  it('rotates to a new key under a new logical id; the previous key may be read but never used to sign', () => {
+  it('rotates to a new key under a new logical id; the previous key may be read, and signed with only while functions update', () => {
     expect(variantResources.SigningKey).toBeUndefined();
-    expect(variantResources.SigningKeyV2).toMatchObject({ Type: 'AWS::KMS::Key', DeletionPolicy: 'Retain' });
+    expect(variantResources.SigningKeyV2).toMatchObject({ Type: 'AWS::KMS::Key', DeletionPolicy: 'RetainExceptOnCreate' });
     variant.hasResourceProperties('AWS::KMS::Alias', { TargetKeyId: { 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] } });
     const statements = Object.values(variantResources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
@@ -435,7 +514,7 @@ describe('the stack configured by context', () => {
       expect(s.Resource).toEqual([{ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }, PREVIOUS_KEY]);
     }
     for (const s of statements.filter((s: any) => actionsOf(s).includes('kms:Sign'))) {
-      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] });
+      expect(s.Resource).toEqual([{ 'Fn::GetAtt': ['SigningKeyV2', 'Arn'] }, PREVIOUS_KEY]);
     }
   });
 
