@@ -1212,6 +1212,9 @@ export interface operations {
                         jwks_uri: string;
                         token_endpoint: string;
                         id_token_signing_alg_values_supported: string[];
+                        /** @description Always `["id_token"]`: OpenID Connect Discovery requires the field, and Twofold has no authorization endpoint; its authentication endpoints answer the ID token itself, never an authorization code. */
+                        response_types_supported: string[];
+                        subject_types_supported: string[];
                     };
                 };
             };
@@ -1246,6 +1249,9 @@ export interface operations {
                         jwks_uri: string;
                         token_endpoint: string;
                         id_token_signing_alg_values_supported: string[];
+                        /** @description Always `["id_token"]`: OpenID Connect Discovery requires the field, and Twofold has no authorization endpoint; its authentication endpoints answer the ID token itself, never an authorization code. */
+                        response_types_supported: string[];
+                        subject_types_supported: string[];
                     };
                 };
             };

@@ -219,6 +219,11 @@ export const Discovery = lazy(() =>
     jwks_uri: z.string(),
     token_endpoint: z.string(),
     id_token_signing_alg_values_supported: z.array(z.string()),
+    response_types_supported: described(
+      z.array(z.string()),
+      'Always `["id_token"]`: OpenID Connect Discovery requires the field, and Twofold has no authorization endpoint; its authentication endpoints answer the ID token itself, never an authorization code.',
+    ),
+    subject_types_supported: z.array(z.string()),
   }),
 );
 

@@ -145,14 +145,17 @@ describe('public metadata', () => {
     expect(res.body.keys[0]).not.toHaveProperty('d');
   });
 
-  it('GET /cis/oidc/.well-known/openid-configuration names the issuer, JWKS and ES256', async () => {
+  it('GET /cis/oidc/.well-known/openid-configuration names the issuer, JWKS and ES256, and every field OpenID Connect Discovery requires of a provider without an authorization endpoint', async () => {
     const res = await invoke(discovery);
     expect(res.body).toMatchObject({
       issuer: t.deps.settings.issuer,
       jwks_uri: `${t.deps.settings.issuer}/cis/oidc/jwks`,
       token_endpoint: `${t.deps.settings.issuer}/oidc/token`,
       id_token_signing_alg_values_supported: ['ES256'],
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
     });
+    expect(res.body.authorization_endpoint).toBeUndefined();
   });
 
   it('GET /cis/openapi.json documents every route of the route table with its schemas', async () => {
