@@ -445,7 +445,7 @@ describe('a signing key rotation', () => {
     const template = templates.retire;
     for (const env of variables(template)) expect(env.KMS_KEY_ID).toEqual(V2);
     expect(publishedKeyIds(template)).toEqual([[V2]]);
-    expect(signable(template)).toEqual(V2);
+    expect(signable(template)).toEqual([V2]);
     template.resourceCountIs('AWS::KMS::Key', 1);
   });
 
