@@ -161,7 +161,10 @@ export async function answer(event: CloudFormationCustomResourceEvent, partial: 
     PhysicalResourceId: event.RequestType === 'Create' ? PUBLIC_KEYS_RESOURCE_ID : event.PhysicalResourceId,
   };
   // Every call and retry ends by `stopBy`; the margin after it is for the answer.
-  const stopBy = rt.now() + rt.remainingMs() - RESOURCE_ANSWER_MARGIN_MS;
+  const remaining = rt.remainingMs();
+  const stopBy = rt.now() + remaining - RESOURCE_ANSWER_MARGIN_MS;
+  // The same deadline on the wall clock, which the SDK's timeouts read (functions/deadline.ts).
+  const callsDueBy = Date.now() + remaining - RESOURCE_ANSWER_MARGIN_MS;
   const failed = (reason: string): CloudFormationCustomResourceResponse => {
     rt.log(JSON.stringify({ level: 'error', msg: 'signing public keys not read', error: reason }));
     return { ...base, Status: 'FAILED', Reason: reason.slice(0, 1000) };
@@ -171,7 +174,7 @@ export async function answer(event: CloudFormationCustomResourceEvent, partial: 
     if (event.RequestType === 'Delete') return { ...base, Status: 'SUCCESS' };
     const keyIds = event.ResourceProperties.KeyIds as unknown;
     if (!Array.isArray(keyIds) || !keyIds.every((id) => typeof id === 'string')) throw new Error('KeyIds must be a list of KMS key ids');
-    const keys = await withDeadline(stopBy, () => readKeys(keyIds, rt, stopBy));
+    const keys = await withDeadline(callsDueBy, () => readKeys(keyIds, rt, stopBy));
     return { ...base, Status: 'SUCCESS', Data: { Keys: JSON.stringify(keys), FormatVersion: PUBLIC_KEYS_FORMAT_VERSION } };
   };
 
