@@ -142,7 +142,8 @@ async function readKeys(keyIds: readonly string[], rt: ResourceRuntime, stopBy: 
       const elapsed = rt.now() - start;
       if (elapsed + delay > RETRY_BUDGET_MS || rt.now() + delay >= stopBy) {
         throw new GaveUp(`KMS still answered ${name} after ${attempt} attempts over ${Math.round(elapsed / 1000)} s (a new key or grant not yet visible, a key pending deletion or disabled, or a missing grant)`, {
-          cause: error,
+          // The SDK error's name and HTTP status (the DependencyError's own message only says "kms failed").
+          cause: (error as Error).cause ?? error,
         });
       }
       rt.log(JSON.stringify({ level: 'warn', msg: 'signing public keys not readable yet, retrying', error: name, attempt, retryInMs: delay }));
