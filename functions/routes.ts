@@ -356,7 +356,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: '10 consecutive failures lock password login for 15 minutes' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign', 'audit'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session', 'passwordAttempts'] },
   },
   {
@@ -466,7 +466,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'auth_locked', when: 'too many failures' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign', 'totp-key', 'audit'],
+    capabilities: ['sign', 'hash-key', 'totp-key', 'audit'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim'], write: ['user', 'session', 'totpAttempts'] },
   },
   {
@@ -486,7 +486,7 @@ export const routes: readonly RouteDefinition[] = [
       },
       { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address (or client_attributes.ip_address is missing); nothing is rotated or ended' },
     ],
-    capabilities: ['sign', 'audit'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { read: ['user'], write: ['session'] },
   },
   {
@@ -499,7 +499,7 @@ export const routes: readonly RouteDefinition[] = [
     body: 'SessionAuthenticateRequest',
     success: { status: 200, description: 'Tokens for the session', schema: 'TokenResponse' },
     errors: SESSION_ERRORS,
-    capabilities: ['sign', 'audit'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { read: ['user'], write: ['session'] },
   },
   {
@@ -602,7 +602,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
       ...SESSION_ERRORS,
     ],
-    capabilities: ['sign', 'audit'],
+    capabilities: ['sign', 'hash-key', 'audit'],
     table: { read: ['webauthnCredential'], write: ['webauthnChallenge', 'user', 'session'] },
   },
   {

@@ -10,9 +10,10 @@
 import { ConflictError, InvalidCredentialsError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { audited, emitAudit, noteAudit } from './audit.js';
-import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
+import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
+import { afterRefresh, currentRefreshToken, judgeRefreshToken, newLineage, withLineage } from './refresh-tokens.js';
 import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
 import { findUser, findUserAlongside, type IdentifierType } from './users.js';
 
@@ -21,10 +22,6 @@ export interface ClientAttributes {
   user_agent?: string;
 }
 
-/** Refresh tokens kept per session; the oldest is dropped past this. */
-const MAX_LIVE_REFRESH_TOKENS = 20;
-/** Rotated refresh-token hashes remembered for reuse detection. */
-const MAX_RETIRED_REFRESH_TOKENS = 50;
 /** Conditional-write retries before a contended session gives up. */
 const MAX_WRITE_ATTEMPTS = 4;
 /**
@@ -226,13 +223,13 @@ async function runAuthentication(
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
     // A new session is the verified user's (a method may learn who that is only by verifying: password-auth.ts).
-    const base = existing?.value ?? newSession(client, check.user.user_id, clientAttributes, now);
-    const refreshToken = `${base.session_id}.${randomToken(32)}`;
+    const base = withLineage(existing?.value ?? newSession(client, check.user, clientAttributes, now));
+    // A response that does not rotate hands out the session's current refresh token (core/refresh-tokens.ts).
+    const refreshToken = currentRefreshToken(deps, base);
     const next: SessionRecord = {
       ...base,
       authentications: request.method ? [...base.authentications, { method: request.method, at: now }] : base.authentications,
       last_active_at: now,
-      refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
     const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now, claims: request.claims }).catch(async (error: unknown) => {
       if (attempt === 1) await check.release?.();
@@ -264,21 +261,22 @@ async function runAuthentication(
 
 function newSession(
   client: ClientRecord,
-  userId: string,
+  user: UserRecord,
   attributes: ClientAttributes | undefined,
   now: number,
 ): SessionRecord {
   const session: SessionRecord = {
-    session_id: newSessionId(userId),
+    session_id: newSessionId(user.user_id),
     client_id: client.client_id,
-    user_id: userId,
+    user_id: user.user_id,
     authentications: [],
     created_at: now,
     last_active_at: now,
     idle_timeout_seconds: client.session_idle_timeout_seconds,
     absolute_lifetime_seconds: client.session_absolute_lifetime_seconds,
-    refresh_token_hashes: [],
-    retired_refresh_token_hashes: [],
+    refresh: newLineage(),
+    // The credential's state as verifying it read the user: a change since makes this session dead on arrival.
+    credential_version: user.credential_version ?? 0,
   };
   if (client.bind_sessions_to_ip && attributes?.ip_address !== undefined) session.bound_ip = attributes.ip_address;
   return session;
@@ -330,15 +328,8 @@ export async function endSession(
     if (!record) throw new SessionNotFoundError();
     guard(record.value);
     if (record.value.ended_at !== undefined) return;
-    const ended: SessionRecord = {
-      ...record.value,
-      ended_at: deps.clock.now(),
-      end_reason: reason,
-      retired_refresh_token_hashes: [...record.value.retired_refresh_token_hashes, ...record.value.refresh_token_hashes].slice(
-        -MAX_RETIRED_REFRESH_TOKENS,
-      ),
-      refresh_token_hashes: [],
-    };
+    // An ended session refuses every token of it, whatever its generation (refreshSession checks `ended_at` first).
+    const ended: SessionRecord = { ...record.value, ended_at: deps.clock.now(), end_reason: reason };
     try {
       await deps.store.put(keys.session(sessionId), ended, { expectVersion: record.version, expiresAt: ttlOf(ended) });
       return;
@@ -346,22 +337,6 @@ export async function endSession(
       if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
     }
   }
-}
-
-function includesHash(hashes: string[], hash: string): boolean {
-  // Every entry is compared, so the position of a match does not show in the timing.
-  return hashes.reduce((found, h) => constantTimeEqual(h, hash) || found, false);
-}
-
-/**
- * Whether a rotated token presented again is a double submit the client
- * forgives: it must be the token rotated last, within the client's
- * `refresh_reuse_grace_seconds` of that rotation (default 0: never).
- */
-export function isForgivenDoubleSubmit(session: SessionRecord, presented: string, client: ClientRecord, now: number): boolean {
-  const rotated = session.last_rotation;
-  const graceMs = (client.refresh_reuse_grace_seconds ?? 0) * 1000;
-  return rotated !== undefined && constantTimeEqual(rotated.hash, presented) && now - rotated.at < graceMs;
 }
 
 /**
@@ -389,17 +364,16 @@ export async function refreshSession(
   clientAttributes?: ClientAttributes,
 ): Promise<Omit<TokenResponse, 'session_id'>> {
   const sessionId = refreshToken.split('.')[0] ?? '';
-  const presented = sha256(refreshToken);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
     if (!record || record.value.client_id !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
     const session = record.value;
     if (session.ended_at !== undefined) throw new InvalidGrantError('The session has ended');
-    const live = includesHash(session.refresh_token_hashes, presented);
-    if (!live && !includesHash(session.retired_refresh_token_hashes, presented)) throw new InvalidGrantError('Unknown refresh token');
+    const judged = judgeRefreshToken(deps, session, refreshToken, client, deps.clock.now());
+    if (judged.kind === 'unknown') throw new InvalidGrantError('Unknown refresh token');
     checkBinding(session, clientAttributes);
-    if (!live) {
-      if (isForgivenDoubleSubmit(session, presented, client, deps.clock.now())) {
+    if (judged.kind === 'rotated') {
+      if (judged.forgiven) {
         throw new InvalidGrantError('The refresh token was rotated by a concurrent request');
       }
       await endSession(deps, sessionId, 'refresh_token_reuse');
@@ -417,11 +391,8 @@ export async function refreshSession(
     const user = await getUser(deps, session.user_id);
     const now = deps.clock.now();
     if (!isSessionLive(session, user?.value, now)) throw new InvalidGrantError('The session has ended');
-    const next: SessionRecord = { ...session, last_active_at: now };
-    const newToken = `${sessionId}.${randomToken(32)}`;
-    next.refresh_token_hashes = [...session.refresh_token_hashes.filter((h) => h !== presented), sha256(newToken)];
-    next.retired_refresh_token_hashes = [...session.retired_refresh_token_hashes, presented].slice(-MAX_RETIRED_REFRESH_TOKENS);
-    next.last_rotation = { hash: presented, at: now };
+    const next = { ...afterRefresh(session, judged, now), last_active_at: now };
+    const newToken = currentRefreshToken(deps, next);
     const tokens = await signSessionTokens(deps, client, user!.value, next);
     try {
       await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next) });
