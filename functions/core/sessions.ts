@@ -10,6 +10,7 @@
 import { ConflictError, InvalidCredentialsError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { audited, emitAudit, noteAudit } from './audit.js';
+import { provedUnderCurrentCredentials } from './credential-changes.js';
 import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
@@ -44,7 +45,7 @@ export function isSessionLive(session: SessionRecord, user: UserRecord | undefin
   if (session.ended_at !== undefined) return false;
   if (now >= sessionExpiresAt(session)) return false;
   if (!user || user.status !== 'Active') return false;
-  if (user.sessions_valid_after !== undefined && session.created_at < user.sessions_valid_after) return false;
+  if (!provedUnderCurrentCredentials(session, user)) return false;
   return true;
 }
 
