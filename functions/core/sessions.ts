@@ -33,17 +33,24 @@ const MAX_WRITE_ATTEMPTS = 4;
  */
 const MAX_JOIN_ATTEMPTS = 32;
 
-export function sessionExpiresAt(session: SessionRecord): number {
-  return Math.min(
-    session.last_active_at + session.idle_timeout_seconds * 1000,
-    session.created_at + session.absolute_lifetime_seconds * 1000,
-  );
+/** The session's limits as its client has them now, to judge it by the stricter of these and those it was created under. */
+export type CurrentLimits = Pick<ClientRecord, 'session_idle_timeout_seconds' | 'session_absolute_lifetime_seconds'>;
+
+/**
+ * When the session ends unless used again: by the stricter of the limits it
+ * was created under and, given its client, the client's current ones, so an
+ * operator who shortens them reaches every live session.
+ */
+export function sessionExpiresAt(session: SessionRecord, client?: CurrentLimits): number {
+  const idle = Math.min(session.idle_timeout_seconds, client?.session_idle_timeout_seconds ?? Infinity);
+  const absolute = Math.min(session.absolute_lifetime_seconds, client?.session_absolute_lifetime_seconds ?? Infinity);
+  return Math.min(session.last_active_at + idle * 1000, session.created_at + absolute * 1000);
 }
 
-/** Whether a session still works at `now`, judged from its timestamps and its user. */
-export function isSessionLive(session: SessionRecord, user: UserRecord | undefined, now: number): boolean {
+/** Whether a session still works at `now`, judged from its timestamps, its user and its client's current limits. */
+export function isSessionLive(session: SessionRecord, user: UserRecord | undefined, now: number, client: CurrentLimits): boolean {
   if (session.ended_at !== undefined) return false;
-  if (now >= sessionExpiresAt(session)) return false;
+  if (now >= sessionExpiresAt(session, client)) return false;
   if (!user || user.status !== 'Active') return false;
   if (!provedUnderCurrentCredentials(session, user)) return false;
   return true;
@@ -117,7 +124,7 @@ export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionI
   const record = read?.sessionId === sessionId ? read.record : await deps.store.get<SessionRecord>(keys.session(sessionId));
   if (!record || record.value.client_id !== client.client_id) throw new SessionNotFoundError();
   const user = known?.user_id === record.value.user_id ? known : (await getUser(deps, record.value.user_id))?.value;
-  if (!isSessionLive(record.value, user, deps.clock.now())) throw new SessionNotFoundError();
+  if (!isSessionLive(record.value, user, deps.clock.now(), client)) throw new SessionNotFoundError();
   return { record, user: user! };
 }
 
@@ -391,7 +398,7 @@ export async function refreshSession(
     }
     const user = await getUser(deps, session.user_id);
     const now = deps.clock.now();
-    if (!isSessionLive(session, user?.value, now)) throw new InvalidGrantError('The session has ended');
+    if (!isSessionLive(session, user?.value, now, client)) throw new InvalidGrantError('The session has ended');
     const next = { ...afterRefresh(session, judged, now), last_active_at: now };
     const newToken = currentRefreshToken(deps, next);
     const tokens = await signSessionTokens(deps, client, user!.value, next);
