@@ -123,6 +123,8 @@ export interface SessionRecord {
   absolute_lifetime_seconds: number;
   /** Set when the session is bound to the end user's IP. */
   bound_ip?: string;
+  /** The end user's IP the session was created from, when the caller passed it (bound or not): for listings. */
+  ip_address?: string;
   ended_at?: number;
   end_reason?: 'logout' | 'refresh_token_reuse' | 'user_deleted';
   /** The session's refresh tokens (core/refresh-tokens.ts); absent only on sessions written before generations. */
@@ -174,6 +176,8 @@ export const keys = {
   phoneClaim: (phone: string) => `phone#${phone}`,
   usernameClaim: (username: string) => `username#${username}`,
   session: (sessionId: string) => `session#${sessionId}`,
+  /** Not a record: the owner (Store.keysOwnedBy) under which a client's sessions of a user are listed. */
+  sessionsOf: (userId: string, clientId: string) => `sessions-of#${userId}#${clientId}`,
   otp: (userId: string, channel: string) => `otp#${userId}#${channel}`,
   /** What an OTP send to an identifier naming no reachable user leaves behind (core/otp.ts OtpDecoy); subject: unknownSubject(). */
   otpDecoy: (subject: string, channel: string) => `otp-decoy#${subject}#${channel}`,

@@ -56,6 +56,15 @@ export function isSessionLive(session: SessionRecord, user: UserRecord | undefin
   return true;
 }
 
+/**
+ * Under which owner the store lists the session (Store.keysOwnedBy, for
+ * core/user-sessions.ts): named on every put, so a session written before
+ * owners is listed from its next write; the same write, no extra request.
+ */
+function ownerOf(session: SessionRecord): string {
+  return keys.sessionsOf(session.user_id, session.client_id);
+}
+
 /** TTL for the record: the table may delete it a day after it can no longer work. */
 function ttlOf(session: SessionRecord): number {
   return Math.floor(sessionExpiresAt(session) / 1000) + 86_400;
@@ -248,6 +257,7 @@ async function runAuthentication(
       await deps.store.put(keys.session(next.session_id), next, {
         expectVersion: existing?.version ?? null,
         expiresAt: ttlOf(next),
+        owner: ownerOf(next),
       });
       return { ...tokens, refresh_token: refreshToken, token_type: 'Bearer', session_id: next.session_id };
     } catch (error) {
@@ -286,6 +296,7 @@ function newSession(
     // The credential's state as verifying it read the user: a change since makes this session dead on arrival.
     credential_version: user.credential_version ?? 0,
   };
+  if (attributes?.ip_address !== undefined) session.ip_address = attributes.ip_address;
   if (client.bind_sessions_to_ip && attributes?.ip_address !== undefined) session.bound_ip = attributes.ip_address;
   return session;
 }
@@ -403,7 +414,7 @@ export async function refreshSession(
     const newToken = currentRefreshToken(deps, next);
     const tokens = await signSessionTokens(deps, client, user!.value, next);
     try {
-      await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next) });
+      await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next), owner: ownerOf(next) });
       return { ...tokens, refresh_token: newToken, token_type: 'Bearer' };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
