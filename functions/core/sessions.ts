@@ -368,8 +368,9 @@ export async function endSession(
  *   session_binding_mismatch, and nothing is rotated or ended. Only a caller
  *   holding one of the session's tokens (current or rotated) learns of the
  *   binding; any other token is invalid_grant.
- * - A token that was already rotated (reuse) ends the whole session, at once
- *   by default. A client may set `refresh_reuse_grace_seconds`: within it,
+ * - A token that was already rotated (reuse: any earlier generation of the
+ *   session's lineage, core/refresh-tokens.ts) ends the whole session, at once
+ *   by default, however many rotations came since. A client may set `refresh_reuse_grace_seconds`: within it,
  *   the token rotated last is refused without ending the session (a double
  *   submit).
  * - Two concurrent refreshes with one token: the conditional write lets
