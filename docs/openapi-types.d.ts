@@ -534,6 +534,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cis/v1/users/{user_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling client's live sessions of a user, for a "where am I signed in" page */
+        get: operations["users-sessions-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/users/{user_id}/sessions/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session of a user, at every client, without disabling the user */
+        post: operations["users-sessions-logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cis/v1/users/{user_id}/webauthn-credentials": {
         parameters: {
             query?: never;
@@ -993,6 +1027,25 @@ export interface components {
             first_name?: string;
             last_name?: string;
             middle_name?: string;
+        };
+        UserSession: {
+            session_id: string;
+            /** @description When the session was created (epoch ms, as a user's `created_at`). */
+            created_at: number;
+            /** @description Its latest use: an authentication, a refresh or a session/authenticate call (epoch ms). */
+            last_used_at: number;
+            /** @description The end user's IP the session was created from, when the caller passed `client_attributes.ip_address`. */
+            ip_address?: string;
+            /** @description As in the ID token: each method authenticated in the session once, plus `mfa` when the client's policy is met. */
+            amr: string[];
+            /** @description As in the ID token: for each method in `amr` (not `mfa`), the epoch second of its latest authentication. */
+            amr_at: {
+                [key: string]: number;
+            };
+        };
+        UserSessionList: {
+            /** @description Most recently used first; at most 200. */
+            result: components["schemas"]["UserSession"][];
         };
         WebAuthnAuthenticateRequest: {
             /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
@@ -3262,6 +3315,120 @@ export interface operations {
              *     `session_binding_mismatch`: the session is bound to another IP address
              */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-sessions-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The client's live sessions of the user (never another client's, never an ended or expired one); a session created a moment ago may take a moment to appear */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserSessionList"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `user_not_found`: no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-sessions-logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the user has ended, logins in flight included; the user may log in again at once */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `user_not_found`: no such user */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

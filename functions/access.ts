@@ -63,6 +63,12 @@ export function needsOf(route: Pick<RouteDefinition, 'auth' | 'capabilities' | '
   return { capabilities, read, write };
 }
 
+/**
+ * Kinds that name no record but an owner in the table's index (Store
+ * `keysOwnedBy`): reading one is a Query of the index, not a GetItem.
+ */
+export const OWNER_KINDS: ReadonlySet<RecordKind> = new Set(['sessionsOf']);
+
 /** The fixed start of every key of `kind`: what the key function returns before its first argument. */
 export function keyPrefix(kind: RecordKind): string {
   const make = keys[kind] as (...args: string[]) => string;
@@ -97,6 +103,7 @@ export class UndeclaredAccessError extends Error {
 const STORE_ACCESS: { readonly [Method in keyof Store]: 'read' | 'write' } = {
   get: 'read',
   getMany: 'read',
+  keysOwnedBy: 'read',
   put: 'write',
   overwrite: 'write',
   countGuess: 'write',

@@ -50,6 +50,11 @@ export interface PutOptions {
   expectVersion: number | null;
   /** Epoch seconds after which the table's TTL may delete the record. */
   expiresAt?: number;
+  /**
+   * Lists the record under this owner (Store.keysOwnedBy) from now on; a
+   * later put that names no owner keeps the one it has.
+   */
+  owner?: string;
   /** Ends the run kept on the record (Store.countGuess `run`): a changed secret starts afresh. */
   endRun?: boolean;
   /**
@@ -133,6 +138,13 @@ export interface Store {
    * every record it will read first.
    */
   getMany(keys: readonly string[]): Promise<Map<string, StoredRecord<unknown>>>;
+  /**
+   * Keys of the records put with `owner` (PutOptions.owner), at most `limit`,
+   * in no particular order. An index, not a read: it may trail a write by a
+   * moment (eventually consistent) and still list a deleted record, so read
+   * the records (getMany) and judge them.
+   */
+  keysOwnedBy(owner: string, limit: number): Promise<string[]>;
   /** Writes the record and returns its new version. */
   put<T>(key: string, value: T, options: PutOptions): Promise<number>;
   /**
@@ -267,6 +279,7 @@ export interface AuditEvent {
     | 'verification'
     | 'lockout'
     | 'logout'
+    | 'sessions_listed'
     | 'refresh_token_reuse'
     | 'user_disabled'
     | 'user_deleted'

@@ -10,7 +10,7 @@ import { CfnOutput, Stack, Token, Validations, type StackProps } from 'aws-cdk-l
 import { Effect, Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { keyPrefix, needsOf } from '../functions/access.js';
+import { keyPrefix, needsOf, OWNER_KINDS } from '../functions/access.js';
 import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
@@ -221,7 +221,10 @@ export class TwofoldStack extends Stack {
   private grantCapabilities(endpoint: EndpointFunction, route: RouteDefinition, sesResources: string[], senderEmail: string): void {
     const needs = needsOf(route);
     const has = (capability: Parameters<typeof needs.capabilities.has>[0]) => needs.capabilities.has(capability);
-    if (needs.read.size) this.sessions.grantRead(endpoint.role, [...needs.read].map(keyPrefix));
+    const records = [...needs.read].filter((kind) => !OWNER_KINDS.has(kind));
+    const owners = [...needs.read].filter((kind) => OWNER_KINDS.has(kind));
+    if (records.length) this.sessions.grantRead(endpoint.role, records.map(keyPrefix));
+    if (owners.length) this.sessions.grantQueryOwners(endpoint.role, owners.map(keyPrefix));
     if (needs.write.size) this.sessions.grantWrite(endpoint.role, [...needs.write].map(keyPrefix));
     if (has('hash-key')) this.hashKey.grantRead(endpoint.role);
     if (has('totp-key')) this.totpKeys.grantRead(endpoint.role);

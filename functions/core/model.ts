@@ -72,8 +72,15 @@ export interface UserRecord {
   updated_at: number;
   password?: PasswordRecord;
   totp?: TotpRecord;
-  /** Sessions created before this instant (ms) are ended (password replaced, logout-all). */
+  /** Sessions created before this instant (ms) are ended: how users written before `credential_version` were stamped. */
   sessions_valid_after?: number;
+  /**
+   * Moves on by one at every credential change (password replaced, user
+   * disabled or enabled, factor removed, every session logged out): a
+   * session proved under an earlier version is over (core/credential-changes.ts).
+   * Absent: 0.
+   */
+  credential_version?: number;
   /** Registered passkeys; each id is also claimed by a `webauthn#<id>` record. */
   webauthn_credentials?: WebAuthnCredentialRecord[];
 }
@@ -116,14 +123,37 @@ export interface SessionRecord {
   absolute_lifetime_seconds: number;
   /** Set when the session is bound to the end user's IP. */
   bound_ip?: string;
+  /** The end user's IP the session was created from, when the caller passed it (bound or not): for listings. */
+  ip_address?: string;
   ended_at?: number;
   end_reason?: 'logout' | 'refresh_token_reuse' | 'user_deleted';
-  /** Hashes of the refresh tokens that still work. */
-  refresh_token_hashes: string[];
-  /** Hashes of rotated refresh tokens: presenting one ends the session. */
-  retired_refresh_token_hashes: string[];
-  /** The latest rotation, to tell a concurrent double submit from reuse. */
+  /** The session's refresh tokens (core/refresh-tokens.ts); absent only on sessions written before generations. */
+  refresh?: RefreshLineage;
+  /**
+   * The user's `credential_version` when the session was proved (absent: 0).
+   * A session is live only while it is still the user's current one
+   * (core/credential-changes.ts).
+   */
+  credential_version?: number;
+  /** Sessions written before generations: hashes of their refresh tokens that still work (never added to now). */
+  refresh_token_hashes?: string[];
+  /** Sessions written before generations: hashes of rotated refresh tokens; presenting one ends the session. */
+  retired_refresh_token_hashes?: string[];
+  /** Sessions written before generations: the latest rotation of one of their tokens, to tell a double submit from reuse. */
   last_rotation?: { hash: string; at: number };
+}
+
+/**
+ * A session's one lineage of refresh tokens: the token of generation `g` is
+ * `<session_id>.<g>.<keyed hash of session id, nonce and g>`. Only the
+ * current generation refreshes; an earlier one is reuse.
+ */
+export interface RefreshLineage {
+  /** 128 random bits, so a token names its session's lineage and no other. */
+  nonce: string;
+  generation: number;
+  /** When the generation last moved on (ms): a double submit within the client's grace is forgiven. */
+  rotated_at?: number;
 }
 
 /** A lookup record that claims a unique contact or username for a user. */
@@ -146,6 +176,8 @@ export const keys = {
   phoneClaim: (phone: string) => `phone#${phone}`,
   usernameClaim: (username: string) => `username#${username}`,
   session: (sessionId: string) => `session#${sessionId}`,
+  /** Not a record: the owner (Store.keysOwnedBy) under which a client's sessions of a user are listed. */
+  sessionsOf: (userId: string, clientId: string) => `sessions-of#${userId}#${clientId}`,
   otp: (userId: string, channel: string) => `otp#${userId}#${channel}`,
   /** What an OTP send to an identifier naming no reachable user leaves behind (core/otp.ts OtpDecoy); subject: unknownSubject(). */
   otpDecoy: (subject: string, channel: string) => `otp-decoy#${subject}#${channel}`,

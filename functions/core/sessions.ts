@@ -10,9 +10,11 @@
 import { ConflictError, InvalidCredentialsError, InvalidGrantError, SessionBindingMismatchError, SessionNotFoundError, SessionUserMismatchError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { audited, emitAudit, noteAudit } from './audit.js';
-import { constantTimeEqual, randomId, randomToken, sha256 } from './crypto.js';
+import { provedUnderCurrentCredentials } from './credential-changes.js';
+import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
+import { afterRefresh, currentRefreshToken, judgeRefreshToken, newLineage, withLineage } from './refresh-tokens.js';
 import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
 import { findUser, findUserAlongside, type IdentifierType } from './users.js';
 
@@ -21,10 +23,6 @@ export interface ClientAttributes {
   user_agent?: string;
 }
 
-/** Refresh tokens kept per session; the oldest is dropped past this. */
-const MAX_LIVE_REFRESH_TOKENS = 20;
-/** Rotated refresh-token hashes remembered for reuse detection. */
-const MAX_RETIRED_REFRESH_TOKENS = 50;
 /** Conditional-write retries before a contended session gives up. */
 const MAX_WRITE_ATTEMPTS = 4;
 /**
@@ -35,20 +33,36 @@ const MAX_WRITE_ATTEMPTS = 4;
  */
 const MAX_JOIN_ATTEMPTS = 32;
 
-export function sessionExpiresAt(session: SessionRecord): number {
-  return Math.min(
-    session.last_active_at + session.idle_timeout_seconds * 1000,
-    session.created_at + session.absolute_lifetime_seconds * 1000,
-  );
+/** The session's limits as its client has them now, to judge it by the stricter of these and those it was created under. */
+export type CurrentLimits = Pick<ClientRecord, 'session_idle_timeout_seconds' | 'session_absolute_lifetime_seconds'>;
+
+/**
+ * When the session ends unless used again: by the stricter of the limits it
+ * was created under and, given its client, the client's current ones, so an
+ * operator who shortens them reaches every live session.
+ */
+export function sessionExpiresAt(session: SessionRecord, client?: CurrentLimits): number {
+  const idle = Math.min(session.idle_timeout_seconds, client?.session_idle_timeout_seconds ?? Infinity);
+  const absolute = Math.min(session.absolute_lifetime_seconds, client?.session_absolute_lifetime_seconds ?? Infinity);
+  return Math.min(session.last_active_at + idle * 1000, session.created_at + absolute * 1000);
 }
 
-/** Whether a session still works at `now`, judged from its timestamps and its user. */
-export function isSessionLive(session: SessionRecord, user: UserRecord | undefined, now: number): boolean {
+/** Whether a session still works at `now`, judged from its timestamps, its user and its client's current limits. */
+export function isSessionLive(session: SessionRecord, user: UserRecord | undefined, now: number, client: CurrentLimits): boolean {
   if (session.ended_at !== undefined) return false;
-  if (now >= sessionExpiresAt(session)) return false;
+  if (now >= sessionExpiresAt(session, client)) return false;
   if (!user || user.status !== 'Active') return false;
-  if (user.sessions_valid_after !== undefined && session.created_at < user.sessions_valid_after) return false;
+  if (!provedUnderCurrentCredentials(session, user)) return false;
   return true;
+}
+
+/**
+ * Under which owner the store lists the session (Store.keysOwnedBy, for
+ * core/user-sessions.ts): named on every put, so a session written before
+ * owners is listed from its next write; the same write, no extra request.
+ */
+function ownerOf(session: SessionRecord): string {
+  return keys.sessionsOf(session.user_id, session.client_id);
 }
 
 /** TTL for the record: the table may delete it a day after it can no longer work. */
@@ -119,7 +133,7 @@ export async function loadLiveSession(deps: Deps, client: ClientRecord, sessionI
   const record = read?.sessionId === sessionId ? read.record : await deps.store.get<SessionRecord>(keys.session(sessionId));
   if (!record || record.value.client_id !== client.client_id) throw new SessionNotFoundError();
   const user = known?.user_id === record.value.user_id ? known : (await getUser(deps, record.value.user_id))?.value;
-  if (!isSessionLive(record.value, user, deps.clock.now())) throw new SessionNotFoundError();
+  if (!isSessionLive(record.value, user, deps.clock.now(), client)) throw new SessionNotFoundError();
   return { record, user: user! };
 }
 
@@ -226,13 +240,13 @@ async function runAuthentication(
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
     // A new session is the verified user's (a method may learn who that is only by verifying: password-auth.ts).
-    const base = existing?.value ?? newSession(client, check.user.user_id, clientAttributes, now);
-    const refreshToken = `${base.session_id}.${randomToken(32)}`;
+    const base = withLineage(existing?.value ?? newSession(client, check.user, clientAttributes, now));
+    // A response that does not rotate hands out the session's current refresh token (core/refresh-tokens.ts).
+    const refreshToken = currentRefreshToken(deps, base);
     const next: SessionRecord = {
       ...base,
       authentications: request.method ? [...base.authentications, { method: request.method, at: now }] : base.authentications,
       last_active_at: now,
-      refresh_token_hashes: [...base.refresh_token_hashes, sha256(refreshToken)].slice(-MAX_LIVE_REFRESH_TOKENS),
     };
     const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now, claims: request.claims }).catch(async (error: unknown) => {
       if (attempt === 1) await check.release?.();
@@ -243,6 +257,7 @@ async function runAuthentication(
       await deps.store.put(keys.session(next.session_id), next, {
         expectVersion: existing?.version ?? null,
         expiresAt: ttlOf(next),
+        owner: ownerOf(next),
       });
       return { ...tokens, refresh_token: refreshToken, token_type: 'Bearer', session_id: next.session_id };
     } catch (error) {
@@ -264,22 +279,24 @@ async function runAuthentication(
 
 function newSession(
   client: ClientRecord,
-  userId: string,
+  user: UserRecord,
   attributes: ClientAttributes | undefined,
   now: number,
 ): SessionRecord {
   const session: SessionRecord = {
-    session_id: newSessionId(userId),
+    session_id: newSessionId(user.user_id),
     client_id: client.client_id,
-    user_id: userId,
+    user_id: user.user_id,
     authentications: [],
     created_at: now,
     last_active_at: now,
     idle_timeout_seconds: client.session_idle_timeout_seconds,
     absolute_lifetime_seconds: client.session_absolute_lifetime_seconds,
-    refresh_token_hashes: [],
-    retired_refresh_token_hashes: [],
+    refresh: newLineage(),
+    // The credential's state as verifying it read the user: a change since makes this session dead on arrival.
+    credential_version: user.credential_version ?? 0,
   };
+  if (attributes?.ip_address !== undefined) session.ip_address = attributes.ip_address;
   if (client.bind_sessions_to_ip && attributes?.ip_address !== undefined) session.bound_ip = attributes.ip_address;
   return session;
 }
@@ -330,15 +347,8 @@ export async function endSession(
     if (!record) throw new SessionNotFoundError();
     guard(record.value);
     if (record.value.ended_at !== undefined) return;
-    const ended: SessionRecord = {
-      ...record.value,
-      ended_at: deps.clock.now(),
-      end_reason: reason,
-      retired_refresh_token_hashes: [...record.value.retired_refresh_token_hashes, ...record.value.refresh_token_hashes].slice(
-        -MAX_RETIRED_REFRESH_TOKENS,
-      ),
-      refresh_token_hashes: [],
-    };
+    // An ended session refuses every token of it, whatever its generation (refreshSession checks `ended_at` first).
+    const ended: SessionRecord = { ...record.value, ended_at: deps.clock.now(), end_reason: reason };
     try {
       await deps.store.put(keys.session(sessionId), ended, { expectVersion: record.version, expiresAt: ttlOf(ended) });
       return;
@@ -346,22 +356,6 @@ export async function endSession(
       if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
     }
   }
-}
-
-function includesHash(hashes: string[], hash: string): boolean {
-  // Every entry is compared, so the position of a match does not show in the timing.
-  return hashes.reduce((found, h) => constantTimeEqual(h, hash) || found, false);
-}
-
-/**
- * Whether a rotated token presented again is a double submit the client
- * forgives: it must be the token rotated last, within the client's
- * `refresh_reuse_grace_seconds` of that rotation (default 0: never).
- */
-export function isForgivenDoubleSubmit(session: SessionRecord, presented: string, client: ClientRecord, now: number): boolean {
-  const rotated = session.last_rotation;
-  const graceMs = (client.refresh_reuse_grace_seconds ?? 0) * 1000;
-  return rotated !== undefined && constantTimeEqual(rotated.hash, presented) && now - rotated.at < graceMs;
 }
 
 /**
@@ -374,8 +368,9 @@ export function isForgivenDoubleSubmit(session: SessionRecord, presented: string
  *   session_binding_mismatch, and nothing is rotated or ended. Only a caller
  *   holding one of the session's tokens (current or rotated) learns of the
  *   binding; any other token is invalid_grant.
- * - A token that was already rotated (reuse) ends the whole session, at once
- *   by default. A client may set `refresh_reuse_grace_seconds`: within it,
+ * - A token that was already rotated (reuse: any earlier generation of the
+ *   session's lineage, core/refresh-tokens.ts) ends the whole session, at once
+ *   by default, however many rotations came since. A client may set `refresh_reuse_grace_seconds`: within it,
  *   the token rotated last is refused without ending the session (a double
  *   submit).
  * - Two concurrent refreshes with one token: the conditional write lets
@@ -389,17 +384,16 @@ export async function refreshSession(
   clientAttributes?: ClientAttributes,
 ): Promise<Omit<TokenResponse, 'session_id'>> {
   const sessionId = refreshToken.split('.')[0] ?? '';
-  const presented = sha256(refreshToken);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
     if (!record || record.value.client_id !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
     const session = record.value;
     if (session.ended_at !== undefined) throw new InvalidGrantError('The session has ended');
-    const live = includesHash(session.refresh_token_hashes, presented);
-    if (!live && !includesHash(session.retired_refresh_token_hashes, presented)) throw new InvalidGrantError('Unknown refresh token');
+    const judged = judgeRefreshToken(deps, session, refreshToken, client, deps.clock.now());
+    if (judged.kind === 'unknown') throw new InvalidGrantError('Unknown refresh token');
     checkBinding(session, clientAttributes);
-    if (!live) {
-      if (isForgivenDoubleSubmit(session, presented, client, deps.clock.now())) {
+    if (judged.kind === 'rotated') {
+      if (judged.forgiven) {
         throw new InvalidGrantError('The refresh token was rotated by a concurrent request');
       }
       await endSession(deps, sessionId, 'refresh_token_reuse');
@@ -416,15 +410,12 @@ export async function refreshSession(
     }
     const user = await getUser(deps, session.user_id);
     const now = deps.clock.now();
-    if (!isSessionLive(session, user?.value, now)) throw new InvalidGrantError('The session has ended');
-    const next: SessionRecord = { ...session, last_active_at: now };
-    const newToken = `${sessionId}.${randomToken(32)}`;
-    next.refresh_token_hashes = [...session.refresh_token_hashes.filter((h) => h !== presented), sha256(newToken)];
-    next.retired_refresh_token_hashes = [...session.retired_refresh_token_hashes, presented].slice(-MAX_RETIRED_REFRESH_TOKENS);
-    next.last_rotation = { hash: presented, at: now };
+    if (!isSessionLive(session, user?.value, now, client)) throw new InvalidGrantError('The session has ended');
+    const next = { ...afterRefresh(session, judged, now), last_active_at: now };
+    const newToken = currentRefreshToken(deps, next);
     const tokens = await signSessionTokens(deps, client, user!.value, next);
     try {
-      await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next) });
+      await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next), owner: ownerOf(next) });
       return { ...tokens, refresh_token: newToken, token_type: 'Bearer' };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;

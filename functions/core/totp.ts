@@ -159,6 +159,8 @@ async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input:
   // The session a login joins is named up front: read with the identifier's first lookup, in one request.
   const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
   const user = read?.value;
+  // A claim that names a user is followed by a read of that user: an identifier naming no one reads as much.
+  if (!user && input.identifier_type !== 'user_id') await deps.store.get(NOBODY);
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
@@ -168,10 +170,25 @@ async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input:
 }
 
 /**
+ * Where a guess at an identifier naming no one reads, as a user's guess reads
+ * the user: a key no user has (`~` is never in a user id).
+ */
+const NOBODY = keys.user('~nobody');
+
+/** A seed sealed under the current TOTP key, opened for a guess that has no authenticator to check: never accepted. */
+let decoy: { keyring: Deps['totpKeys']; sealed: string } | undefined;
+function decoySealedSeed(deps: Pick<Deps, 'totpKeys'>): string {
+  if (decoy?.keyring !== deps.totpKeys) decoy = { keyring: deps.totpKeys, sealed: sealTotpSeed(deps, generateSecret({ length: TOTP_SECRET_BYTES })) };
+  return decoy.sealed;
+}
+
+/**
  * Counts the guess, then checks it against the user as stored now. A user
  * that is unknown, disabled or without an authenticator is refused like a
- * wrong code, after the same count. An accepted code is consumed by
- * `commit`, which also gives the counted attempt back.
+ * wrong code, after the same count, the same read and the same crypto (a
+ * decoy seed opened and matched), so neither answer nor time tells it from a
+ * user with an authenticator. An accepted code is consumed by `commit`,
+ * which also gives the counted attempt back.
  */
 async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undefined, passcode: string): Promise<CredentialCheck> {
   const reservation = await reserveAttempt(deps, attemptsKey, TOTP_ATTEMPTS);
@@ -181,18 +198,19 @@ async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undef
     return userId === undefined ? lockedError(TOTP_LOCK_MS) : auditLockout(deps, userId, lockedError(TOTP_LOCK_MS));
   };
 
-  const record = userId === undefined ? undefined : await deps.store.get<UserRecord>(keys.user(userId));
-  const user = record?.value;
-  if (!record || !user || user.status !== 'Active' || !user.totp) throw await refuse();
+  const record = await deps.store.get<UserRecord>(userId === undefined ? NOBODY : keys.user(userId));
+  const user = userId === undefined ? undefined : record?.value;
+  const usable = record && user && user.status === 'Active' && user.totp ? { record, user, totp: user.totp } : undefined;
   const now = deps.clock.now();
-  const match = matchTotpCode(openTotpSeed(deps, user.totp.sealed_secret), passcode, now, user.totp.last_used_step);
-  if (match.outcome !== 'accepted') throw await refuse();
+  const match = matchTotpCode(openTotpSeed(deps, usable?.totp.sealed_secret ?? decoySealedSeed(deps)), passcode, now, usable?.totp.last_used_step);
+  if (!usable || match.outcome !== 'accepted') throw await refuse();
+  const { record: found, user: holder } = usable;
   let consumed: { version: number; previousStep: number | undefined } | undefined;
   return {
-    user,
+    user: holder,
     commit: async () => {
       try {
-        consumed = await consumeStep(deps, record, match.step);
+        consumed = await consumeStep(deps, found, match.step);
       } finally {
         await giveBackAttempt(deps, reservation); // the code was right, even if a concurrent use of it won
       }
@@ -201,7 +219,7 @@ async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undef
     undo: async () => {
       if (!consumed) return;
       const { version, previousStep } = consumed;
-      await revertOwnWrite<UserRecord>(deps, keys.user(record.value.user_id), version, (u) => {
+      await revertOwnWrite<UserRecord>(deps, keys.user(found.value.user_id), version, (u) => {
         if (!u.totp || u.totp.last_used_step !== match.step) return u;
         const { last_used_step: _step, ...totp } = u.totp;
         return { ...u, totp: previousStep === undefined ? totp : { ...totp, last_used_step: previousStep } };

@@ -4,6 +4,7 @@
  * password is password-auth.ts.
  */
 import { PasswordConflictError, UserNotFoundError } from '../errors.js';
+import { withCredentialsChanged } from './credential-changes.js';
 import type { Deps } from './deps.js';
 import { keys, type UserRecord } from './model.js';
 import { newPasswordHash, type PasswordInput } from './passwords.js';
@@ -31,8 +32,8 @@ export async function createUserPassword(deps: Deps, userId: string, input: Pass
 
 /**
  * `PUT /cis/v1/users/{user_id}/password`: replaces the password. Every session
- * of the user created before now ends (a client token names no session of its
- * own to keep), and password guesses count afresh (they are counted per
+ * of the user proved before now ends, logins in flight included
+ * (core/credential-changes.ts; a client token names no session of its own to keep), and password guesses count afresh (they are counted per
  * password, core/password-auth.ts). 409
  * `auth_password_already_configured` when the user has no password to replace,
  * the status and code Transmit documents for that case.
@@ -41,7 +42,7 @@ export async function replaceUserPassword(deps: Deps, userId: string, input: Pas
   const hash = await newPasswordHash(input, deps.settings.scrypt);
   const updated = await modifyUser(deps, userId, (user, now) => {
     if (user.password === undefined) throw new PasswordConflictError('The user has no password to replace; create one with POST');
-    return { ...user, password: { hash, updated_at: now }, sessions_valid_after: now, updated_at: now };
+    return withCredentialsChanged({ ...user, password: { hash, updated_at: now }, updated_at: now });
   });
   if (!updated) throw new UserNotFoundError();
 }

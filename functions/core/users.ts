@@ -14,6 +14,7 @@
 import { ConflictError, InvalidInputError, ServiceUnavailableError, UserAlreadyExistsError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { emitAudit } from './audit.js';
+import { withCredentialsChanged } from './credential-changes.js';
 import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, normalizeUsername, type ClaimRecord, type UserRecord } from './model.js';
@@ -458,14 +459,14 @@ export async function getUserView(deps: Pick<Deps, 'store'>, type: IdentifierTyp
 }
 
 /**
- * A status change. Disabling ends every session of the user at once: sessions
- * created before now stop working (isSessionLive), and while disabled no
- * authentication succeeds. Re-enabling moves that instant again, so the
- * sessions that disabling ended stay ended.
+ * A status change. Disabling ends every session of the user at once, logins
+ * in flight included (core/credential-changes.ts), and while disabled no
+ * authentication succeeds. Re-enabling is a change too, so a login that read
+ * the user before the disabling stays ended.
  */
 function withStatus(user: UserRecord, status: UserRecord['status'], now: number): UserRecord {
   if (user.status === status) return user;
-  return { ...user, status, status_changed_at: now, sessions_valid_after: now };
+  return withCredentialsChanged({ ...user, status, status_changed_at: now });
 }
 
 /**

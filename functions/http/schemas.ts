@@ -611,6 +611,24 @@ export const WebAuthnCredential = lazy(() =>
 
 export const WebAuthnCredentialList = lazy(() => meta(z.array(WebAuthnCredential()), { id: 'WebAuthnCredentialList' }));
 
+export const UserSession = lazy(() =>
+  meta(
+    z.object({
+      session_id: z.string(),
+      created_at: described(z.number(), 'When the session was created (epoch ms, as a user\'s `created_at`).'),
+      last_used_at: described(z.number(), 'Its latest use: an authentication, a refresh or a session/authenticate call (epoch ms).'),
+      ip_address: described(z.optional(z.string()), 'The end user\'s IP the session was created from, when the caller passed `client_attributes.ip_address`.'),
+      amr: described(z.array(z.string()), 'As in the ID token: each method authenticated in the session once, plus `mfa` when the client\'s policy is met.'),
+      amr_at: described(z.record(z.string(), z.number()), 'As in the ID token: for each method in `amr` (not `mfa`), the epoch second of its latest authentication.'),
+    }),
+    { id: 'UserSession' },
+  ),
+);
+
+export const UserSessionList = lazy(() =>
+  meta(z.object({ result: described(z.array(UserSession()), 'Most recently used first; at most 200.') }), { id: 'UserSessionList' }),
+);
+
 export const WebAuthnAuthenticateStartRequest = lazy(() =>
   meta(
     z.object({

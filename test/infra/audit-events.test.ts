@@ -109,7 +109,7 @@ describe('audit events in EventBridge', () => {
     }
   });
 
-  it('every route that authenticates, verifies, logs out, refreshes or removes a user is an emitting route', () => {
+  it('every route that authenticates, verifies, logs out, refreshes, lists sessions or removes a user is an emitting route', () => {
     const emitting = routes.filter((r) => r.capabilities?.includes('audit')).map((r) => r.name).sort();
     expect(emitting).toEqual(
       [
@@ -127,6 +127,8 @@ describe('audit events in EventBridge', () => {
         'users-delete',
         'users-email-verification-verify',
         'users-phone-verification-verify',
+        'users-sessions-list',
+        'users-sessions-logout',
         'users-update',
       ].sort(),
     );

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { keyPrefix, needsOf } from '../../functions/access.js';
+import { keyPrefix, needsOf, OWNER_KINDS } from '../../functions/access.js';
 import { ANSWER_MARGIN_MS } from '../../functions/deadline.js';
 import { worstCaseCallMs } from '../../functions/adapters/aws/sdk-options.js';
 import { parseConfig } from '../../functions/config.js';
@@ -144,7 +144,11 @@ describe('the Twofold stack', () => {
     expect(table.UpdateReplacePolicy).toBe('Retain');
     expect(table.Properties).toMatchObject({
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'o', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [{ IndexName: 'owner', KeySchema: [{ AttributeName: 'o', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -187,7 +191,17 @@ describe('the Twofold stack', () => {
       const needs = needsOf(route);
       const table = byRoute.get(route.name)!.filter((s) => actionsOf(s)[0]!.startsWith('dynamodb:'));
       const expected = [];
-      if (needs.read.size) expected.push({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: leading(needs.read) });
+      const records = [...needs.read].filter((kind) => !OWNER_KINDS.has(kind));
+      const owners = [...needs.read].filter((kind) => OWNER_KINDS.has(kind));
+      if (records.length) expected.push({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: { 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, Condition: leading(records) });
+      if (owners.length) {
+        expected.push({
+          Effect: 'Allow',
+          Action: 'dynamodb:Query',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['SessionsTable', 'Arn'] }, '/index/owner']] },
+          Condition: leading(owners),
+        });
+      }
       if (needs.write.size) {
         expected.push({
           Effect: 'Allow',

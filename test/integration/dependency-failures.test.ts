@@ -42,6 +42,7 @@ function recordingStore(inner: Store): Store {
   return {
     get: (key) => inner.get(key),
     getMany: (keys) => inner.getMany(keys),
+    keysOwnedBy: (owner, limit) => inner.keysOwnedBy(owner, limit),
     put: (key, value, options) => {
       writtenKeys.push(key);
       return inner.put(key, value, options);
@@ -143,6 +144,7 @@ describe('write contention', () => {
     t.deps.store = {
       get: (key) => store.get(key),
       getMany: (keys) => store.getMany(keys),
+      keysOwnedBy: (owner, limit) => store.keysOwnedBy(owner, limit),
       put: async (key, value, options) => {
         if (key.startsWith('session#')) throw new ConflictError();
         return store.put(key, value, options);
@@ -176,6 +178,7 @@ describe('DynamoDB unreachable', () => {
     const clientRecordStore: Store = {
       get: (key) => (key.startsWith('client#') ? t.deps.store.get(key) : unreachable.get(key)),
       getMany: (keys) => unreachable.getMany(keys),
+      keysOwnedBy: (owner, limit) => unreachable.keysOwnedBy(owner, limit),
       put: (key, value, options) => unreachable.put(key, value, options),
       delete: (key, options) => unreachable.delete(key, options),
       increment: (key, by, options) => unreachable.increment(key, by, options),

@@ -109,6 +109,7 @@ describe('a stalled DynamoDB through the real handler', () => {
     const store: Store = {
       get: (key) => (key.startsWith('client#') ? t.deps.store.get(key) : paused.get(key)),
       getMany: (keys) => paused.getMany(keys),
+      keysOwnedBy: (owner, limit) => paused.keysOwnedBy(owner, limit),
       put: (key, value, options) => paused.put(key, value, options),
       delete: (key, options) => paused.delete(key, options),
       increment: (key, by, options) => paused.increment(key, by, options),

@@ -35,6 +35,21 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConflictError);
     });
 
+    it('lists the keys of the records put with an owner, under that owner only, and keeps the owner through later puts', async () => {
+      const store = await makeStore();
+      await store.put('s1', { n: 1 }, { expectVersion: null, owner: 'alice' });
+      await store.put('s2', { n: 1 }, { expectVersion: null, owner: 'alice' });
+      await store.put('s3', { n: 1 }, { expectVersion: null, owner: 'bob' });
+      await store.put('s4', { n: 1 }, { expectVersion: null });
+      await store.put('s1', { n: 2 }, { expectVersion: 1 });
+      expect((await store.keysOwnedBy('alice', 10)).sort()).toEqual(['s1', 's2']);
+      expect(await store.keysOwnedBy('bob', 10)).toEqual(['s3']);
+      expect(await store.keysOwnedBy('carol', 10)).toEqual([]);
+      expect(await store.keysOwnedBy('alice', 1)).toHaveLength(1);
+      await store.delete('s2');
+      expect(await store.keysOwnedBy('alice', 10)).toEqual(['s1']);
+    });
+
     it('returns undefined for a missing record and deletes conditionally', async () => {
       const store = await makeStore();
       expect(await store.get('missing')).toBeUndefined();

@@ -46,6 +46,7 @@ export class FaultInjector {
       get: async (key) => (await this.step('store'), store.get(key)),
       // One request however many keys it reads: one step, failing as a read does.
       getMany: async (keys) => (await this.step('store'), store.getMany(keys)),
+      keysOwnedBy: async (owner, limit) => (await this.step('store'), store.keysOwnedBy(owner, limit)),
       put: (key, value, options) => write(key, () => store.put(key, value, options)),
       delete: (key, options) => write(key, () => store.delete(key, options)),
       countGuess: (key, options) => write(key, () => store.countGuess(key, options)),

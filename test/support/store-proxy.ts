@@ -15,6 +15,7 @@ export function proxyStore(store: Store, before: (op: StoreOp, key: string) => v
       for (const key of keys) await before('getMany', key);
       return store.getMany(keys);
     },
+    keysOwnedBy: async (owner, limit) => (await before('keysOwnedBy', owner), store.keysOwnedBy(owner, limit)),
     put: async (key, value, options) => (await before('put', key), store.put(key, value, options)),
     countGuess: async (key, options) => (await before('countGuess', key), store.countGuess(key, options)),
     uncountGuess: async (key, version) => (await before('uncountGuess', key), store.uncountGuess(key, version)),

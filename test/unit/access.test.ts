@@ -18,6 +18,7 @@ function memoryStore(): Store {
   return {
     get: async (key) => items.get(key) as never,
     getMany: async (keys) => new Map(keys.flatMap((key) => (items.has(key) ? [[key, items.get(key)!] as const] : []))),
+    keysOwnedBy: async () => [],
     put: async (key, value) => {
       const version = (items.get(key)?.version ?? 0) + 1;
       items.set(key, { value, version });
@@ -156,10 +157,14 @@ describe('the route table', () => {
     expect(needsOf(routeNamed('oidc-jwks')).capabilities.has('public-keys')).toBe(true);
   });
 
-  it('lets only the TOTP routes near the TOTP keys, and no TOTP route near the hash key', () => {
+  it('lets only the TOTP routes near the TOTP keys; of them only the one that issues tokens holds the hash key (refresh tokens)', () => {
     const holders = routes.filter((r) => needsOf(r).capabilities.has('totp-key')).map((r) => r.name);
     expect(holders.sort()).toEqual(['auth-totp-authenticate', 'auth-totp-register']);
-    for (const name of holders) expect(needsOf(routeNamed(name)).capabilities.has('hash-key'), name).toBe(false);
+    expect(needsOf(routeNamed('auth-totp-register')).capabilities.has('hash-key')).toBe(false);
+    // A token response carries a refresh token keyed under the hash key (core/refresh-tokens.ts).
+    for (const route of routes.filter((r) => ['TokenResponse', 'RefreshTokenResponse', 'RecoveryTokenResponse'].includes(r.success.schema ?? ''))) {
+      expect(needsOf(route).capabilities.has('hash-key'), route.name).toBe(true);
+    }
   });
 
   it('lets the read-only user lookups write nothing', () => {

@@ -8,7 +8,9 @@
  * on it (times, latest, version), ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
  * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
- * ttl}`. The table's TTL attribute is `ttl`.
+ * ttl}`. The table's TTL attribute is `ttl`. A record put with an owner
+ * (PutOptions.owner) also holds `o`, the partition key of the table's one
+ * index, OWNER_INDEX (keys only), which Store.keysOwnedBy queries.
  */
 import {
   BatchGetItemCommand,
@@ -17,6 +19,7 @@ import {
   DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
@@ -113,7 +116,7 @@ export class DynamoDbStore implements Store {
     const version = (options.expectVersion ?? 0) + 1;
     const ttl = options.expiresAt !== undefined;
     const back = options.giveBack;
-    const set = ttl ? 'SET d = :d, v = :next, #ttl = :ttl' : 'SET d = :d, v = :next';
+    const set = `SET d = :d, v = :next${ttl ? ', #ttl = :ttl' : ''}${options.owner !== undefined ? ', o = :owner' : ''}`;
     const remove = [...(ttl ? [] : ['#ttl']), ...(back?.only || options.endRun ? ['r', 'n', 'l'] : [])];
     const conditions = [options.expectVersion === null ? 'attribute_not_exists(pk)' : 'v = :v'];
     if (back) conditions.push(back.only ? 'r = :run AND n = :one' : 'r = :run AND n > :zero');
@@ -127,6 +130,7 @@ export class DynamoDbStore implements Store {
         ':d': value,
         ':next': version,
         ...(ttl && { ':ttl': options.expiresAt }),
+        ...(options.owner !== undefined && { ':owner': options.owner }),
         ...(options.expectVersion !== null && { ':v': options.expectVersion }),
         ...(back && { ':run': back.run, ...(back.only ? { ':one': 1 } : { ':zero': 0, ':minus': -1 }) }),
       },
@@ -360,6 +364,28 @@ export class DynamoDbStore implements Store {
     }
   }
 
+  async keysOwnedBy(owner: string, limit: number): Promise<string[]> {
+    const found: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: OWNER_INDEX,
+            KeyConditionExpression: 'o = :owner',
+            ExpressionAttributeValues: { ':owner': { S: owner } },
+            Limit: limit - found.length,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) found.push(String(item.pk?.S));
+      start = page.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found;
+  }
+
   /**
    * Every key that starts with `prefix`, by scanning the whole table: for
    * admin commands only (no function is allowed dynamodb:Scan), never a
@@ -386,6 +412,8 @@ export class DynamoDbStore implements Store {
 }
 
 const MARSHALL = { removeUndefinedValues: true } as const;
+/** The table's one index: records by owner (`o`), keys only (Store.keysOwnedBy); lib/constructs/sessions-table.ts creates it in AWS. */
+export const OWNER_INDEX = 'owner';
 /** BatchGetItem's limit on the keys of one request. */
 const MAX_BATCH_KEYS = 100;
 /** Requests one getMany makes at most while DynamoDB leaves keys unprocessed, waiting twice as long before each. */
@@ -465,8 +493,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'o', AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [{ IndexName: OWNER_INDEX, KeySchema: [{ AttributeName: 'o', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
