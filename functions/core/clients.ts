@@ -20,6 +20,7 @@ export const CLIENT_DEFAULTS = {
   send_budget_per_hour: 1000,
   send_response_floor_ms: 1000,
   refresh_reuse_grace_seconds: 0,
+  enrolment_max_age_seconds: 900,
 } as const;
 
 /** The longest refresh reuse grace a client may set: it is for double submits, not for sharing tokens. */
