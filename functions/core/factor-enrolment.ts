@@ -11,7 +11,10 @@
  *    (knowledge), a verified email (email), a verified phone number (phone),
  *    an authenticator app, confirmed or pending (a pending one's first code is
  *    accepted as a login, so it can give MFA), a passkey, recovery codes with
- *    at least one unused. An unverified contact proves nothing yet.
+ *    at least one unused. An unverified contact proves nothing yet. A pending
+ *    app does not count against registering an app, which replaces it (a
+ *    user who lost the QR code before using it starts again); a working one
+ *    does (replacing it, `allow_override`, is adding a factor).
  * 2. Together with the classes the session itself proved, fewer than two:
  *    the user has no second factor to skip, and the session may bootstrap
  *    one (a password-only user adds a first passkey from a password session).
@@ -51,13 +54,14 @@ export interface RecoveryHolding {
   unused: boolean;
 }
 
-/** The factor classes `user` holds (rule 1). */
-export function heldFactorClasses(user: UserRecord, recovery: RecoveryHolding): Set<FactorClass> {
+/** The factor classes `user` holds (rule 1), leaving out a pending app that enrolling `method` would replace. */
+export function heldFactorClasses(user: UserRecord, recovery: RecoveryHolding, method: EnrolledMethod): Set<FactorClass> {
   const held = new Set<FactorClass>();
   if (user.password) held.add('knowledge');
   if (user.email !== undefined && user.email_verified) held.add('email');
   if (user.phone_number !== undefined && user.phone_number_verified) held.add('phone');
-  if (user.totp) held.add('authenticator');
+  const pending = user.totp?.last_used_step === undefined;
+  if (user.totp && !(method === 'otp' && pending)) held.add('authenticator');
   if ((user.webauthn_credentials ?? []).length > 0) held.add('passkey');
   if (recovery.unused) held.add('recovery');
   return held;
@@ -79,7 +83,7 @@ export function enrolmentRefusal(
   method: EnrolledMethod,
   now: number,
 ): string | undefined {
-  const classes = heldFactorClasses(user, recovery);
+  const classes = heldFactorClasses(user, recovery, method);
   for (const { method: proved } of session.authentications) classes.add(FACTOR_CLASS[proved]);
   if (method !== 'recovery_code' && classes.size < 2) return undefined;
   const maxAge = enrolmentMaxAgeOf(client);
