@@ -150,6 +150,31 @@ describe('POST /cis/v1/users/{user_id}/totp/revoke', () => {
     expect((await invoke(totpRegister, { token: fresh.access_token, body: {} })).status).toBe(201);
   });
 
+  it('wins the race with a login that checked a code from the app just before: that login gets no session', async () => {
+    const secret = await withTotp();
+    // Hold the login at signing: it has checked the code and waits to commit.
+    const sign = t.deps.signer.sign.bind(t.deps.signer);
+    let release!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const signing = new Promise<void>((resolve) => (reached = resolve));
+    t.deps.signer.sign = async (input) => {
+      reached();
+      await gate;
+      return sign(input);
+    };
+    const code = totpCodeForStep(secret, totpStep(t.clock.now()));
+    const login = invoke(totpAuthenticate, { token, body: { identifier_type: 'user_id', identifier: ada.user_id, token: code } });
+    await signing;
+    t.deps.signer.sign = sign;
+    expect((await revoke()).status).toBe(204);
+    release();
+    // Its commit re-reads the user on the changed version and finds no app: refused, nothing written.
+    const res = await login;
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe('auth_invalid_credentials');
+  });
+
   it('without authenticator_id it revokes the one there is', async () => {
     await withTotp();
     expect((await revoke()).status).toBe(204);
