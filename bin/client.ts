@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStore, ensureTable } from '../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.js';
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
-import { createClient, getClient, MAX_REFRESH_REUSE_GRACE_SECONDS, MAX_SEND_RESPONSE_FLOOR_MS, updateClient, type ClientSettings } from '../functions/core/clients.js';
+import { createClient, getClient, MAX_ENROLMENT_MAX_AGE_SECONDS, MAX_REFRESH_REUSE_GRACE_SECONDS, MAX_SEND_RESPONSE_FLOOR_MS, MIN_ENROLMENT_MAX_AGE_SECONDS, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
 import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
 
@@ -43,6 +43,8 @@ Settings:
                                          delivery and a send to nobody take as long (default 1000, max 5000)
   --refresh-reuse-grace SECONDS          a just-rotated refresh token presented again within this is refused
                                          without ending the session (default 0: reuse ends it at once; max 60)
+  --enrolment-max-age SECONDS            adding a factor to a user who holds one needs MFA proved within
+                                         this (default 900: 15 minutes; 60 to 86400)
   --webauthn-rp-id HOST                  passkeys: the relying-party ID, e.g. shop.example (unset: passkeys off)
   --webauthn-rp-name NAME                passkeys: the name authenticators show (default the client name)
   --webauthn-origin ORIGIN               passkeys: an allowed origin, exactly scheme://host[:port]
@@ -78,6 +80,7 @@ const { values, positionals } = parseArgs({
     'webauthn-user-verification': { type: 'string' },
     'send-floor': { type: 'string' },
     'refresh-reuse-grace': { type: 'string' },
+    'enrolment-max-age': { type: 'string' },
     endpoint: { type: 'string' },
     table: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -104,6 +107,14 @@ function wholeNumberUpTo(flag: string, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > max) fail(`--${flag} takes a whole number from 0 to ${max}`);
+  return n;
+}
+
+function enrolmentMaxAge(): number | undefined {
+  const value = values['enrolment-max-age'];
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < MIN_ENROLMENT_MAX_AGE_SECONDS || n > MAX_ENROLMENT_MAX_AGE_SECONDS) fail(`--enrolment-max-age takes a whole number from ${MIN_ENROLMENT_MAX_AGE_SECONDS} to ${MAX_ENROLMENT_MAX_AGE_SECONDS}`);
   return n;
 }
 
@@ -138,6 +149,7 @@ function settingsFromFlags(): Partial<ClientSettings> {
     send_budget_per_hour: positiveInt('send-budget'),
     send_response_floor_ms: wholeNumberUpTo('send-floor', MAX_SEND_RESPONSE_FLOOR_MS),
     refresh_reuse_grace_seconds: wholeNumberUpTo('refresh-reuse-grace', MAX_REFRESH_REUSE_GRACE_SECONDS),
+    enrolment_max_age_seconds: enrolmentMaxAge(),
   };
 }
 

@@ -595,8 +595,59 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete one of a user's passkeys; it stops working at once */
+        /** Delete one of a user's passkeys; it stops working at once and every session of the user ends */
         delete: operations["users-webauthn-credentials-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/users/{user_id}/authenticators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List every factor the user holds: password, verified email and phone, authenticator app, passkeys, recovery codes (with how many remain) */
+        get: operations["users-authenticators-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/users/{user_id}/totp/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove the user's authenticator app (working or pending); it stops working at once and every session of the user ends */
+        post: operations["users-totp-revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cis/v1/users/{user_id}/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove the user's recovery codes; every code stops working and every session of the user ends */
+        delete: operations["users-recovery-codes-delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -606,6 +657,33 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Authenticator: {
+            /** @description Stable per factor: `password`, `email_otp`, `email_magic_link`, `sms_otp`, `recovery_codes`; the app's own id; a passkey's credential ID. */
+            id: string;
+            /** @enum {string} */
+            type: "password" | "email_otp" | "email_magic_link" | "sms_otp" | "totp" | "webauthn" | "recovery_codes";
+            name?: string;
+            /**
+             * @description `Registered` until first used to authenticate (a pending authenticator app, a passkey never used), then `Active`.
+             * @enum {string}
+             */
+            status: "Active" | "Registered";
+            user_id: string;
+            /** @description ISO 8601: when the factor was added (a contact: when it was verified). */
+            created_at: string;
+            /** @description The same instant, under Transmit's name. */
+            registered_at: string;
+            /** @description ISO 8601: the last successful authentication with it, where Twofold keeps one (authenticator app: the start of the time step of its last code; passkey; recovery codes: the last code used). */
+            last_used_at?: string;
+            /** @description email_otp / email_magic_link: `email`, `verified`, `verified_at`; sms_otp: `phone_number`, `verified`, `verified_at`; webauthn: `aaguid`, `passkey_type`; recovery_codes: `remaining` (unused codes) and `total`. */
+            extra_data?: {
+                [key: string]: string | number | boolean;
+            };
+        };
+        /** @description Every factor the user holds. A contact is listed once verified; recovery codes while at least one is unused. */
+        AuthenticatorList: {
+            result: components["schemas"]["Authenticator"][];
+        };
         /**
          * @description OIDC claims request, e.g. `{"id_token": {"username": null}}`. Of the claims named under `id_token`, those Twofold holds are added to the ID token: `username`, `name` (the name parts joined by spaces, an OIDC string), `email`, `email_verified`, `phone_number`, `phone_number_verified`. Other claims are ignored.
          * @example {
@@ -867,6 +945,10 @@ export interface components {
             /** @description Ten single-use codes, shown only here: 12 characters of Crockford base32 (60 random bits) as XXXX-XXXX-XXXX. */
             codes: string[];
         };
+        RecoveryCodesGenerateRequest: {
+            /** @description Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
+        };
         RecoveryTokenResponse: {
             access_token: string;
             id_token: string;
@@ -940,16 +1022,22 @@ export interface components {
         TotpRegisterRequest: {
             /** @description Account name shown in the authenticator app. Default: the user's email, else username, else phone number, else user_id. */
             label?: string;
-            /** @description Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is always replaced. */
+            /** @description Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is replaced without it. Either way the session must be allowed to add a factor (403 `auth_mfa_required`, see "Factor lifecycle"). */
             allow_override?: boolean;
             /** @description Accepted and ignored. */
             device_id?: string;
+            /** @description Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
         };
         TotpRegistration: {
             /** @description Base32 seed (160 bits), shown only here. */
             secret: string;
             /** @description `otpauth://totp/<issuer>:<label>?secret=…&issuer=…` for a QR code. */
             uri: string;
+        };
+        TotpRevokeRequest: {
+            /** @description The app's `id` in the authenticators list; without it, the user's app (a user has at most one). */
+            authenticator_id?: string;
         };
         UpdatePasswordRequest: {
             /** @description 8 to 256 characters after NFC normalisation; common passwords are refused. */
@@ -1107,10 +1195,14 @@ export interface components {
         WebAuthnRegisterRequest: {
             /** @description base64url of the UTF-8 JSON of `PublicKeyCredential.toJSON()` as the browser returned it. */
             webauthn_encoded_result: string;
+            /** @description Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
         };
         WebAuthnRegisterStartRequest: {
             /** @description The account name the authenticator shows; default the username, email or phone number. */
             display_name?: string;
+            /** @description Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP. */
+            client_attributes?: components["schemas"]["ClientAttributes"];
         };
         WebAuthnRegisterStartResponse: {
             webauthn_session_id: string;
@@ -2672,6 +2764,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /**
+             * @description `auth_mfa_required`: the user already holds a second factor (a verified email or phone, an authenticator app, a passkey, unused recovery codes) and the token's session does not hold authentications of two factor classes within the client's enrolment_max_age_seconds (default 900); nothing is stored
+             *
+             *     `session_binding_mismatch`: the token's session is bound to an IP address and client_attributes.ip_address is another (or missing); nothing is stored
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `auth_totp_already_configured`: the user has a working authenticator (a code from it was accepted) and allow_override is not true */
             409: {
                 headers: {
@@ -2965,7 +3070,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RecoveryCodesGenerateRequest"];
+            };
+        };
         responses: {
             /** @description The new codes */
             201: {
@@ -2974,6 +3083,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description `unauthorized`: missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user) */
@@ -2985,7 +3103,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `auth_mfa_required`: the token's session does not hold MFA under the client's policy */
+            /**
+             * @description `auth_mfa_required`: the token's session does not hold authentications of two factor classes within the client's enrolment_max_age_seconds (default 900), whatever the client's MFA policy; nothing is stored
+             *
+             *     `session_binding_mismatch`: the token's session is bound to an IP address and client_attributes.ip_address is another (or missing); nothing is stored
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3084,7 +3206,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["WebAuthnRegisterStartRequest"];
             };
@@ -3117,7 +3239,13 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `forbidden`: passkeys are not configured for this client (webauthn_rp_id, webauthn_origins) */
+            /**
+             * @description `forbidden`: passkeys are not configured for this client (webauthn_rp_id, webauthn_origins)
+             *
+             *     `auth_mfa_required`: the user already holds a second factor (a verified email or phone, an authenticator app, a passkey, unused recovery codes) and the token's session does not hold authentications of two factor classes within the client's enrolment_max_age_seconds (default 900); nothing is stored
+             *
+             *     `session_binding_mismatch`: the token's session is bound to an IP address and client_attributes.ip_address is another (or missing); nothing is stored
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3181,7 +3309,13 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `forbidden`: passkeys are not configured for this client */
+            /**
+             * @description `forbidden`: passkeys are not configured for this client
+             *
+             *     `auth_mfa_required`: the user already holds a second factor (a verified email or phone, an authenticator app, a passkey, unused recovery codes) and the token's session does not hold authentications of two factor classes within the client's enrolment_max_age_seconds (default 900); nothing is stored
+             *
+             *     `session_binding_mismatch`: the token's session is bound to an IP address and client_attributes.ip_address is another (or missing); nothing is stored
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3546,6 +3680,188 @@ export interface operations {
              * @description `user_not_found`: no such user
              *
              *     `webauthn_credential_not_found`: the user has no passkey with this id
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-authenticators-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The factors (never a secret) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthenticatorList"];
+                };
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `user_not_found`: no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-totp-revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TotpRevokeRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `user_not_found`: no such user
+             *
+             *     `authenticator_not_found`: the user has no authenticator app, or authenticator_id names another
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: a dependency failed; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-recovery-codes-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, expired, wrongly signed or foreign client access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `user_not_found`: no such user
+             *
+             *     `authenticator_not_found`: the user has no recovery codes
              */
             404: {
                 headers: {

@@ -206,11 +206,24 @@ export class InvalidRedirectUriError extends TwofoldError {
   }
 }
 
-/** A step that needs a session holding MFA (e.g. generating recovery codes) was asked for by a session without it. */
+/**
+ * A step that needs a session holding MFA, recently (adding a factor when the
+ * user already holds one, generating recovery codes), was asked for by a
+ * session without it (core/factor-enrolment.ts).
+ */
 export class MfaRequiredError extends TwofoldError {
   readonly code = 'auth_mfa_required';
   readonly status = 403;
   constructor(message = "This session does not hold MFA under the client's policy; add a second factor to the session first") {
+    super(message);
+  }
+}
+
+/** The user has no such factor to remove (TOTP revoke with another id, no recovery codes). */
+export class AuthenticatorNotFoundError extends TwofoldError {
+  readonly code = 'authenticator_not_found';
+  readonly status = 404;
+  constructor(message = 'The user has no such authenticator') {
     super(message);
   }
 }

@@ -286,12 +286,16 @@ export interface AuditEvent {
     | 'client_authentication'
     | 'recovery_codes_generated'
     | 'recovery_code_used'
-    | 'recovery_codes_exhausted';
+    | 'recovery_codes_exhausted'
+    | 'factor_enrolment'
+    | 'factor_removal';
   user_id: string | null;
   client_id: string | null;
   method: string | null;
   ip: string | null;
   outcome: string;
+  /** Factor enrolments: the `amr` of the session that asked (every authentication in it, as the client's policy reads them). */
+  amr?: string[];
   at: string;
 }
 

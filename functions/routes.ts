@@ -81,6 +81,16 @@ const SESSION_ERRORS = [
   { status: 403, code: 'session_binding_mismatch', when: 'the session is bound to another IP address' },
 ];
 
+/** What a user-token route that adds a factor can be refused for (core/factor-enrolment.ts). */
+const ENROLMENT_ERRORS = [
+  {
+    status: 403,
+    code: 'auth_mfa_required',
+    when: "the user already holds a second factor (a verified email or phone, an authenticator app, a passkey, unused recovery codes) and the token's session does not hold authentications of two factor classes within the client's enrolment_max_age_seconds (default 900); nothing is stored",
+  },
+  { status: 403, code: 'session_binding_mismatch', when: "the token's session is bound to an IP address and client_attributes.ip_address is another (or missing); nothing is stored" },
+];
+
 /** What a new password can be refused for (create user with credentials, and the password routes). */
 const PASSWORD_POLICY_ERRORS = [
   { status: 400, code: 'auth_password_weak', when: 'the password is shorter than 8 characters (after NFC normalisation)' },
@@ -448,9 +458,10 @@ export const routes: readonly RouteDefinition[] = [
     success: { status: 201, description: 'The secret and otpauth URI', schema: 'TotpRegistrationResponse' },
     errors: [
       { status: 409, code: 'auth_totp_already_configured', when: 'the user has a working authenticator (a code from it was accepted) and allow_override is not true' },
+      ...ENROLMENT_ERRORS,
     ],
-    capabilities: ['totp-key'],
-    table: { write: ['user'] },
+    capabilities: ['totp-key', 'audit'],
+    table: { read: ['recoveryCodes'], write: ['user'] },
   },
   {
     name: 'auth-totp-authenticate',
@@ -526,8 +537,17 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'user',
     tag: 'Authentication',
     summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once',
+    body: 'RecoveryCodesGenerateRequest',
+    bodyOptional: true,
     success: { status: 201, description: 'The new codes', schema: 'RecoveryCodesResponse' },
-    errors: [{ status: 403, code: 'auth_mfa_required', when: "the token's session does not hold MFA under the client's policy" }],
+    errors: [
+      {
+        status: 403,
+        code: 'auth_mfa_required',
+        when: "the token's session does not hold authentications of two factor classes within the client's enrolment_max_age_seconds (default 900), whatever the client's MFA policy; nothing is stored",
+      },
+      ENROLMENT_ERRORS[1]!,
+    ],
     capabilities: ['hash-key', 'audit'],
     table: { write: ['recoveryCodes'] },
   },
@@ -557,9 +577,11 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Authentication',
     summary: "Start registering a passkey for the token's user: WebAuthn creation options with a challenge bound to this session (5 minutes, single use)",
     body: 'WebAuthnRegisterStartRequest',
+    bodyOptional: true,
     success: { status: 200, description: 'Creation options for navigator.credentials.create()', schema: 'WebAuthnRegisterStartResponse' },
-    errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client (webauthn_rp_id, webauthn_origins)' }],
-    table: { write: ['webauthnChallenge'] },
+    errors: [{ status: 403, code: 'forbidden', when: 'passkeys are not configured for this client (webauthn_rp_id, webauthn_origins)' }, ...ENROLMENT_ERRORS],
+    capabilities: ['audit'],
+    table: { read: ['recoveryCodes'], write: ['webauthnChallenge'] },
   },
   {
     name: 'auth-webauthn-register',
@@ -573,8 +595,10 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 400, code: 'auth_invalid_credentials', when: 'unknown, expired, used or foreign challenge; wrong origin or RP ID; user not verified when required; a passkey already registered; a malformed result' },
       { status: 403, code: 'forbidden', when: 'passkeys are not configured for this client' },
+      ...ENROLMENT_ERRORS,
     ],
-    table: { write: ['webauthnChallenge', 'webauthnCredential', 'user'] },
+    capabilities: ['audit'],
+    table: { read: ['recoveryCodes'], write: ['webauthnChallenge', 'webauthnCredential', 'user'] },
   },
   {
     name: 'auth-webauthn-authenticate-start',
@@ -649,14 +673,62 @@ export const routes: readonly RouteDefinition[] = [
     path: '/cis/v1/users/{user_id}/webauthn-credentials/{credential_id}',
     auth: 'client',
     tag: 'Users',
-    summary: "Delete one of a user's passkeys; it stops working at once",
+    summary: "Delete one of a user's passkeys; it stops working at once and every session of the user ends",
     params: 'WebAuthnCredentialParams',
     success: { status: 204, description: 'Deleted' },
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 404, code: 'webauthn_credential_not_found', when: 'the user has no passkey with this id' },
     ],
+    capabilities: ['audit'],
     table: { write: ['user', 'webauthnCredential'] },
+  },
+  // ---- factor lifecycle ---------------------------------------------------------
+  {
+    name: 'users-authenticators-list',
+    method: 'GET',
+    path: '/cis/v1/users/{user_id}/authenticators',
+    auth: 'client',
+    tag: 'Users',
+    summary: "List every factor the user holds: password, verified email and phone, authenticator app, passkeys, recovery codes (with how many remain)",
+    params: 'UserIdParams',
+    success: { status: 200, description: 'The factors (never a secret)', schema: 'AuthenticatorList' },
+    errors: [{ status: 404, code: 'user_not_found', when: 'no such user' }],
+    table: { read: ['user', 'recoveryCodes'] },
+  },
+  {
+    name: 'users-totp-revoke',
+    method: 'POST',
+    path: '/cis/v1/users/{user_id}/totp/revoke',
+    auth: 'client',
+    tag: 'Users',
+    summary: "Remove the user's authenticator app (working or pending); it stops working at once and every session of the user ends",
+    params: 'UserIdParams',
+    body: 'TotpRevokeRequest',
+    bodyOptional: true,
+    success: { status: 204, description: 'Revoked' },
+    errors: [
+      { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 404, code: 'authenticator_not_found', when: 'the user has no authenticator app, or authenticator_id names another' },
+    ],
+    capabilities: ['audit'],
+    table: { write: ['user'] },
+  },
+  {
+    name: 'users-recovery-codes-delete',
+    method: 'DELETE',
+    path: '/cis/v1/users/{user_id}/recovery-codes',
+    auth: 'client',
+    tag: 'Users',
+    summary: "Remove the user's recovery codes; every code stops working and every session of the user ends",
+    params: 'UserIdParams',
+    success: { status: 204, description: 'Removed' },
+    errors: [
+      { status: 404, code: 'user_not_found', when: 'no such user' },
+      { status: 404, code: 'authenticator_not_found', when: 'the user has no recovery codes' },
+    ],
+    capabilities: ['audit'],
+    table: { write: ['user', 'recoveryCodes'] },
   },
 ];
 

@@ -20,10 +20,14 @@ export const CLIENT_DEFAULTS = {
   send_budget_per_hour: 1000,
   send_response_floor_ms: 1000,
   refresh_reuse_grace_seconds: 0,
+  enrolment_max_age_seconds: 900,
 } as const;
 
 /** The longest refresh reuse grace a client may set: it is for double submits, not for sharing tokens. */
 export const MAX_REFRESH_REUSE_GRACE_SECONDS = 60;
+/** Bounds of `enrolment_max_age_seconds`: at least a minute to finish a ceremony, at most a day (a week-old MFA is no proof). */
+export const MIN_ENROLMENT_MAX_AGE_SECONDS = 60;
+export const MAX_ENROLMENT_MAX_AGE_SECONDS = 86_400;
 /** The longest response floor a client may set, well inside the function timeout. */
 export const MAX_SEND_RESPONSE_FLOOR_MS = 5000;
 

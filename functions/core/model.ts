@@ -26,6 +26,11 @@ export interface ClientRecord {
   send_response_floor_ms: number;
   /** How long a just-rotated refresh token is refused without ending the session (a double submit); 0: reuse ends it at once. */
   refresh_reuse_grace_seconds: number;
+  /**
+   * Adding a factor needs MFA proved within this many seconds (core/factor-enrolment.ts);
+   * absent on clients created before it existed: the default, 900.
+   */
+  enrolment_max_age_seconds?: number;
   created_at: number;
   /** Passkeys: the relying-party ID (a domain, no scheme or port); unset = passkeys off for this client. */
   webauthn_rp_id?: string;
@@ -44,6 +49,8 @@ export interface PasswordRecord {
 }
 
 export interface TotpRecord {
+  /** The authenticator's id in the authenticators list; absent on ones registered before it existed (listed as `totp`). */
+  id?: string;
   /** The seed, sealed under a version of the TOTP keyring that it names (core/totp-seal.ts). */
   sealed_secret: string;
   created_at: number;

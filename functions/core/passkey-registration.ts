@@ -11,6 +11,9 @@
 import { ConflictError, InvalidCredentialsError, InvalidInputError, PasskeyNotFoundError, UserNotFoundError } from '../errors.js';
 import type { Deps } from './deps.js';
 import { keys, type ClaimRecord, type UserRecord, type WebAuthnCredentialRecord } from './model.js';
+import { enrolled, openEnrolment } from './factor-enrolment.js';
+import { endSessionsOfRemovedFactor, removed } from './factor-removal.js';
+import type { ClientAttributes } from './sessions.js';
 import type { UserPrincipal } from './user-tokens.js';
 import { CLAIM_GRACE_MS, claimUnique, modifyUser } from './users.js';
 import {
@@ -46,14 +49,19 @@ export interface CreationOptionsJson {
   extensions: { credProps: true };
 }
 
-/** `POST /cis/v1/auth/webauthn/register/start`: a challenge bound to this user and session. */
+/**
+ * `POST /cis/v1/auth/webauthn/register/start`: a challenge bound to this user
+ * and session, for a session that may add a factor (core/factor-enrolment.ts).
+ */
 export async function startPasskeyRegistration(
   deps: Deps,
   principal: UserPrincipal,
-  input: { display_name?: string },
+  input: { display_name?: string; client_attributes?: ClientAttributes },
 ): Promise<{ webauthn_session_id: string; credential_creation_options: CreationOptionsJson }> {
   const rp = relyingPartyOf(principal.client);
   const { user } = principal;
+  // Refused here, and judged again when the passkey is written (a start proves nothing at the finish).
+  await openEnrolment(deps, principal, 'webauthn', input.client_attributes);
   const challenge = await issueChallenge(deps, {
     ceremony: 'register',
     client_id: principal.client.client_id,
@@ -82,10 +90,22 @@ export async function startPasskeyRegistration(
 /**
  * `POST /cis/v1/auth/webauthn/register`: verifies the browser's result
  * against the challenge issued to this very user and session, consumes the
- * challenge, claims the credential ID and adds the passkey to the user.
+ * challenge, claims the credential ID and adds the passkey to the user, with
+ * the enrolment rule judged again on the user record inside that write.
  */
-export async function finishPasskeyRegistration(deps: Deps, principal: UserPrincipal, encoded: string): Promise<PasskeyView> {
+export async function finishPasskeyRegistration(deps: Deps, principal: UserPrincipal, encoded: string, clientAttributes?: ClientAttributes): Promise<PasskeyView> {
   const rp = relyingPartyOf(principal.client);
+  const gate = await openEnrolment(deps, principal, 'webauthn', clientAttributes);
+  return enrolled(gate, () => addPasskey(deps, principal, encoded, rp, gate.recheck));
+}
+
+async function addPasskey(
+  deps: Deps,
+  principal: UserPrincipal,
+  encoded: string,
+  rp: ReturnType<typeof relyingPartyOf>,
+  recheck: (user: UserRecord, now: number) => void,
+): Promise<PasskeyView> {
   const { result, clientData } = decodeRegistration(encoded);
   const challenge = await loadChallenge(deps, principal.client, 'register', clientData.challenge);
   if (challenge.value.user_id !== principal.user.user_id || challenge.value.session_id !== principal.record.value.session_id) {
@@ -106,6 +126,7 @@ export async function finishPasskeyRegistration(deps: Deps, principal: UserPrinc
   try {
     const updated = await modifyUser(deps, userId, (user, at) => {
       if (user.status !== 'Active') throw new InvalidCredentialsError('The user is disabled');
+      recheck(user, at);
       const existing = user.webauthn_credentials ?? [];
       if (existing.some((c) => c.id === credential.id)) throw new InvalidCredentialsError('This passkey is already registered');
       if (existing.length >= MAX_PASSKEYS_PER_USER) throw new InvalidInputError(`A user can have at most ${MAX_PASSKEYS_PER_USER} passkeys`);
@@ -157,13 +178,18 @@ export async function listPasskeys(deps: Deps, userId: string): Promise<PasskeyV
   return (record.value.webauthn_credentials ?? []).map(toPasskeyView);
 }
 
-/** `DELETE /cis/v1/users/{user_id}/webauthn-credentials/{credential_id}`: the passkey stops working at once. */
-export async function deletePasskey(deps: Deps, userId: string, credentialId: string): Promise<void> {
+/**
+ * `DELETE /cis/v1/users/{user_id}/webauthn-credentials/{credential_id}`: the
+ * passkey stops working at once, and every session of the user ends
+ * (core/factor-removal.ts), in the same write.
+ */
+export async function deletePasskey(deps: Deps, userId: string, credentialId: string, clientId: string | null = null): Promise<void> {
   const updated = await modifyUser(deps, userId, (user, now) => {
     const existing = user.webauthn_credentials ?? [];
     if (!existing.some((c) => c.id === credentialId)) throw new PasskeyNotFoundError();
-    return { ...user, webauthn_credentials: existing.filter((c) => c.id !== credentialId), updated_at: now };
+    return endSessionsOfRemovedFactor({ ...user, webauthn_credentials: existing.filter((c) => c.id !== credentialId), updated_at: now }, now);
   });
   if (!updated) throw new UserNotFoundError();
   await releaseClaim(deps, credentialId, userId);
+  await removed(deps, userId, clientId, 'webauthn');
 }

@@ -24,7 +24,7 @@ import { ConflictError, InvalidCredentialsError, LockedError, MfaRequiredError, 
 import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, keyedHash, randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
-import { satisfiesMfa } from './mfa.js';
+import { enrolled, openEnrolment } from './factor-enrolment.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { unknownSubject } from './attempts.js';
 import { emitAudit } from './audit.js';
@@ -113,15 +113,28 @@ async function audit(deps: Deps, event: RecoveryAuditEvent, fields: { user_id?: 
 /**
  * `POST /cis/v1/auth/recovery-codes` (user token): a new set of 10 codes,
  * returned only here, replacing any earlier set at once. The token's session
- * must hold MFA under the client's policy now.
+ * must hold MFA of two factor classes, recently, whatever the client's policy
+ * (core/factor-enrolment.ts): codes stand in for a lost possession factor at
+ * every client, so a set is minted only under the strictest policy, and a
+ * `distinct_methods` client's same-class MFA (email OTP + magic link) mints
+ * none.
  */
-export async function generateRecoveryCodes(deps: Deps, principal: UserPrincipal): Promise<RecoveryCodes> {
+export async function generateRecoveryCodes(deps: Deps, principal: UserPrincipal, clientAttributes?: ClientAttributes): Promise<RecoveryCodes> {
   const { client, user } = principal;
-  const session = principal.record.value;
-  if (!satisfiesMfa(session.authentications.map((a) => a.method), client.mfa_policy)) {
-    await audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'refused' });
-    throw new MfaRequiredError();
+  let gate;
+  try {
+    gate = await openEnrolment(deps, principal, 'recovery_code', clientAttributes);
+  } catch (error) {
+    if (error instanceof MfaRequiredError) await audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'refused' });
+    throw error;
   }
+  const codes = await enrolled(gate, () => storeNewSet(deps, principal));
+  await audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'success' });
+  return { codes };
+}
+
+async function storeNewSet(deps: Deps, principal: UserPrincipal): Promise<string[]> {
+  const { client, user } = principal;
   const codes = new Set<string>();
   while (codes.size < RECOVERY_CODES_PER_SET) codes.add(generateRecoveryCode());
   const set: RecoveryCodeSet = {
@@ -136,15 +149,13 @@ export async function generateRecoveryCodes(deps: Deps, principal: UserPrincipal
     const current = await deps.store.get<RecoveryCodeSet>(key);
     try {
       await deps.store.put(key, set, { expectVersion: current?.version ?? null });
-      break;
+      return [...codes];
     } catch (error) {
       // A concurrent use or regeneration wrote first: this set still replaces whatever is there now.
       if (!(error instanceof ConflictError)) throw error;
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The recovery codes are being changed by other requests; retry');
     }
   }
-  await audit(deps, 'recovery_codes_generated', { user_id: user.user_id, client_id: client.client_id, outcome: 'success' });
-  return { codes: [...codes] };
 }
 
 // ---- authenticating ----------------------------------------------------------------

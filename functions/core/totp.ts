@@ -18,7 +18,9 @@ import { ConflictError, InvalidCredentialsError, LockedError, TotpAlreadyConfigu
 import type { StoredRecord } from '../ports.js';
 import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy } from './attempts.js';
 import { audited, auditLockout } from './audit.js';
-import { constantTimeEqual } from './crypto.js';
+import { constantTimeEqual, randomId } from './crypto.js';
+import { enrolled, openEnrolment } from './factor-enrolment.js';
+import type { UserPrincipal } from './user-tokens.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
 import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
@@ -93,6 +95,7 @@ export interface TotpRegisterInput {
   /** Account name shown in the app; default totpAccountName. */
   label?: string;
   allow_override?: boolean;
+  client_attributes?: ClientAttributes;
 }
 
 /**
@@ -114,15 +117,31 @@ export function isTotpActive(totp: TotpRecord | undefined): boolean {
  * is returned only here; user views never include it. A lock from earlier
  * failures stays in force.
  */
-export async function registerTotp(deps: Deps, userId: string, input: TotpRegisterInput = {}): Promise<TotpRegistration> {
+export async function registerTotp(
+  deps: Deps,
+  userId: string,
+  input: TotpRegisterInput = {},
+  recheck: (user: UserRecord, now: number) => void = () => {},
+): Promise<TotpRegistration> {
   const secret = generateSecret({ length: TOTP_SECRET_BYTES });
   const sealed_secret = sealTotpSeed(deps, secret);
+  const id = randomId();
   const user = await modifyUser(deps, userId, (current, now) => {
+    recheck(current, now);
     if (isTotpActive(current.totp) && input.allow_override !== true) throw new TotpAlreadyConfiguredError();
-    return { ...current, totp: { sealed_secret, created_at: now }, updated_at: now };
+    return { ...current, totp: { id, sealed_secret, created_at: now }, updated_at: now };
   });
   if (!user) throw new UserNotFoundError();
   return { secret, uri: totpUri(deps.settings.appName, input.label ?? totpAccountName(user), secret) };
+}
+
+/**
+ * The route's call: registerTotp for the token's user, when its session may
+ * add a factor (core/factor-enrolment.ts), judged again in the write.
+ */
+export async function registerTotpForSession(deps: Deps, principal: UserPrincipal, input: TotpRegisterInput = {}): Promise<TotpRegistration> {
+  const gate = await openEnrolment(deps, principal, 'otp', input.client_attributes);
+  return enrolled(gate, () => registerTotp(deps, principal.user.user_id, input, gate.recheck));
 }
 
 // ---- authentication ----------------------------------------------------------

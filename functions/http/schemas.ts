@@ -474,9 +474,10 @@ export const TotpRegisterRequest = lazy(() =>
       ),
       allow_override: described(
         z.optional(z.boolean()),
-        'Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is always replaced.',
+        'Replace an authenticator that already works (one a code has been accepted from). Without it that is 409 `auth_totp_already_configured`. A pending one is replaced without it. Either way the session must be allowed to add a factor (403 `auth_mfa_required`, see "Factor lifecycle").',
       ),
       device_id: described(z.optional(maxString(80)), ACCEPTED_AND_IGNORED),
+      client_attributes: described(z.optional(ClientAttributes()), 'Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP.'),
     }),
     { id: 'TotpRegisterRequest' },
   ),
@@ -508,6 +509,8 @@ export const TotpAuthenticateRequest = lazy(() =>
 );
 
 // ---- recovery codes ------------------------------------------------------
+
+export const RecoveryCodesGenerateRequest = lazy(() => meta(z.object({ client_attributes: described(z.optional(ClientAttributes()), 'Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP.') }), { id: 'RecoveryCodesGenerateRequest' }));
 
 export const RecoveryCodesResponse = lazy(() =>
   meta(
@@ -559,7 +562,10 @@ const WebAuthnEncodedResult = lazy(() =>
 
 export const WebAuthnRegisterStartRequest = lazy(() =>
   meta(
-    z.object({ display_name: described(z.optional(trimmedString(64)), 'The account name the authenticator shows; default the username, email or phone number.') }),
+    z.object({
+      display_name: described(z.optional(trimmedString(64)), 'The account name the authenticator shows; default the username, email or phone number.'),
+      client_attributes: described(z.optional(ClientAttributes()), 'Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP.'),
+    }),
     { id: 'WebAuthnRegisterStartRequest' },
   ),
 );
@@ -589,7 +595,9 @@ export const WebAuthnRegisterStartResponse = lazy(() =>
   ),
 );
 
-export const WebAuthnRegisterRequest = lazy(() => meta(z.object({ webauthn_encoded_result: WebAuthnEncodedResult() }), { id: 'WebAuthnRegisterRequest' }));
+export const WebAuthnRegisterRequest = lazy(() =>
+  meta(z.object({ webauthn_encoded_result: WebAuthnEncodedResult(), client_attributes: described(z.optional(ClientAttributes()), 'Required (with ip_address) when the session of the user access token is bound to an IP: the token works only from that IP.') }), { id: 'WebAuthnRegisterRequest' }),
+);
 
 export const WebAuthnCredential = lazy(() =>
   meta(
@@ -681,5 +689,43 @@ export const WebAuthnCredentialParams = lazy(() =>
   z.object({
     user_id: Id(),
     credential_id: z.string().check(z.minLength(1), z.maxLength(1400), z.regex(/^[A-Za-z0-9_-]+$/, 'must be base64url')),
+  }),
+);
+
+// ---- factor lifecycle -------------------------------------------------------
+
+export const TotpRevokeRequest = lazy(() =>
+  meta(
+    z.object({
+      authenticator_id: described(z.optional(Id()), "The app's `id` in the authenticators list; without it, the user's app (a user has at most one)."),
+    }),
+    { id: 'TotpRevokeRequest' },
+  ),
+);
+
+export const Authenticator = lazy(() =>
+  meta(
+    z.object({
+      id: described(z.string(), 'Stable per factor: `password`, `email_otp`, `email_magic_link`, `sms_otp`, `recovery_codes`; the app\'s own id; a passkey\'s credential ID.'),
+      type: z.enum(['password', 'email_otp', 'email_magic_link', 'sms_otp', 'totp', 'webauthn', 'recovery_codes']),
+      name: z.optional(z.string()),
+      status: described(z.enum(['Active', 'Registered']), '`Registered` until first used to authenticate (a pending authenticator app, a passkey never used), then `Active`.'),
+      user_id: z.string(),
+      created_at: described(z.string(), 'ISO 8601: when the factor was added (a contact: when it was verified).'),
+      registered_at: described(z.string(), 'The same instant, under Transmit\'s name.'),
+      last_used_at: described(z.optional(z.string()), 'ISO 8601: the last successful authentication with it, where Twofold keeps one (authenticator app: the start of the time step of its last code; passkey; recovery codes: the last code used).'),
+      extra_data: described(
+        z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+        'email_otp / email_magic_link: `email`, `verified`, `verified_at`; sms_otp: `phone_number`, `verified`, `verified_at`; webauthn: `aaguid`, `passkey_type`; recovery_codes: `remaining` (unused codes) and `total`.',
+      ),
+    }),
+    { id: 'Authenticator' },
+  ),
+);
+
+export const AuthenticatorList = lazy(() =>
+  meta(z.object({ result: z.array(Authenticator()) }), {
+    id: 'AuthenticatorList',
+    description: 'Every factor the user holds. A contact is listed once verified; recovery codes while at least one is unused.',
   }),
 );

@@ -184,4 +184,41 @@ describe('the step-up demo in Chromium', { timeout: 60_000 }, () => {
     expect(await page.locator('#result').isHidden()).toBe(true);
     await context.close();
   });
+
+  it('a user with a second factor steps up with it before adding a passkey, and the page says why', async () => {
+    const { page, context, cdp, authenticatorId } = await withVirtualAuthenticator(await browser());
+    await signUp(page, 'mae', '+15550001004');
+    await logIn(page, 'mae');
+    // An SMS step-up verifies the phone, and with MFA the user keeps a set of recovery codes.
+    await page.click('#sensitive');
+    await page.click('#step-up-sms');
+    await page.locator('#sms-form').waitFor();
+    await page.fill('#sms-code', server.outbox.last('+15550001004')!.code!);
+    await page.click('#sms-verify');
+    await page.locator('#result', { hasText: 'Done' }).waitFor();
+    await page.click('#generate-codes');
+    await page.locator('#codes-list li').first().waitFor();
+    const codes = await page.locator('#codes-list li').allTextContents();
+    await page.click('#logout');
+    await page.locator('#signed-out').waitFor();
+
+    // A password alone no longer adds a passkey: the page explains and offers the step-up.
+    await logIn(page, 'mae');
+    await page.click('#add-passkey');
+    await waitForMessage(page, 'already has a second factor');
+    expect(await text(page, '#step-up-why')).toContain('someone who learned only your password');
+    expect(await page.locator('#step-up').isVisible()).toBe(true);
+    expect(await page.locator('#step-up-sms').isVisible()).toBe(true);
+    expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(0);
+
+    // After a second factor (a recovery code here: the phone had a code moments ago), the passkey goes in.
+    await page.click('#step-up-recovery');
+    await page.fill('#recovery-code', codes[0]!);
+    await page.click('#recovery-verify');
+    await waitForMessage(page, 'Passkey added');
+    expect(await page.locator('#step-up').isHidden()).toBe(true);
+    expect(JSON.parse(await text(page, '#amr'))).toEqual(['pwd', 'recovery_code', 'mfa']);
+    expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(1);
+    await context.close();
+  });
 });

@@ -108,10 +108,20 @@ describe('each method over HTTP', () => {
     expect((await verifyIdToken(eml.body.id_token)).amr).toEqual(['eml']);
     expect((await api('/cis/v1/auth/link/email/authenticate', { code: link.searchParams.get('code') })).body.error_code).toBe('invalid_magic_link_code');
 
-    // Registering takes the user access token of the session that just authenticated.
-    const registeredRes = await fetch(`${server.url}/cis/v1/auth/totp/register`, {
+    // Registering takes the user access token of a session that proved the user's factors: the link
+    // verified the email, so with the password the user holds two classes, and the session proves both.
+    const emlOnly = await fetch(`${server.url}/cis/v1/auth/totp/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${eml.body.access_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(emlOnly.status).toBe(403);
+    expect(((await emlOnly.json()) as { error_code: string }).error_code).toBe('auth_mfa_required');
+    const pwd = await api('/cis/v1/auth/password/authenticate', { username: user.username, password: 'correct horse battery staple', session_id: eml.body.session_id });
+    expect(pwd.status).toBe(200);
+    const registeredRes = await fetch(`${server.url}/cis/v1/auth/totp/register`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${pwd.body.access_token}`, 'content-type': 'application/json' },
       body: '{}',
     });
     expect(registeredRes.status).toBe(201);
@@ -120,7 +130,7 @@ describe('each method over HTTP', () => {
     const code = generateSync({ secret: registered.secret });
     const totp = await api('/cis/v1/auth/totp/authenticate', { identifier_type: 'user_id', identifier: user.userId, token: code, session_id: eml.body.session_id });
     expect(totp.status).toBe(200);
-    expect((await verifyIdToken(totp.body.id_token)).amr).toEqual(['eml', 'otp', 'mfa']);
+    expect((await verifyIdToken(totp.body.id_token)).amr).toEqual(['pwd', 'eml', 'otp', 'mfa']);
     const replay = await api('/cis/v1/auth/totp/authenticate', { identifier_type: 'user_id', identifier: user.userId, token: code });
     expect(replay.body.error_code).toBe('auth_invalid_credentials');
   });

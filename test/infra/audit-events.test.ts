@@ -109,7 +109,7 @@ describe('audit events in EventBridge', () => {
     }
   });
 
-  it('every route that authenticates, verifies, logs out, refreshes, lists sessions or removes a user is an emitting route', () => {
+  it('every route that authenticates, verifies, logs out, refreshes, lists sessions, adds or removes a factor, or removes a user is an emitting route', () => {
     const emitting = routes.filter((r) => r.capabilities?.includes('audit')).map((r) => r.name).sort();
     expect(emitting).toEqual(
       [
@@ -122,14 +122,20 @@ describe('audit events in EventBridge', () => {
         'auth-session',
         'auth-token-refresh',
         'auth-totp-authenticate',
+        'auth-totp-register',
         'auth-webauthn-authenticate',
+        'auth-webauthn-register',
+        'auth-webauthn-register-start',
         'oidc-token',
         'users-delete',
         'users-email-verification-verify',
         'users-phone-verification-verify',
+        'users-recovery-codes-delete',
+        'users-totp-revoke',
         'users-sessions-list',
         'users-sessions-logout',
         'users-update',
+        'users-webauthn-credentials-delete',
       ].sort(),
     );
   });

@@ -39,8 +39,8 @@ describe('npm run client', () => {
     const token = await exchangeClientCredentials(deps, 'shop', secret!);
     expect(token.token_type).toBe('Bearer');
 
-    expect(stored?.value).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000 });
-    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600', '--refresh-reuse-grace', '10', '--send-floor', '0');
+    expect(stored?.value).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000, enrolment_max_age_seconds: 900 });
+    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600', '--refresh-reuse-grace', '10', '--send-floor', '0', '--enrolment-max-age', '300');
     expect(updated.stdout).toContain('"allow_direct_delivery": true');
     expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({
       allow_direct_delivery: true,
@@ -48,6 +48,7 @@ describe('npm run client', () => {
       mfa_policy: 'distinct_methods',
       refresh_reuse_grace_seconds: 10,
       send_response_floor_ms: 0,
+      enrolment_max_age_seconds: 300,
     });
 
     const shown = await client(table, 'show', 'shop');
@@ -85,5 +86,14 @@ describe('npm run client', () => {
       code: 2,
       stderr: expect.stringContaining('--refresh-reuse-grace takes a whole number from 0 to 60'),
     });
+  });
+
+  it('refuses an enrolment window under a minute or over a day', async () => {
+    for (const seconds of ['59', '86401', '15m']) {
+      await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--enrolment-max-age', seconds)).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('--enrolment-max-age takes a whole number from 60 to 86400'),
+      });
+    }
   });
 });

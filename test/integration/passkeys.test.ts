@@ -48,7 +48,10 @@ async function startRegistration(userToken: string, body: Record<string, unknown
 
 /** Registers a passkey for `user` on `authenticator`; returns the user's password session. */
 async function registerPasskey(user: UserRecord, authenticator: SoftAuthenticator) {
-  const session = await passwordSession(user);
+  let session = await passwordSession(user);
+  // A user who holds a passkey proves it before adding another (the enrolment rule, factor-enrolment.test.ts).
+  const held = (await ctx.store.get<UserRecord>(keys.user(user.user_id)))!.value.webauthn_credentials ?? [];
+  if (held.length > 0) session = await seedAuthentication(ctx.deps, client, user, 'webauthn', { sessionId: session.session_id });
   const options = await startRegistration(session.access_token);
   const res = await invoke(register, { token: session.access_token, body: { webauthn_encoded_result: authenticator.create(options) } });
   expect(res.status).toBe(201);
@@ -106,8 +109,9 @@ describe('registering a passkey', () => {
     const view = await invoke(getUser, { token: clientToken, params: { user_id: ada.user_id } });
     expect(JSON.stringify(view.body)).not.toContain('webauthn');
 
-    // The next registration excludes the passkey already there.
-    expect((await startRegistration(session.access_token)).excludeCredentials).toEqual([{ type: 'public-key', id: res.body.id, transports: ['internal', 'hybrid'] }]);
+    // The next registration (after proving the passkey: the enrolment rule) excludes the passkey already there.
+    const proved = await seedAuthentication(ctx.deps, client, ada, 'webauthn', { sessionId: session.session_id });
+    expect((await startRegistration(proved.access_token)).excludeCredentials).toEqual([{ type: 'public-key', id: res.body.id, transports: ['internal', 'hybrid'] }]);
   });
 
   it('refuses a passkey the browser reports as not discoverable (logins list no credentials, so it could never sign in)', async () => {
@@ -164,15 +168,17 @@ describe('registering a passkey', () => {
     expectRefused(await invoke(register, { token: bobSession.access_token, body: { webauthn_encoded_result: result } }));
     expectRefused(await invoke(register, { token: adaOther.access_token, body: { webauthn_encoded_result: result } }));
     expect((await invoke(register, { token: adaSession.access_token, body: { webauthn_encoded_result: result } })).status).toBe(201);
-    expectRefused(await invoke(register, { token: adaSession.access_token, body: { webauthn_encoded_result: authenticator.create(options) } }));
+    // Ada now holds a passkey: the session proves it before anything else is judged (the enrolment rule).
+    const proved = (await seedAuthentication(ctx.deps, client, ada, 'webauthn', { sessionId: adaSession.session_id })).access_token;
+    expectRefused(await invoke(register, { token: proved, body: { webauthn_encoded_result: authenticator.create(options) } }));
 
-    const late = await startRegistration(adaSession.access_token);
+    const late = await startRegistration(proved);
     ctx.clock.advanceSeconds(300);
-    expectRefused(await invoke(register, { token: adaSession.access_token, body: { webauthn_encoded_result: authenticator.create(late) } }));
+    expectRefused(await invoke(register, { token: proved, body: { webauthn_encoded_result: authenticator.create(late) } }));
 
     const loginOptions = await startLogin();
     const asRegistration = authenticator.create({ ...options, challenge: loginOptions.challenge });
-    expectRefused(await invoke(register, { token: adaSession.access_token, body: { webauthn_encoded_result: asRegistration } }));
+    expectRefused(await invoke(register, { token: proved, body: { webauthn_encoded_result: asRegistration } }));
   });
 
   it('never lets a second user claim a registered credential ID', async () => {

@@ -116,14 +116,17 @@ describe('generating recovery codes', () => {
     expect(await storedSet()).toBeUndefined();
   });
 
-  it("follows the client's MFA policy: email OTP + magic link is MFA only under distinct_methods", async () => {
+  it('follows the strictest policy: email OTP + magic link mints no codes, even where the client counts it as MFA (distinct_methods)', async () => {
     const strict = await seedAuthentication(t.deps, client, ada, 'eotp');
     await seedAuthentication(t.deps, client, ada, 'eml', { sessionId: strict.session_id });
     expect((await generate(strict.access_token)).body.error_code).toBe('auth_mfa_required');
     const loose = await createTestClient(t.deps, { mfa_policy: 'distinct_methods' });
     const first = await seedAuthentication(t.deps, loose.client, ada, 'eotp');
-    await seedAuthentication(t.deps, loose.client, ada, 'eml', { sessionId: first.session_id });
-    expect((await generate(first.access_token)).status).toBe(201);
+    const sameClass = await seedAuthentication(t.deps, loose.client, ada, 'eml', { sessionId: first.session_id });
+    expect((await idTokenClaims(t.deps, sameClass.id_token, loose.client.client_id)).amr).toContain('mfa');
+    expect((await generate(first.access_token)).body.error_code).toBe('auth_mfa_required');
+    const twoClasses = await seedAuthentication(t.deps, loose.client, ada, 'sms', { sessionId: first.session_id });
+    expect((await generate(twoClasses.access_token)).status).toBe(201);
   });
 
   it('needs a user access token: a client token, none, or one of an ended session is 401', async () => {

@@ -32,6 +32,12 @@ async function userTokenOf(user: UserRecord): Promise<string> {
   return (await seedAuthentication(t.deps, client, user, 'pwd')).access_token;
 }
 
+/** The user token of a session that just proved password + authenticator app: it may replace the app. */
+async function mfaTokenOf(user: UserRecord): Promise<string> {
+  const first = await seedAuthentication(t.deps, client, user, 'pwd');
+  return (await seedAuthentication(t.deps, client, user, 'otp', { sessionId: first.session_id })).access_token;
+}
+
 /** The code an authenticator app would show now (by the test clock), `offset` steps away. */
 function codeNow(secret: string, offset = 0): string {
   return totpCodeForStep(secret, totpStep(t.clock.now()) + offset);
@@ -150,8 +156,11 @@ describe('registering an authenticator', () => {
     expect((await authenticateTotp(codeNow(first))).status).toBe(200);
     expect(isTotpActive((await storedAda()).totp)).toBe(true);
 
+    // A session that proved the app (the enrolment rule) is told it exists; a password session is not even that far.
+    expect(await register({})).toMatchObject({ status: 403, body: { error_code: 'auth_mfa_required' } });
+    const mfa = await mfaTokenOf(ada);
     for (const body of [{}, { allow_override: false }]) {
-      const refused = await register(body);
+      const refused = await register(body, mfa);
       expect(refused).toMatchObject({ status: 409, body: { error_code: 'auth_totp_already_configured' } });
     }
     t.clock.advanceSeconds(30);
@@ -163,7 +172,7 @@ describe('registering an authenticator', () => {
     const first = (await register()).body.secret;
     const firstCode = codeNow(first);
     expect((await authenticateTotp(firstCode)).status).toBe(200);
-    const second = await register({ allow_override: true });
+    const second = await register({ allow_override: true }, await mfaTokenOf(ada));
     expect(second.status).toBe(201);
     expect(second.body.secret).not.toBe(first);
     expect(isTotpActive((await storedAda()).totp)).toBe(false);

@@ -167,8 +167,8 @@ describe('the route table', () => {
     }
   });
 
-  it('lets the read-only user lookups write nothing', () => {
-    for (const name of ['users-get', 'users-get-by-email', 'users-get-by-phone', 'users-get-by-username']) {
+  it('lets the read-only user lookups and the authenticators list write nothing', () => {
+    for (const name of ['users-get', 'users-get-by-email', 'users-get-by-phone', 'users-get-by-username', 'users-authenticators-list']) {
       expect(needsOf(routeNamed(name)).write.size, name).toBe(0);
     }
   });

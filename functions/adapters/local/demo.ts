@@ -13,6 +13,13 @@
  * a passkey, an SMS code, or, for a user without their phone or passkey, one
  * of the recovery codes they generated earlier (password + recovery code is
  * MFA too; each code works once).
+ *
+ * Adding a passkey is a factor lifecycle step: Twofold lets a session add a
+ * factor only when it proved the factors the user already holds (MFA within
+ * the last 15 minutes), except for a user with nothing but a password, who
+ * adds a first one from a password login. When Twofold refuses with
+ * `auth_mfa_required`, this backend answers with the same step-up offer as
+ * the sensitive action, and the page says why before asking for it.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -106,6 +113,14 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
     return undefined;
   }
 
+  /** The second factors the page may offer for a step-up: a passkey if the user has one, SMS if a phone, and recovery codes. */
+  async function stepUpOffer(visitor: Visitor): Promise<string[]> {
+    const passkeys = await twofold(`/cis/v1/users/${encodeURIComponent(String(visitor.claims.sub))}/webauthn-credentials`, undefined);
+    const hasPasskey = passkeys.status === 200 && (passkeys.body as unknown[]).length > 0;
+    // Recovery codes are always offered: whether the user has any is theirs to know, not the page's.
+    return [...(hasPasskey ? ['passkey'] : []), ...(visitor.claims.phone_number ? ['sms'] : []), 'recovery'];
+  }
+
   const failed = (reply: Reply): Reply => ({ status: reply.status, body: { error: (reply.body as { message?: string })?.message ?? 'Request failed' } });
   const signedOut: Reply = { status: 401, body: { error: 'Log in first' } };
 
@@ -195,26 +210,33 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
       if (refused) return refused;
       const amr = visitor.claims.amr ?? [];
       if (amr.includes('mfa')) return { status: 200, body: { ...(view(visitor).body as object), done: true, secret: 'The vault is open: 4 8 15 16 23 42' } };
-      const passkeys = await twofold(`/cis/v1/users/${encodeURIComponent(String(visitor.claims.sub))}/webauthn-credentials`, undefined);
-      const hasPasskey = passkeys.status === 200 && (passkeys.body as unknown[]).length > 0;
-      // Recovery codes are always offered: whether the user has any is theirs to know, not the page's.
-      const offer = [...(hasPasskey ? ['passkey'] : []), ...(visitor.claims.phone_number ? ['sms'] : []), 'recovery'];
-      return { status: 200, body: { ...(view(visitor).body as object), done: false, step_up: offer } };
+      return { status: 200, body: { ...(view(visitor).body as object), done: false, step_up: await stepUpOffer(visitor) } };
     },
     // Adding a passkey needs the user access token of a fresh session (password within 5 minutes).
+    // The user access token's session is bound to the user's IP: every call with it passes client_attributes.
     'passkeys/start': async (visitor, _body, req) => {
       if (!visitor) return signedOut;
       const refused = await refresh(visitor, req);
       if (refused) return refused;
       if ((visitor.claims.amr ?? []).length === 0) return { status: 403, body: { error: 'Log in again to add a passkey' } };
-      const started = await twofold('/cis/v1/auth/webauthn/register/start', { display_name: visitor.username }, visitor.accessToken);
+      const started = await twofold('/cis/v1/auth/webauthn/register/start', { display_name: visitor.username, client_attributes: clientAttributes(req) }, visitor.accessToken);
+      if (started.status === 403 && (started.body as { error_code?: string }).error_code === 'auth_mfa_required') {
+        // The account already has a second factor: whoever adds a passkey must prove it first.
+        return {
+          status: 403,
+          body: {
+            error: 'Your account already has a second factor. Confirm it is you with it before adding a passkey, so that someone who learned only your password cannot add one of their own.',
+            step_up: await stepUpOffer(visitor),
+          },
+        };
+      }
       return started.status === 200 ? { status: 200, body: (started.body as any).credential_creation_options } : failed(started);
     },
-    'passkeys/finish': async (visitor, body) => {
+    'passkeys/finish': async (visitor, body, req) => {
       if (!visitor) return signedOut;
       const registered = await twofold(
         '/cis/v1/auth/webauthn/register',
-        { webauthn_encoded_result: Buffer.from(JSON.stringify(body.credential), 'utf8').toString('base64url') },
+        { webauthn_encoded_result: Buffer.from(JSON.stringify(body.credential), 'utf8').toString('base64url'), client_attributes: clientAttributes(req) },
         visitor.accessToken,
       );
       return registered.status === 201 ? { status: 201, body: { registered: true, name: (registered.body as any).name } } : failed(registered);
@@ -226,7 +248,7 @@ export function createDemo(options: DemoOptions): (req: IncomingMessage, res: Se
       const refused = await refresh(visitor, req);
       if (refused) return refused;
       if (!(visitor.claims.amr ?? []).includes('mfa')) return { status: 403, body: { error: 'Confirm it is you with a second factor first (do the sensitive action).' } };
-      const generated = await twofold('/cis/v1/auth/recovery-codes', {}, visitor.accessToken);
+      const generated = await twofold('/cis/v1/auth/recovery-codes', { client_attributes: clientAttributes(req) }, visitor.accessToken);
       return generated.status === 201 ? { status: 201, body: { codes: (generated.body as { codes: string[] }).codes } } : failed(generated);
     },
     ...Object.fromEntries(Object.entries(stepUp).map(([name, handler]) => [`step-up/${name}`, handler])),
