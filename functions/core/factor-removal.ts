@@ -17,15 +17,17 @@ import { AuthenticatorNotFoundError, UserNotFoundError } from '../errors.js';
 import { emitAudit } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type UserRecord } from './model.js';
+import { withCredentialsChanged } from './credential-changes.js';
 import { modifyUser } from './users.js';
 
 /**
- * The one place a factor removal ends the user's sessions: sessions created
- * before `now` stop working (core/sessions.ts isSessionLive), judged on the
- * user record this very write leaves behind.
+ * The one place a factor removal ends the user's sessions: it moves the
+ * user's credential version on (core/credential-changes.ts) in the write that
+ * removes the factor, so every session proved before it is over, including a
+ * login in flight that read the user before this write and lands after it.
  */
-export function endSessionsOfRemovedFactor(user: UserRecord, now: number): UserRecord {
-  return { ...user, sessions_valid_after: now };
+export function endSessionsOfRemovedFactor(user: UserRecord): UserRecord {
+  return withCredentialsChanged(user);
 }
 
 /** One `factor_removal` audit event. */
@@ -50,7 +52,7 @@ export async function revokeTotp(deps: Deps, userId: string, authenticatorId: st
     const id = totpAuthenticatorId(user);
     if (id === undefined || (authenticatorId !== undefined && authenticatorId !== id)) throw new AuthenticatorNotFoundError('The user has no authenticator app with this id');
     const { totp: _removed, ...rest } = user;
-    return endSessionsOfRemovedFactor({ ...rest, updated_at: now }, now);
+    return endSessionsOfRemovedFactor({ ...rest, updated_at: now });
   });
   if (!updated) throw new UserNotFoundError();
   await removed(deps, userId, clientId, 'otp');
@@ -58,17 +60,24 @@ export async function revokeTotp(deps: Deps, userId: string, authenticatorId: st
 
 /**
  * `DELETE /cis/v1/users/{user_id}/recovery-codes`: every code stops working.
- * The user's sessions end first (a write of the user record), then the set
- * is deleted: a call that fails between the two leaves the codes, and a
- * retry removes them.
+ * The codes live in a record of their own, so this takes three writes:
+ *
+ * 1. the credential version moves on: every session so far is over, and a
+ *    call that fails after this and is retried still finds the codes;
+ * 2. the set is deleted: no code is accepted any more;
+ * 3. the version moves on again: a login that read the user between 1 and 2
+ *    and used a code before 2 (its use is a conditional write on the set, so
+ *    it came before the delete, and its read of the user before that) wrote
+ *    a session under the version of step 1, which this ends.
  */
 export async function removeRecoveryCodes(deps: Deps, userId: string, clientId: string | null): Promise<void> {
   const key = keys.recoveryCodes(userId);
   const user = await deps.store.get<UserRecord>(keys.user(userId));
   if (!user) throw new UserNotFoundError();
   if (!(await deps.store.get(key))) throw new AuthenticatorNotFoundError('The user has no recovery codes');
-  const updated = await modifyUser(deps, userId, (current, now) => endSessionsOfRemovedFactor({ ...current, updated_at: now }, now), undefined, user);
-  if (!updated) throw new UserNotFoundError();
+  const endSessions = (current: UserRecord, now: number) => endSessionsOfRemovedFactor({ ...current, updated_at: now });
+  if (!(await modifyUser(deps, userId, endSessions, undefined, user))) throw new UserNotFoundError();
   await deps.store.delete(key);
+  if (!(await modifyUser(deps, userId, endSessions))) throw new UserNotFoundError();
   await removed(deps, userId, clientId, 'recovery_code');
 }

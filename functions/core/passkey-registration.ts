@@ -187,7 +187,7 @@ export async function deletePasskey(deps: Deps, userId: string, credentialId: st
   const updated = await modifyUser(deps, userId, (user, now) => {
     const existing = user.webauthn_credentials ?? [];
     if (!existing.some((c) => c.id === credentialId)) throw new PasskeyNotFoundError();
-    return endSessionsOfRemovedFactor({ ...user, webauthn_credentials: existing.filter((c) => c.id !== credentialId), updated_at: now }, now);
+    return endSessionsOfRemovedFactor({ ...user, webauthn_credentials: existing.filter((c) => c.id !== credentialId), updated_at: now });
   });
   if (!updated) throw new UserNotFoundError();
   await releaseClaim(deps, credentialId, userId);

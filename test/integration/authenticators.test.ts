@@ -222,6 +222,28 @@ describe('DELETE /cis/v1/users/{user_id}/recovery-codes', () => {
     expect((await list()).body.result.map((a: any) => a.type)).not.toContain('recovery_codes');
   });
 
+  it('wins the race with a login that uses a code while the set is being removed: that login gets no lasting session', async () => {
+    const mfa = await session(['pwd', 'sms']);
+    const generated = await invoke(recoveryGenerate, { token: mfa.access_token });
+    expect(generated.status).toBe(201);
+    t.clock.advanceSeconds(1);
+    // Just before the removal deletes the set (the sessions so far already ended), a whole login with a code runs.
+    const del = t.deps.store.delete.bind(t.deps.store);
+    let login: Awaited<ReturnType<typeof invoke>> | undefined;
+    t.deps.store.delete = async (key: string) => {
+      if (key === keys.recoveryCodes(ada.user_id) && !login) {
+        login = await invoke(recoveryAuthenticate, { token, body: { identifier_type: 'user_id', identifier: ada.user_id, code: generated.body.codes[0] } });
+      }
+      return del(key);
+    };
+    expect((await invoke(deleteRecoveryCodes, { token, params: { user_id: ada.user_id } })).status).toBe(204);
+    t.deps.store.delete = del;
+    // The login got in between the steps; the version moved on after the delete, so its session is over.
+    expect(login?.status).toBe(200);
+    expect(await isLive(login!.body.session_id)).toBe(false);
+    expect(await isLive(mfa.session_id)).toBe(false);
+  });
+
   it('a user without codes is 404 authenticator_not_found; an unknown user 404 user_not_found', async () => {
     expect((await invoke(deleteRecoveryCodes, { token, params: { user_id: ada.user_id } })).body.error_code).toBe('authenticator_not_found');
     expect((await invoke(deleteRecoveryCodes, { token, params: { user_id: 'nobody' } })).body.error_code).toBe('user_not_found');
