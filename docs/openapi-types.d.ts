@@ -595,7 +595,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete one of a user's passkeys; it stops working at once */
+        /** Delete one of a user's passkeys; it stops working at once, and every session of the user ends */
         delete: operations["users-webauthn-credentials-delete"];
         options?: never;
         head?: never;

@@ -649,7 +649,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/cis/v1/users/{user_id}/webauthn-credentials/{credential_id}',
     auth: 'client',
     tag: 'Users',
-    summary: "Delete one of a user's passkeys; it stops working at once",
+    summary: "Delete one of a user's passkeys; it stops working at once, and every session of the user ends",
     params: 'WebAuthnCredentialParams',
     success: { status: 204, description: 'Deleted' },
     errors: [

@@ -12,6 +12,7 @@ import { ConflictError, InvalidCredentialsError, InvalidInputError, PasskeyNotFo
 import type { Deps } from './deps.js';
 import { keys, type ClaimRecord, type UserRecord, type WebAuthnCredentialRecord } from './model.js';
 import type { UserPrincipal } from './user-tokens.js';
+import { withCredentialsChanged } from './credential-changes.js';
 import { CLAIM_GRACE_MS, claimUnique, modifyUser } from './users.js';
 import {
   CHALLENGE_TTL_MS,
@@ -157,12 +158,17 @@ export async function listPasskeys(deps: Deps, userId: string): Promise<PasskeyV
   return (record.value.webauthn_credentials ?? []).map(toPasskeyView);
 }
 
-/** `DELETE /cis/v1/users/{user_id}/webauthn-credentials/{credential_id}`: the passkey stops working at once. */
+/**
+ * `DELETE /cis/v1/users/{user_id}/webauthn-credentials/{credential_id}`: the
+ * passkey stops working at once, and so does every session of the user
+ * proved before, logins in flight included (a factor removed is a credential
+ * change: core/credential-changes.ts).
+ */
 export async function deletePasskey(deps: Deps, userId: string, credentialId: string): Promise<void> {
   const updated = await modifyUser(deps, userId, (user, now) => {
     const existing = user.webauthn_credentials ?? [];
     if (!existing.some((c) => c.id === credentialId)) throw new PasskeyNotFoundError();
-    return { ...user, webauthn_credentials: existing.filter((c) => c.id !== credentialId), updated_at: now };
+    return withCredentialsChanged({ ...user, webauthn_credentials: existing.filter((c) => c.id !== credentialId), updated_at: now });
   });
   if (!updated) throw new UserNotFoundError();
   await releaseClaim(deps, credentialId, userId);
