@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
+import { deletePasskey } from '../../functions/core/passkey-registration.js';
 import { replaceUserPassword } from '../../functions/core/user-passwords.js';
 import { updateUser } from '../../functions/core/users.js';
 import { handler as passwordAuthenticate } from '../../functions/handlers/auth-password.js';
@@ -74,6 +75,33 @@ describe('a login in flight when the credential changes', () => {
     const res = await login(OLD);
     await replaceUserPassword(t.deps, user.user_id, { password: NEW });
     expect(await sessionWorks(res)).toBe(false);
+  });
+});
+
+describe('a factor removed', () => {
+  const PASSKEY = {
+    id: 'cred-1',
+    public_key: 'x',
+    algorithm: 'ES256' as const,
+    counter: 0,
+    transports: [],
+    backup_eligible: false,
+    backed_up: false,
+    aaguid: '00000000-0000-0000-0000-000000000000',
+    name: 'Passkey',
+    created_at: 0,
+  };
+
+  it('deleting a passkey ends the sessions proved before, logins in flight included', async () => {
+    const stored = (await t.store.get<UserRecord>(keys.user(user.user_id)))!;
+    await t.store.put(keys.user(user.user_id), { ...stored.value, webauthn_credentials: [PASSKEY] }, { expectVersion: stored.version });
+    const holder = (await t.store.get<UserRecord>(keys.user(user.user_id)))!.value;
+    const live = await seedAuthentication(t.deps, client, holder, 'webauthn');
+    beforeSessionWrite = () => deletePasskey({ ...t.deps, store: t.store }, user.user_id, PASSKEY.id);
+    const inFlight = await seedAuthentication(t.deps, client, holder, 'webauthn');
+    for (const session of [live, inFlight]) {
+      expect((await invoke(sessionAuthenticate, { token, body: { session_id: session.session_id } })).body.error_code).toBe('session_not_found');
+    }
   });
 });
 

@@ -434,8 +434,8 @@ describe('deleting a passkey', () => {
     expect(again.status).toBe(404);
     expect(again.body.error_code).toBe('webauthn_credential_not_found');
     expect((await invoke(listPasskeys, { token: clientToken, params: { user_id: 'nobody' } })).body.error_code).toBe('user_not_found');
-    // The released ID may be registered again.
-    await registerPasskey(ada, authenticator);
+    // The released ID may be registered again (from a new login: removing a factor ended the user's sessions).
+    await registerPasskey((await ctx.store.get<UserRecord>(keys.user(ada.user_id)))!.value, authenticator);
   });
 });
 
