@@ -161,6 +161,7 @@ export async function startBench(): Promise<Bench> {
     settings: { issuer: 'https://bench.twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT } },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },
+    userTokenKeys: { current: '1', keys: { '1': randomBytes(32) } },
   };
   installDeps(deps);
   await createClient(deps.store, Date.now(), {

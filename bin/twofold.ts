@@ -89,6 +89,7 @@ const props: TwofoldStackProps = {
   previousKeyArns: list('previousKeyArn'),
   publishNextSigningKey: flag('publishNextSigningKey'),
   totpKeyIds: list('totpKeyIds'),
+  userTokenKeyIds: list('userTokenKeyIds'),
   appName: context('appName'),
   logLevel: logLevel as TwofoldStackProps['logLevel'],
   logRetention: retention('logRetentionDays'),

@@ -22,6 +22,7 @@ import { PublishedKeys } from './constructs/published-keys.js';
 import { SessionsTable } from './constructs/sessions-table.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { TotpKeySecret } from './constructs/totp-key-secret.js';
+import { UserTokenKeySecret } from './constructs/user-token-key-secret.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,6 +50,8 @@ export interface TwofoldStackProps extends StackProps {
   readonly publishNextSigningKey?: boolean;
   /** TOTP key versions in use, the sealing one first (docs/deploy.md). @default ['1'] */
   readonly totpKeyIds?: readonly string[];
+  /** User-token key versions in use, the minting one first (docs/deploy.md). @default ['1'] */
+  readonly userTokenKeyIds?: readonly string[];
   /** @default 'Twofold' */
   readonly appName?: string;
   /**
@@ -98,6 +101,7 @@ export class TwofoldStack extends Stack {
   readonly publishedKeys: PublishedKeys;
   readonly hashKey: HashKeySecret;
   readonly totpKeys: TotpKeySecret;
+  readonly userTokenKeys: UserTokenKeySecret;
   readonly api: TwofoldApi;
   readonly alarms: OperationalAlarms;
   /** Present only when `auditEvents` is on. */
@@ -136,6 +140,7 @@ export class TwofoldStack extends Stack {
     this.publishedKeys = new PublishedKeys(this, 'PublishedKeys', { signingKey: this.signingKey, projectRoot: props.projectRoot ?? PROJECT_ROOT, logRetention });
     this.hashKey = new HashKeySecret(this, 'HashKey');
     this.totpKeys = new TotpKeySecret(this, 'TotpKeys');
+    this.userTokenKeys = new UserTokenKeySecret(this, 'UserTokenKeys');
     this.api = new TwofoldApi(this, 'Api', {
       throttle,
       routeCount: routes.length,
@@ -155,6 +160,8 @@ export class TwofoldStack extends Stack {
       HASH_KEY_SECRET_ARN: this.hashKey.secret.secretArn,
       TOTP_KEY_SECRET_ARN: this.totpKeys.secret.secretArn,
       TOTP_KEY_IDS: (props.totpKeyIds ?? ['1']).join(','),
+      USER_TOKEN_KEY_SECRET_ARN: this.userTokenKeys.secret.secretArn,
+      USER_TOKEN_KEY_IDS: (props.userTokenKeyIds ?? ['1']).join(','),
       SES_FROM_ADDRESS: props.senderEmail,
       APP_NAME: props.appName ?? 'Twofold',
       LOG_LEVEL: props.logLevel ?? 'info',
@@ -203,6 +210,7 @@ export class TwofoldStack extends Stack {
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
     new CfnOutput(this, 'HashKeySecretArn', { value: this.hashKey.secret.secretArn });
     new CfnOutput(this, 'TotpKeySecretArn', { value: this.totpKeys.secret.secretArn, description: '--secret-id for `npm run totp-keys`' });
+    new CfnOutput(this, 'UserTokenKeySecretArn', { value: this.userTokenKeys.secret.secretArn, description: 'The user access tokens\' keys, for a rotation' });
     if (this.signingKey.nextKey) {
       new CfnOutput(this, 'NextSigningKeyArn', { value: this.signingKey.nextKey.keyArn, description: 'The key the next rotation phase signs with' });
     }
@@ -225,6 +233,7 @@ export class TwofoldStack extends Stack {
     if (needs.write.size) this.sessions.grantWrite(endpoint.role, [...needs.write].map(keyPrefix));
     if (has('hash-key')) this.hashKey.grantRead(endpoint.role);
     if (has('totp-key')) this.totpKeys.grantRead(endpoint.role);
+    if (has('user-token-key')) this.userTokenKeys.grantRead(endpoint.role);
     if (has('sign')) this.signingKey.grantSign(endpoint.role);
     if (has('audit') && this.audit) this.audit.grantPut(endpoint.role);
     if (has('email')) {

@@ -106,7 +106,7 @@ describe('the Twofold stack', () => {
       expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(has('email'));
       expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(has('sms'));
       expect(bundle.includes('TrentService'), `${route.name} KMS`).toBe(has('sign'));
-      expect(bundle.includes('secretsmanager'), `${route.name} Secrets Manager`).toBe(has('hash-key') || has('totp-key'));
+      expect(bundle.includes('secretsmanager'), `${route.name} Secrets Manager`).toBe(has('hash-key') || has('totp-key') || has('user-token-key'));
       expect(bundle.includes('AWSEvents'), `${route.name} EventBridge`).toBe(false);
     }
     // The public metadata routes and the JWKS carry no SDK, zod or middy: they cold-start like an empty handler.
@@ -225,7 +225,7 @@ describe('the Twofold stack', () => {
     ]);
   });
 
-  it('lets a function read the hash key, the TOTP keys and the public keys only when its route needs them', () => {
+  it('lets a function read the hash key, the TOTP keys, the user-token keys and the public keys only when its route needs them', () => {
     const byRoute = statementsByRoute();
     const reads = (statements: any[], secret: string) =>
       statements.some((s) => s.Effect === 'Allow' && actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource) === JSON.stringify({ Ref: secret }));
@@ -234,6 +234,9 @@ describe('the Twofold stack', () => {
       const statements = byRoute.get(route.name)!;
       expect(reads(statements, 'HashKeySecret'), `${route.name} hash key`).toBe(needs.capabilities.has('hash-key'));
       expect(reads(statements, 'TotpKeySecret'), `${route.name} TOTP keys`).toBe(needs.capabilities.has('totp-key'));
+      // Every route that answers with a token response mints a user access token; every user-token route checks one; nothing else holds the key.
+      const userTokens = (route.capabilities?.includes('sign') && route.auth !== 'client_credentials') || route.auth === 'user';
+      expect(reads(statements, 'UserTokenKeySecret'), `${route.name} user-token keys`).toBe(userTokens);
       expect(allows(statements, 'kms:Sign'), `${route.name} signing`).toBe(needs.capabilities.has('sign'));
     }
   });
@@ -349,6 +352,18 @@ describe('the Twofold stack', () => {
       DeletionPolicy: 'Retain',
       Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
     });
+  });
+
+  it('generates the user-token keys in Secrets Manager as version 1 of a keyring, apart from the other keys, and keeps them', () => {
+    expect(resources.UserTokenKeySecret).toMatchObject({
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: 'Retain',
+      Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
+    });
+    for (const [, fn] of routeFunctions()) {
+      expect(fn.Properties.Environment.Variables.USER_TOKEN_KEY_SECRET_ARN).toEqual({ Ref: 'UserTokenKeySecret' });
+      expect(fn.Properties.Environment.Variables.USER_TOKEN_KEY_IDS).toBe('1');
+    }
   });
 
   it('generates the hash key in Secrets Manager and keeps it with the table', () => {
