@@ -14,7 +14,7 @@ import { keyPrefix, needsOf } from '../functions/access.js';
 import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
-import { routeThrottle, TwofoldApi, type Throttle } from './constructs/api.js';
+import { TwofoldApi } from './constructs/api.js';
 import { AuditEvents } from './constructs/audit-events.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
@@ -22,6 +22,7 @@ import { PublishedKeys } from './constructs/published-keys.js';
 import { SessionsTable } from './constructs/sessions-table.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { TotpKeySecret } from './constructs/totp-key-secret.js';
+import { DEFAULT_ROUTE_THROTTLE, throttleTable, type RouteThrottle, type Throttle } from './throttles.js';
 import { UserTokenKeySecret } from './constructs/user-token-key-secret.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,9 +63,11 @@ export interface TwofoldStackProps extends StackProps {
   readonly logLevel?: DeployedLogLevel;
   /** @default one month */
   readonly logRetention?: RetentionDays;
-  /** The whole API's rate (requests/s) and burst, split evenly across the routes. @default DEFAULT_THROTTLE */
+  /** The rate (requests/s) and burst of each route that no quota bounds (lib/throttles.ts). @default DEFAULT_ROUTE_THROTTLE */
   readonly throttle?: Throttle;
-  /** The account's KMS Sign request quota for ECC keys; the throttle must keep signing under it. @default KMS_ECC_SIGN_QUOTA */
+  /** Per route name: its own rate and burst, instead of the throttle table's. */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** The account's KMS request quota for ECC keys (Sign): each signing route gets 90% of it per signature. @default KMS_ECC_SIGN_QUOTA */
   readonly kmsSignQuota?: number;
   /** Also send audit events to an EventBridge bus of the stack, kept in a log group (docs/audit.md). @default false: log only */
   readonly auditEvents?: boolean;
@@ -81,18 +84,7 @@ const EMAIL = /^[^\s@<>]+@([^\s@<>]+)$/;
 export const DEPLOYED_LOG_LEVELS = ['info', 'warn', 'error'] as const;
 export type DeployedLogLevel = (typeof DEPLOYED_LOG_LEVELS)[number];
 
-/** The whole API: 300 requests/s in bursts of 600, across every route together. */
-export const DEFAULT_THROTTLE: Throttle = { rateLimit: 300, burstLimit: 600 };
-/** KMS's default "Cryptographic operations (ECC) request rate" quota per account and region, Sign included. */
-export const KMS_ECC_SIGN_QUOTA = 300;
-/** The most KMS Sign calls one request makes: an ID token and an access token. */
-export const SIGNS_PER_REQUEST = 2;
-
-/** The KMS Sign calls per second the API can reach at its throttle: every signing route at its limit. */
-export function peakSignRate(routes: readonly RouteDefinition[], throttle: Throttle): number {
-  const perRoute = routeThrottle(throttle, routes.length).rateLimit;
-  return routes.filter((route) => needsOf(route).capabilities.has('sign')).length * perRoute * SIGNS_PER_REQUEST;
-}
+export { DEFAULT_ROUTE_THROTTLE, KMS_ECC_SIGN_QUOTA } from './throttles.js';
 
 export class TwofoldStack extends Stack {
   readonly sessions: SessionsTable;
@@ -109,6 +101,8 @@ export class TwofoldStack extends Stack {
   /** One per route, in route-table order. */
   readonly endpoints: EndpointFunction[] = [];
   readonly issuer: string;
+  /** Each route's throttle, by route name (lib/throttles.ts). */
+  readonly throttles: ReadonlyMap<string, RouteThrottle>;
 
   constructor(scope: Construct, id: string, props: TwofoldStackProps) {
     super(scope, id, props);
@@ -123,13 +117,8 @@ export class TwofoldStack extends Stack {
     if (props.logLevel !== undefined && !DEPLOYED_LOG_LEVELS.includes(props.logLevel)) {
       throw new Error(`logLevel must be ${DEPLOYED_LOG_LEVELS.join(', ')} (every one logs the errors the KMS alarm counts), got "${props.logLevel}"`);
     }
-    const throttle = props.throttle ?? DEFAULT_THROTTLE;
-    const signQuota = props.kmsSignQuota ?? KMS_ECC_SIGN_QUOTA;
-    if (peakSignRate(routes, throttle) > signQuota) {
-      throw new Error(
-        `a throttle of ${throttle.rateLimit} requests/s lets the signing routes call KMS Sign ${peakSignRate(routes, throttle)} times a second, over the quota of ${signQuota}: lower throttleRateLimit or raise the quota (kmsSignQuota)`,
-      );
-    }
+    const defaultThrottle = props.throttle ?? DEFAULT_ROUTE_THROTTLE;
+    this.throttles = throttleTable(routes, { kmsSignQuota: props.kmsSignQuota, defaultThrottle, overrides: props.routeThrottles });
 
     this.sessions = new SessionsTable(this, 'Sessions');
     this.signingKey = new SigningKey(this, 'Signing', {
@@ -142,8 +131,8 @@ export class TwofoldStack extends Stack {
     this.totpKeys = new TotpKeySecret(this, 'TotpKeys');
     this.userTokenKeys = new UserTokenKeySecret(this, 'UserTokenKeys');
     this.api = new TwofoldApi(this, 'Api', {
-      throttle,
-      routeCount: routes.length,
+      throttles: this.throttles,
+      defaultThrottle,
       accessLogRetention: logRetention,
       allowedOrigins: props.allowedOrigins,
       apiName: this.stackName,
