@@ -367,13 +367,33 @@ describe('the Twofold stack', () => {
       .map((m: any) => m.MetricStat.Metric.Dimensions[0].Value.Ref);
     expect(throttled.sort()).toEqual(routeFunctions().map(([id]) => id).sort());
 
-    // Only the signing functions call KMS.
-    template.resourceCountIs('AWS::Logs::MetricFilter', capable('sign').length);
+    // Only the signing functions call KMS: each has a filter for KMS errors and one for KMS throttling.
+    template.resourceCountIs('AWS::Logs::MetricFilter', 2 * capable('sign').length);
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ ($.msg = "dependency failure") && ($.dependency = "kms") }',
       MetricTransformations: [{ MetricNamespace: 'Twofold/Twofold', MetricName: 'KmsErrors', MetricValue: '1' }],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Twofold/Twofold', MetricName: 'KmsErrors', Threshold: 1 });
+    // The cause of a throttled Sign starts with its error name (test/integration/kms-throttling.test.ts).
+    const throttleFilters = ofType('AWS::Logs::MetricFilter').filter(([, f]) => f.Properties.MetricTransformations[0].MetricName === 'KmsThrottles');
+    expect(throttleFilters.map(([, f]) => f.Properties.LogGroupName.Ref).sort()).toEqual(
+      ofType('AWS::Lambda::Function')
+        .filter(([, fn]) => isRouteFunction(fn) && capable('sign').includes(routeOfFunction(fn)))
+        .map(([, fn]) => fn.Properties.LoggingConfig.LogGroup.Ref)
+        .sort(),
+    );
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.msg = "dependency failure") && ($.dependency = "kms") && ($.cause = "ThrottlingException*") }',
+      MetricTransformations: [{ MetricNamespace: 'Twofold/Twofold', MetricName: 'KmsThrottles', MetricValue: '1' }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Twofold/Twofold',
+      MetricName: 'KmsThrottles',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp('throttled'),
+    });
   });
 
   it('generates the TOTP keys in Secrets Manager as version 1 of a keyring, apart from the hash key, and keeps them with the table', () => {
