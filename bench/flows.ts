@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { restrictDeps } from '../functions/access.js';
+import { kindOfKey, restrictDeps } from '../functions/access.js';
 import { DynamoDbStore } from '../functions/adapters/aws/dynamodb-store.js';
 import { KmsSigner } from '../functions/adapters/aws/kms-signer.js';
 import { startEmbeddedDynamoDb } from '../functions/adapters/local/embedded-dynamodb.js';
@@ -49,6 +49,8 @@ export interface FlowFigures {
   invocations: Array<{ route: string; ms: number }>;
   emails: number;
   sms: number;
+  /** Most writes one run made to a single item that other runs (other users' logins) wrote too, and its kind. */
+  dynamodb_shared_hot_key?: { kind: string; writes_per_flow: number };
 }
 
 interface Counters {
@@ -63,6 +65,35 @@ interface Counters {
 
 const counters: Counters = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0 };
 
+/** Item keys each counted run wrote, per run (capacity model: a key many logins write is a hot partition). */
+let writtenKeys: Map<string, number> | undefined;
+
+/** Records the partition keys a write names (PutItem's item, UpdateItem's and DeleteItem's key). */
+function noteKeys(input: Record<string, unknown>, write: boolean): void {
+  if (!write || !writtenKeys) return;
+  const pk = ((input.Item ?? input.Key) as { pk?: { S?: string } } | undefined)?.pk?.S;
+  if (pk !== undefined) writtenKeys.set(pk, (writtenKeys.get(pk) ?? 0) + 1);
+}
+
+/**
+ * The key that the most writes of one run went to among keys written by
+ * more than one run (so by many users' logins at once: a client's send
+ * budget, say), by record kind: every login writes it, so DynamoDB's
+ * per-partition write limit bounds the logins a second.
+ */
+function sharedHotKey(runs: Array<Map<string, number>>): { kind: string; writes_per_flow: number } | undefined {
+  const runsOf = new Map<string, number>();
+  for (const run of runs) for (const key of run.keys()) runsOf.set(key, (runsOf.get(key) ?? 0) + 1);
+  let hot: { kind: string; writes_per_flow: number } | undefined;
+  for (const run of runs) {
+    for (const [key, writes] of run) {
+      if ((runsOf.get(key) ?? 0) < 2 || (hot && hot.writes_per_flow >= writes)) continue;
+      hot = { kind: kindOfKey(key) ?? 'unknown', writes_per_flow: writes };
+    }
+  }
+  return hot;
+}
+
 /** Counts every DynamoDB request and the capacity it consumed (a failed conditional write still costs one write unit). */
 function countDynamoDb(client: DynamoDBClient): void {
   client.middlewareStack.add(
@@ -71,6 +102,7 @@ function countDynamoDb(client: DynamoDBClient): void {
       const input = args.input as Record<string, unknown>;
       input.ReturnConsumedCapacity = 'TOTAL';
       const isRead = context.commandName === 'GetItemCommand' || context.commandName === 'BatchGetItemCommand';
+      noteKeys(input, !isRead);
       try {
         const result = await next(args);
         // A batch reports its capacity per table, in a list.
@@ -161,6 +193,7 @@ export async function startBench(): Promise<Bench> {
     settings: { issuer: 'https://bench.twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT } },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },
+    userTokenKeys: { current: '1', keys: { '1': randomBytes(32) } },
   };
   installDeps(deps);
   await createClient(deps.store, Date.now(), {
@@ -234,6 +267,7 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
   const perRoute = new Map<string, number[]>();
   const sums = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, emails: 0, sms: 0 };
   let maxConcurrent = 0;
+  const keyRuns: Array<Map<string, number>> = [];
   for (let i = -1; i < iterations; i++) {
     const prepared = await flow.prepare(bench, i + 1000 * flow.name.length);
     // The user comes back later, not moments after the prepare's login: a returning user last logged in more
@@ -243,12 +277,16 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
     const messagesBefore = bench.outbox.list();
     counters.signMaxInFlight = 0;
     current = { invocations: [] };
+    writtenKeys = new Map();
     const started = performance.now();
     await flow.run(bench, prepared, i);
     const ms = performance.now() - started;
     const invocations = current.invocations;
     current = undefined;
+    const keysWritten = writtenKeys;
+    writtenKeys = undefined;
     if (i < 0) continue; // warm-up
+    keyRuns.push(keysWritten);
     totals.push(ms);
     for (const { route, ms: callMs } of invocations) perRoute.set(route, [...(perRoute.get(route) ?? []), callMs]);
     sums.dynamodb += counters.dynamodb - before.dynamodb;
@@ -275,6 +313,7 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
     invocations: [...perRoute].map(([route, values]) => ({ route, ms: round(percentile(values, 50)) })),
     emails: mean(sums.emails),
     sms: mean(sums.sms),
+    ...(sharedHotKey(keyRuns) && { dynamodb_shared_hot_key: sharedHotKey(keyRuns) }),
   };
 }
 

@@ -1,6 +1,7 @@
 /** The shape of bench-results.json (written by `npm run bench`, read by `npm run bench:check`). */
 import type { FunctionFigures } from './functions.js';
 import type { FlowFigures } from './flows.js';
+import type { Capacity } from './capacity.js';
 
 export const RESULTS_FILE = 'bench-results.json';
 
@@ -18,4 +19,8 @@ export interface BenchResults {
     breakdown: Record<string, number>;
     memory_mb: number;
   };
+  /** Password + SMS two-factor logins a second a default deployment accepts (bench/capacity.ts), and what binds it. */
+  capacity_two_factor_logins_per_second: number;
+  capacity_bottleneck: string;
+  capacity: Capacity;
 }

@@ -10,6 +10,7 @@
  * Writes bench-results.json (git-ignored).
  */
 import { writeFileSync } from 'node:fs';
+import { capacityOf } from '../bench/capacity.js';
 import { costPerMillion, PRICES } from '../bench/cost.js';
 import { FLOWS, measureFlow, startBench } from '../bench/flows.js';
 import { measureFunctions } from '../bench/functions.js';
@@ -75,6 +76,13 @@ process.stdout.write(
     `  breakdown          ${Object.entries(cost.breakdown).map(([k, v]) => `${k} $${v.toFixed(2)}`).join(', ')}\n`,
 );
 
+// Capacity at default quotas, from this run's counts and durations (bench/capacity.ts).
+const capacity = capacityOf(login);
+process.stdout.write(
+  `\nCapacity at default AWS quotas (as of ${capacity.quotas_as_of}): ${capacity.logins_per_second} password + SMS logins/s accepted, bound by ${capacity.bottleneck}\n`,
+);
+console.table([...capacity.bounds, ...capacity.delivery.map((d) => ({ ...d, quota: `${d.quota} [delivery]` }))]);
+
 const results: BenchResults = {
   measured_at: new Date().toISOString(),
   node: process.version,
@@ -89,6 +97,9 @@ const results: BenchResults = {
     breakdown: cost.breakdown,
     memory_mb: DEFAULT_MEMORY_MB,
   },
+  capacity_two_factor_logins_per_second: capacity.logins_per_second,
+  capacity_bottleneck: capacity.bottleneck,
+  capacity,
 };
 writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`\nWrote ${RESULTS_FILE}. Check the budgets with: npm run bench:check\n`);

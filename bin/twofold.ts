@@ -15,7 +15,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import nag from 'cdk-nag';
 import { rotationPlan } from '../lib/constructs/signing-key.js';
-import { DEFAULT_THROTTLE, DEPLOYED_LOG_LEVELS, TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
+import { DEPLOYED_LOG_LEVELS, TwofoldStack, type TwofoldStackProps } from '../lib/twofold-stack.js';
+import { DEFAULT_ROUTE_THROTTLE, parseThrottle, type Throttle } from '../lib/throttles.js';
 
 const PLACEHOLDER_ACCOUNT = '123456789012';
 const PLACEHOLDER_REGION = 'us-east-1';
@@ -77,6 +78,17 @@ if (rotation.problems.length) throw new Error(`signing key rotation: ${rotation.
 for (const note of rotation.notes) console.warn(`[twofold] ${note}`);
 const rateLimit = integer('throttleRateLimit');
 const burstLimit = integer('throttleBurstLimit');
+/**
+ * `-c throttle.<route>=<rate>[/<burst>]`, or a `"throttle.<route>"` key in
+ * cdk.json: one route's own throttle. The stack refuses a route that does not
+ * exist, and a signing route over the KMS quota (lib/throttles.ts).
+ */
+const routeThrottles: Record<string, Throttle> = {};
+for (const key of Object.keys(app.node.getAllContext())) {
+  if (!key.startsWith('throttle.')) continue;
+  const value = context(key);
+  if (value !== undefined) routeThrottles[key.slice('throttle.'.length)] = parseThrottle(key, value);
+}
 
 const props: TwofoldStackProps = {
   env: {
@@ -94,10 +106,12 @@ const props: TwofoldStackProps = {
   previousKeyArns: list('previousKeyArn'),
   publishNextSigningKey: flag('publishNextSigningKey'),
   totpKeyIds: list('totpKeyIds'),
+  userTokenKeyIds: list('userTokenKeyIds'),
   appName: context('appName'),
   logLevel: logLevel as TwofoldStackProps['logLevel'],
   logRetention: retention('logRetentionDays'),
-  throttle: rateLimit || burstLimit ? { rateLimit: rateLimit ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_THROTTLE.burstLimit } : undefined,
+  throttle: rateLimit || burstLimit ? { rateLimit: rateLimit ?? DEFAULT_ROUTE_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_ROUTE_THROTTLE.burstLimit } : undefined,
+  routeThrottles,
   kmsSignQuota: integer('kmsSignQuota'),
   alarmTopicArn: context('alarmTopicArn'),
   auditEvents: context('auditEvents') === 'true',

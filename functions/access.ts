@@ -18,10 +18,12 @@ import type { RouteDefinition } from './routes.js';
  * deploy time (publishes the JWKS or verifies tokens; no AWS call, so no IAM
  * grant; routes with client or user auth get it anyway); `email`, `sms`: sends;
  * `hash-key`: the keyed-hash secret (OTPs, link codes, send limits);
- * `totp-key`: the keys that seal TOTP seeds; `audit`: emits audit events
+ * `totp-key`: the keys that seal TOTP seeds; `user-token-key`: the keys of
+ * the user access tokens' MAC (mints them with a token response, checks them
+ * on user-token routes; implied, see needsOf); `audit`: emits audit events
  * (docs/audit.md), so may put them on the audit bus when one is enabled.
  */
-export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' | 'totp-key' | 'audit';
+export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' | 'totp-key' | 'user-token-key' | 'audit';
 
 /** A kind of table record: a key of core/model.ts `keys`. */
 export type RecordKind = keyof typeof keys;
@@ -53,13 +55,15 @@ export function needsOf(route: Pick<RouteDefinition, 'auth' | 'capabilities' | '
     capabilities.add('public-keys');
     read.add('client');
   } else if (route.auth === 'user') {
-    // A user access token is verified with the public keys, then its client, session and user are read.
-    capabilities.add('public-keys');
+    // A user access token is checked with the user-token key, then its client, session and user are read.
+    capabilities.add('user-token-key');
     for (const kind of ['client', 'session', 'user'] as const) read.add(kind);
   } else if (route.auth === 'client_credentials') {
     read.add('client');
   }
   if (capabilities.has('sign')) capabilities.add('public-keys');
+  // Every signing route but the token endpoint answers with a token response, whose access token it mints.
+  if (capabilities.has('sign') && route.auth !== 'client_credentials') capabilities.add('user-token-key');
   return { capabilities, read, write };
 }
 
@@ -192,5 +196,6 @@ function buildRestrictedDeps(deps: Deps, route: RouteDefinition): Deps {
     });
   secret('hashKey', 'hash-key');
   secret('totpKeys', 'totp-key');
+  secret('userTokenKeys', 'user-token-key');
   return view;
 }

@@ -16,6 +16,20 @@ const required = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be ${what}`) }).check(z.trim(), z.minLength(1, `must be ${what}`));
 const trimmed = () => z.string().check(z.trim(), z.minLength(1));
 
+/** A comma-separated list of key versions in use, the one that seals or mints first; default `1`. */
+const keyVersions = () =>
+  z.pipe(
+    optional(
+      z.pipe(
+        z.pipe(z.string(), z.transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))),
+        z
+          .array(z.string().check(z.regex(SEAL_KEY_ID, 'must be a comma-separated list of key versions (letters, digits, _ or -)')))
+          .check(z.minLength(1, 'must name at least one key version')),
+      ),
+    ),
+    z.transform((ids) => ids ?? ['1']),
+  );
+
 // Built on first use: a cold start that never reads its configuration (the bench's import) builds nothing.
 const envSchema = () =>
   z.object({
@@ -41,17 +55,10 @@ const envSchema = () =>
     HASH_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
     TOTP_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
     // The TOTP key versions in use, the sealing one first (docs/deploy.md, rotating the TOTP key).
-    TOTP_KEY_IDS: z.pipe(
-      optional(
-        z.pipe(
-          z.pipe(z.string(), z.transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))),
-          z
-            .array(z.string().check(z.regex(SEAL_KEY_ID, 'must be a comma-separated list of key versions (letters, digits, _ or -)')))
-            .check(z.minLength(1, 'must name at least one key version')),
-        ),
-      ),
-      z.transform((ids) => ids ?? ['1']),
-    ),
+    TOTP_KEY_IDS: keyVersions(),
+    USER_TOKEN_KEY_SECRET_ARN: required('a Secrets Manager secret ARN or name'),
+    // The user-token key versions in use, the minting one first (docs/deploy.md, rotating the user-token key).
+    USER_TOKEN_KEY_IDS: keyVersions(),
     SES_FROM_ADDRESS: z.pipe(required('an email address'), z.string().check(z.regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, 'must be an email address'))),
     SES_CONFIGURATION_SET: optional(trimmed()),
     // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
@@ -75,6 +82,8 @@ export interface Config {
   hashKeySecretArn: string;
   /** The TOTP keyring secret and the versions in use, the sealing one first. */
   totpKeys: { secretArn: string; ids: readonly string[] };
+  /** The user-token keyring secret and the versions in use, the minting one first. */
+  userTokenKeys: { secretArn: string; ids: readonly string[] };
   ses: { fromAddress: string; configurationSet?: string };
   sms: { senderId?: string };
   logLevel: LogLevel;
@@ -114,6 +123,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     kms: { keyId: e.KMS_KEY_ID, publicKeys: e.SIGNING_PUBLIC_KEYS },
     hashKeySecretArn: e.HASH_KEY_SECRET_ARN,
     totpKeys: { secretArn: e.TOTP_KEY_SECRET_ARN, ids: [...new Set(e.TOTP_KEY_IDS)] },
+    userTokenKeys: { secretArn: e.USER_TOKEN_KEY_SECRET_ARN, ids: [...new Set(e.USER_TOKEN_KEY_IDS)] },
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },
     sms: e.SMS_SENDER_ID ? { senderId: e.SMS_SENDER_ID } : {},
     logLevel: e.LOG_LEVEL,

@@ -14,7 +14,7 @@ import { keyPrefix, needsOf, OWNER_KINDS } from '../functions/access.js';
 import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
-import { routeThrottle, TwofoldApi, type Throttle } from './constructs/api.js';
+import { TwofoldApi } from './constructs/api.js';
 import { AuditEvents } from './constructs/audit-events.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
@@ -22,6 +22,8 @@ import { PublishedKeys } from './constructs/published-keys.js';
 import { SessionsTable } from './constructs/sessions-table.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { TotpKeySecret } from './constructs/totp-key-secret.js';
+import { DEFAULT_ROUTE_THROTTLE, throttleTable, type RouteThrottle, type Throttle } from './throttles.js';
+import { UserTokenKeySecret } from './constructs/user-token-key-secret.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,6 +51,8 @@ export interface TwofoldStackProps extends StackProps {
   readonly publishNextSigningKey?: boolean;
   /** TOTP key versions in use, the sealing one first (docs/deploy.md). @default ['1'] */
   readonly totpKeyIds?: readonly string[];
+  /** User-token key versions in use, the minting one first (docs/deploy.md). @default ['1'] */
+  readonly userTokenKeyIds?: readonly string[];
   /** @default 'Twofold' */
   readonly appName?: string;
   /**
@@ -59,9 +63,11 @@ export interface TwofoldStackProps extends StackProps {
   readonly logLevel?: DeployedLogLevel;
   /** @default one month */
   readonly logRetention?: RetentionDays;
-  /** The whole API's rate (requests/s) and burst, split evenly across the routes. @default DEFAULT_THROTTLE */
+  /** The rate (requests/s) and burst of each route that no quota bounds (lib/throttles.ts). @default DEFAULT_ROUTE_THROTTLE */
   readonly throttle?: Throttle;
-  /** The account's KMS Sign request quota for ECC keys; the throttle must keep signing under it. @default KMS_ECC_SIGN_QUOTA */
+  /** Per route name: its own rate and burst, instead of the throttle table's. */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** The account's KMS request quota for ECC keys (Sign): each signing route gets 90% of it per signature. @default KMS_ECC_SIGN_QUOTA */
   readonly kmsSignQuota?: number;
   /** Also send audit events to an EventBridge bus of the stack, kept in a log group (docs/audit.md). @default false: log only */
   readonly auditEvents?: boolean;
@@ -78,18 +84,7 @@ const EMAIL = /^[^\s@<>]+@([^\s@<>]+)$/;
 export const DEPLOYED_LOG_LEVELS = ['info', 'warn', 'error'] as const;
 export type DeployedLogLevel = (typeof DEPLOYED_LOG_LEVELS)[number];
 
-/** The whole API: 300 requests/s in bursts of 600, across every route together. */
-export const DEFAULT_THROTTLE: Throttle = { rateLimit: 300, burstLimit: 600 };
-/** KMS's default "Cryptographic operations (ECC) request rate" quota per account and region, Sign included. */
-export const KMS_ECC_SIGN_QUOTA = 300;
-/** The most KMS Sign calls one request makes: an ID token and an access token. */
-export const SIGNS_PER_REQUEST = 2;
-
-/** The KMS Sign calls per second the API can reach at its throttle: every signing route at its limit. */
-export function peakSignRate(routes: readonly RouteDefinition[], throttle: Throttle): number {
-  const perRoute = routeThrottle(throttle, routes.length).rateLimit;
-  return routes.filter((route) => needsOf(route).capabilities.has('sign')).length * perRoute * SIGNS_PER_REQUEST;
-}
+export { DEFAULT_ROUTE_THROTTLE, KMS_ECC_SIGN_QUOTA } from './throttles.js';
 
 export class TwofoldStack extends Stack {
   readonly sessions: SessionsTable;
@@ -98,6 +93,7 @@ export class TwofoldStack extends Stack {
   readonly publishedKeys: PublishedKeys;
   readonly hashKey: HashKeySecret;
   readonly totpKeys: TotpKeySecret;
+  readonly userTokenKeys: UserTokenKeySecret;
   readonly api: TwofoldApi;
   readonly alarms: OperationalAlarms;
   /** Present only when `auditEvents` is on. */
@@ -105,6 +101,8 @@ export class TwofoldStack extends Stack {
   /** One per route, in route-table order. */
   readonly endpoints: EndpointFunction[] = [];
   readonly issuer: string;
+  /** Each route's throttle, by route name (lib/throttles.ts). */
+  readonly throttles: ReadonlyMap<string, RouteThrottle>;
 
   constructor(scope: Construct, id: string, props: TwofoldStackProps) {
     super(scope, id, props);
@@ -119,13 +117,8 @@ export class TwofoldStack extends Stack {
     if (props.logLevel !== undefined && !DEPLOYED_LOG_LEVELS.includes(props.logLevel)) {
       throw new Error(`logLevel must be ${DEPLOYED_LOG_LEVELS.join(', ')} (every one logs the errors the KMS alarm counts), got "${props.logLevel}"`);
     }
-    const throttle = props.throttle ?? DEFAULT_THROTTLE;
-    const signQuota = props.kmsSignQuota ?? KMS_ECC_SIGN_QUOTA;
-    if (peakSignRate(routes, throttle) > signQuota) {
-      throw new Error(
-        `a throttle of ${throttle.rateLimit} requests/s lets the signing routes call KMS Sign ${peakSignRate(routes, throttle)} times a second, over the quota of ${signQuota}: lower throttleRateLimit or raise the quota (kmsSignQuota)`,
-      );
-    }
+    const defaultThrottle = props.throttle ?? DEFAULT_ROUTE_THROTTLE;
+    this.throttles = throttleTable(routes, { kmsSignQuota: props.kmsSignQuota, defaultThrottle, overrides: props.routeThrottles });
 
     this.sessions = new SessionsTable(this, 'Sessions');
     this.signingKey = new SigningKey(this, 'Signing', {
@@ -136,9 +129,10 @@ export class TwofoldStack extends Stack {
     this.publishedKeys = new PublishedKeys(this, 'PublishedKeys', { signingKey: this.signingKey, projectRoot: props.projectRoot ?? PROJECT_ROOT, logRetention });
     this.hashKey = new HashKeySecret(this, 'HashKey');
     this.totpKeys = new TotpKeySecret(this, 'TotpKeys');
+    this.userTokenKeys = new UserTokenKeySecret(this, 'UserTokenKeys');
     this.api = new TwofoldApi(this, 'Api', {
-      throttle,
-      routeCount: routes.length,
+      throttles: this.throttles,
+      defaultThrottle,
       accessLogRetention: logRetention,
       allowedOrigins: props.allowedOrigins,
       apiName: this.stackName,
@@ -155,6 +149,8 @@ export class TwofoldStack extends Stack {
       HASH_KEY_SECRET_ARN: this.hashKey.secret.secretArn,
       TOTP_KEY_SECRET_ARN: this.totpKeys.secret.secretArn,
       TOTP_KEY_IDS: (props.totpKeyIds ?? ['1']).join(','),
+      USER_TOKEN_KEY_SECRET_ARN: this.userTokenKeys.secret.secretArn,
+      USER_TOKEN_KEY_IDS: (props.userTokenKeyIds ?? ['1']).join(','),
       SES_FROM_ADDRESS: props.senderEmail,
       APP_NAME: props.appName ?? 'Twofold',
       LOG_LEVEL: props.logLevel ?? 'info',
@@ -203,6 +199,7 @@ export class TwofoldStack extends Stack {
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
     new CfnOutput(this, 'HashKeySecretArn', { value: this.hashKey.secret.secretArn });
     new CfnOutput(this, 'TotpKeySecretArn', { value: this.totpKeys.secret.secretArn, description: '--secret-id for `npm run totp-keys`' });
+    new CfnOutput(this, 'UserTokenKeySecretArn', { value: this.userTokenKeys.secret.secretArn, description: 'The user access tokens\' keys, for a rotation' });
     if (this.signingKey.nextKey) {
       new CfnOutput(this, 'NextSigningKeyArn', { value: this.signingKey.nextKey.keyArn, description: 'The key the next rotation phase signs with' });
     }
@@ -228,6 +225,7 @@ export class TwofoldStack extends Stack {
     if (needs.write.size) this.sessions.grantWrite(endpoint.role, [...needs.write].map(keyPrefix));
     if (has('hash-key')) this.hashKey.grantRead(endpoint.role);
     if (has('totp-key')) this.totpKeys.grantRead(endpoint.role);
+    if (has('user-token-key')) this.userTokenKeys.grantRead(endpoint.role);
     if (has('sign')) this.signingKey.grantSign(endpoint.role);
     if (has('audit') && this.audit) this.audit.grantPut(endpoint.role);
     if (has('email')) {

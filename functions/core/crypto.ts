@@ -85,6 +85,35 @@ export interface SealKeyring {
 export const SEAL_KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
+ * A keyring from its stored form, a JSON object of key versions
+ * (`{"1": "<at least minBytes bytes>", "2": "..."}`, a Secrets Manager
+ * secret), with `ids` the versions in use: the first is current, all are
+ * usable. `name` names the key in errors ("TOTP": "the TOTP key secret").
+ * A listed version missing from the secret is a deployment mistake, reported
+ * as such.
+ */
+export function parseKeyring(stored: string, ids: readonly string[], name: string, minBytes: number): SealKeyring {
+  let versions: unknown;
+  try {
+    versions = JSON.parse(stored);
+  } catch {
+    throw new Error(`the ${name} key secret is not a JSON object of key versions`);
+  }
+  if (!versions || typeof versions !== 'object' || Array.isArray(versions)) throw new Error(`the ${name} key secret is not a JSON object of key versions`);
+  if (!ids.length) throw new Error(`no ${name} key version is in use`);
+  const keyring: Record<string, Uint8Array> = {};
+  for (const id of ids) {
+    if (!SEAL_KEY_ID.test(id)) throw new Error(`${name} key version "${id}" must be 1 to 32 letters, digits, _ or -`);
+    const value = Object.prototype.hasOwnProperty.call(versions, id) ? (versions as Record<string, unknown>)[id] : undefined;
+    if (typeof value !== 'string') throw new Error(`${name} key version ${id} is not in the ${name} key secret`);
+    const bytes = Buffer.from(value, 'utf8');
+    if (bytes.length < minBytes) throw new Error(`${name} key version ${id} holds ${bytes.length} bytes; at least ${minBytes} are needed`);
+    keyring[id] = bytes;
+  }
+  return { current: ids[0]!, keys: keyring };
+}
+
+/**
  * Like `sealSecret`, under the keyring's current version, as
  * `v2.<key id>.<iv>.<ciphertext>.<tag>`: the key id travels with the value and
  * is bound into the associated data with the purpose.

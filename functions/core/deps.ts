@@ -28,6 +28,8 @@ export interface Deps {
   hashKey: Uint8Array;
   /** Versioned keys that seal TOTP seeds (core/totp-seal.ts); independent of the hash key. */
   totpKeys: SealKeyring;
+  /** Versioned keys of the user access tokens' MAC (core/user-access-tokens.ts): the current one mints, every one verifies. */
+  userTokenKeys: SealKeyring;
 }
 
 /** The audience of client access tokens: the API itself. */

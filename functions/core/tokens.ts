@@ -1,6 +1,7 @@
 /**
- * JWTs signed through the Signer port (jose cannot sign with a KMS key), and
- * verified with jose against the published public keys.
+ * ID tokens and client access tokens: JWTs signed through the Signer port
+ * (jose cannot sign with a KMS key), and verified with jose against the
+ * published public keys. User access tokens are core/user-access-tokens.ts.
  */
 import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { Signer } from '../ports.js';
@@ -10,6 +11,7 @@ import type { ClientRecord, SessionRecord, UserRecord } from './model.js';
 import { toEpochSeconds } from './model.js';
 import { UnauthorizedError } from '../errors.js';
 import { amrClaimsOf } from './mfa.js';
+import { mintUserAccessToken } from './user-access-tokens.js';
 
 export type TokenType = 'JWT' | 'at+jwt';
 
@@ -66,61 +68,36 @@ async function verificationKeys(signer: Signer) {
   return set;
 }
 
-/** What every access token we accept must carry: our key, issuer, ES256 and `typ: at+jwt`. */
-async function verifyAccessToken(deps: Deps, token: string, kind: 'client' | 'user', audience?: string): Promise<JWTPayload> {
+/**
+ * Verifies a client access token locally (no KMS call) and returns its
+ * client_id: our key, issuer, audience, ES256 and `typ: at+jwt`. A user
+ * access token (HS256, its own typ) or an ID token (typ JWT) never passes.
+ */
+export async function verifyClientToken(deps: Deps, token: string): Promise<string> {
   const keys = await verificationKeys(deps.signer);
+  let payload: JWTPayload;
   try {
-    const { payload } = await jwtVerify(token, keys, {
+    ({ payload } = await jwtVerify(token, keys, {
       algorithms: ['ES256'],
       issuer: deps.settings.issuer,
-      ...(audience !== undefined && { audience }),
+      audience: apiAudience(deps.settings),
       typ: 'at+jwt',
       currentDate: new Date(deps.clock.now()),
       requiredClaims: ['exp', 'iat', 'sub', 'client_id'],
-    });
-    return payload;
+    }));
   } catch (error) {
-    if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJoseFailure(error, kind));
+    if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJoseFailure(error));
     throw error;
   }
-}
-
-/** Verifies a client access token locally (no KMS call) and returns its client_id. */
-export async function verifyClientToken(deps: Deps, token: string): Promise<string> {
-  const payload = await verifyAccessToken(deps, token, 'client', apiAudience(deps.settings));
-  // A user access token (aud = client_id, carries sid) must never pass as a client token.
   if (payload.sid !== undefined || typeof payload.client_id !== 'string' || payload.sub !== payload.client_id) {
     throw new UnauthorizedError('The bearer token is not a client access token');
   }
   return payload.client_id;
 }
 
-export interface UserTokenClaims {
-  clientId: string;
-  userId: string;
-  sessionId: string;
-}
-
-/**
- * Verifies a user access token locally (no KMS call): the `access_token` of a
- * token response, whose audience is its client and which names its session.
- * Whether that session still works is the caller's check (core/user-tokens.ts).
- */
-export async function verifyUserToken(deps: Deps, token: string): Promise<UserTokenClaims> {
-  const payload = await verifyAccessToken(deps, token, 'user');
-  const { client_id: clientId, sid, sub, aud } = payload;
-  // A client token (aud = the API, sub = client_id, no sid) must never pass as a user token.
-  if (typeof clientId !== 'string' || typeof sid !== 'string' || typeof sub !== 'string' || aud !== clientId || sub === clientId) {
-    throw new UnauthorizedError('The bearer token is not a user access token');
-  }
-  return { clientId, userId: sub, sessionId: sid };
-}
-
-function describeJoseFailure(error: InstanceType<typeof joseErrors.JOSEError>, kind: 'client' | 'user'): string {
-  const what = kind === 'client' ? 'client access token' : 'user access token';
-  if (error instanceof joseErrors.JWTExpired) {
-    return kind === 'client' ? 'The client access token has expired; request a new one from /oidc/token' : 'The user access token has expired; refresh it';
-  }
+function describeJoseFailure(error: InstanceType<typeof joseErrors.JOSEError>): string {
+  const what = 'client access token';
+  if (error instanceof joseErrors.JWTExpired) return 'The client access token has expired; request a new one from /oidc/token';
   if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
     return `The ${what} is not signed by this service`;
   }
@@ -179,9 +156,17 @@ export function requestedUserClaims(user: UserRecord, claims: ClaimsRequest | un
 }
 
 /**
- * Signs the ID and access tokens of a session. The two signatures run
- * concurrently (each is one KMS call in AWS). `options.claims` adds the requested
- * user claims to the ID token.
+ * KMS `Sign` calls per token response, and per client token: the ID token's
+ * (or the client token's) one. The user access token is minted without KMS
+ * (core/user-access-tokens.ts). The stack's throttles and the bench's
+ * capacity model are computed from it.
+ */
+export const KMS_SIGNS_PER_TOKEN_RESPONSE = 1;
+
+/**
+ * Signs the ID token of a session (one KMS call in AWS) and mints its user
+ * access token under the user-token key (no KMS call). `options.claims` adds
+ * the requested user claims to the ID token.
  */
 export async function signSessionTokens(
   deps: Deps,
@@ -203,29 +188,18 @@ export async function signSessionTokens(
     contactClaims.phone_number = user.phone_number;
     contactClaims.phone_number_verified = user.phone_number_verified;
   }
-  const [id_token, access_token] = await Promise.all([
-    signJwt(deps.signer, 'JWT', {
-      iss: deps.settings.issuer,
-      sub: user.user_id,
-      aud: client.client_id,
-      iat,
-      exp,
-      auth_time: toEpochSeconds(authTime),
-      sid: session.session_id,
-      ...amrClaimsOf(session, client.mfa_policy, { now, maxAge: options.maxAge }),
-      ...contactClaims,
-      ...requestedUserClaims(user, options.claims),
-    }),
-    signJwt(deps.signer, 'at+jwt', {
-      iss: deps.settings.issuer,
-      sub: user.user_id,
-      aud: client.client_id,
-      client_id: client.client_id,
-      sid: session.session_id,
-      jti: randomId(),
-      iat,
-      exp,
-    }),
-  ]);
+  const access_token = await mintUserAccessToken(deps, { clientId: client.client_id, userId: user.user_id, sessionId: session.session_id }, { iat, exp });
+  const id_token = await signJwt(deps.signer, 'JWT', {
+    iss: deps.settings.issuer,
+    sub: user.user_id,
+    aud: client.client_id,
+    iat,
+    exp,
+    auth_time: toEpochSeconds(authTime),
+    sid: session.session_id,
+    ...amrClaimsOf(session, client.mfa_policy, { now, maxAge: options.maxAge }),
+    ...contactClaims,
+    ...requestedUserClaims(user, options.claims),
+  });
   return { access_token, id_token, expires_in: deps.settings.tokenTtlSeconds };
 }

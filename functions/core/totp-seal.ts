@@ -8,7 +8,7 @@
  */
 import { ConflictError } from '../errors.js';
 import type { Store } from '../ports.js';
-import { openWithKeyring, SEAL_KEY_ID, sealedKeyId, sealWithKeyring, type SealKeyring } from './crypto.js';
+import { openWithKeyring, parseKeyring, sealedKeyId, sealWithKeyring, type SealKeyring } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type UserRecord } from './model.js';
 
@@ -32,24 +32,7 @@ export function openTotpSeed(deps: Pick<Deps, 'totpKeys'>, sealed: string): stri
  * missing from the secret is a deployment mistake, reported as such.
  */
 export function parseTotpKeyring(stored: string, ids: readonly string[]): SealKeyring {
-  let versions: unknown;
-  try {
-    versions = JSON.parse(stored);
-  } catch {
-    throw new Error('the TOTP key secret is not a JSON object of key versions');
-  }
-  if (!versions || typeof versions !== 'object' || Array.isArray(versions)) throw new Error('the TOTP key secret is not a JSON object of key versions');
-  if (!ids.length) throw new Error('no TOTP key version is in use');
-  const keyring: Record<string, Uint8Array> = {};
-  for (const id of ids) {
-    if (!SEAL_KEY_ID.test(id)) throw new Error(`TOTP key version "${id}" must be 1 to 32 letters, digits, _ or -`);
-    const value = (versions as Record<string, unknown>)[id];
-    if (typeof value !== 'string') throw new Error(`TOTP key version ${id} is not in the TOTP key secret`);
-    const bytes = Buffer.from(value, 'utf8');
-    if (bytes.length < MIN_TOTP_KEY_BYTES) throw new Error(`TOTP key version ${id} holds ${bytes.length} bytes; at least ${MIN_TOTP_KEY_BYTES} are needed`);
-    keyring[id] = bytes;
-  }
-  return { current: ids[0]!, keys: keyring };
+  return parseKeyring(stored, ids, 'TOTP', MIN_TOTP_KEY_BYTES);
 }
 
 /** A new random key version, in the stored form (64 letters and digits, about 381 bits). */

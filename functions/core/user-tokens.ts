@@ -1,7 +1,7 @@
 /**
  * User access tokens as a credential (contract section 1, routes marked
  * "user token"): the `access_token` of a token response works only while its
- * session does. The signature is checked locally; the session and its user
+ * session does. Its MAC is checked locally (core/user-access-tokens.ts, no KMS); the session and its user
  * are read on every call, so logout, expiry, a replaced password or a
  * disabled user stop the token at once, not when it expires.
  */
@@ -10,7 +10,7 @@ import { getClientCached } from './clients.js';
 import type { Deps } from './deps.js';
 import type { ClientRecord } from './model.js';
 import { loadLiveSession, type LiveSession } from './sessions.js';
-import { verifyUserToken } from './tokens.js';
+import { verifyUserAccessToken } from './user-access-tokens.js';
 
 export interface UserPrincipal extends LiveSession {
   client: ClientRecord;
@@ -18,7 +18,7 @@ export interface UserPrincipal extends LiveSession {
 
 /** Resolves the client, live session and user behind a `Bearer` user access token, or 401. */
 export async function authenticateUserToken(deps: Deps, token: string): Promise<UserPrincipal> {
-  const claims = await verifyUserToken(deps, token);
+  const claims = await verifyUserAccessToken(deps, token);
   const client = await getClientCached(deps, claims.clientId);
   if (!client) throw new UnauthorizedError('The client of this token no longer exists');
   let live: LiveSession;

@@ -168,7 +168,8 @@ export function buildOpenApiDocument(serverUrl = 'http://127.0.0.1:3000'): JsonS
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'User access token: the `access_token` of a token response; it works only while its session is live',
+          description:
+            'User access token: the `access_token` of a token response; it works only while its session is live. An HS256 JWT (`typ: twofold-uat+jwt`) under a service secret, checked only by Twofold: unlike Transmit, no JWKS verifies it (ID tokens and client tokens are ES256 and JWKS-verifiable).',
         },
       },
     },

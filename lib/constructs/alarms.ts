@@ -22,7 +22,7 @@ const METRICS_PER_ALARM = 10;
 
 /**
  * Alarms on what a caller would notice: API 5xx answers, Lambda throttles, and
- * KMS failures.
+ * KMS failures, KMS throttling among them.
  *
  * KMS publishes no per-key error metric, and our functions catch every KMS
  * error and answer 503 (so Lambda's own `Errors` metric stays at zero). The
@@ -37,6 +37,9 @@ export class OperationalAlarms extends Construct {
   readonly throttles: Alarm[] = [];
   readonly kmsErrors: Alarm;
   readonly kmsErrorMetric: Metric;
+  /** KMS refusing Sign for the account's ECC request quota: the signing routes together outran it (lib/throttles.ts). */
+  readonly kmsThrottles: Alarm;
+  readonly kmsThrottleMetric: Metric;
 
   constructor(scope: Construct, id: string, props: OperationalAlarmsProps) {
     super(scope, id);
@@ -94,6 +97,28 @@ export class OperationalAlarms extends Construct {
       this.kmsErrorMetric,
       1,
       'KMS Sign failed: tokens cannot be issued (check the key state and the functions\' grants)',
+    );
+
+    // The same lines, where the cause is KMS throttling (its error name leads the logged cause).
+    props.kmsLogGroups.forEach((logGroup, index) => {
+      new MetricFilter(this, `KmsThrottleFilter${index}`, {
+        logGroup,
+        metricNamespace: namespace,
+        metricName: 'KmsThrottles',
+        metricValue: '1',
+        filterPattern: FilterPattern.all(
+          FilterPattern.stringValue('$.msg', '=', 'dependency failure'),
+          FilterPattern.stringValue('$.dependency', '=', 'kms'),
+          FilterPattern.stringValue('$.cause', '=', 'ThrottlingException*'),
+        ),
+      });
+    });
+    this.kmsThrottleMetric = new Metric({ namespace, metricName: 'KmsThrottles', statistic: 'Sum', period: PERIOD });
+    this.kmsThrottles = alarm(
+      'KmsThrottles',
+      this.kmsThrottleMetric,
+      1,
+      'KMS throttled Sign: the signing routes together outran the account\'s KMS ECC request quota, and logins answered 503 (raise the quota, then kmsSignQuota; docs/deploy.md)',
     );
   }
 }

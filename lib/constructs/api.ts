@@ -1,34 +1,20 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../../functions/routes.js';
+import type { Throttle } from '../throttles.js';
 
-export interface Throttle {
-  readonly rateLimit: number;
-  readonly burstLimit: number;
-}
-
-/**
- * An HTTP API stage's default route throttling limits each route separately
- * (API Gateway calls it route-level throttling; there is no stage-wide bucket),
- * so the whole API's budget is split evenly: the routes' limits add up to at
- * most the budget.
- */
-export function routeThrottle(api: Throttle, routes: number): Throttle {
-  return {
-    rateLimit: Math.floor((api.rateLimit / routes) * 100) / 100,
-    burstLimit: Math.max(1, Math.floor(api.burstLimit / routes)),
-  };
-}
+export type { Throttle } from '../throttles.js';
 
 export interface ApiProps {
-  /** Requests per second and burst of the whole API, split evenly across `routeCount` routes. */
-  readonly throttle: Throttle;
-  readonly routeCount: number;
+  /** Each route's rate and burst, by route name (lib/throttles.ts `throttleTable`). */
+  readonly throttles: ReadonlyMap<string, Throttle>;
+  /** The stage's default route throttle; routes whose own differs get route settings. */
+  readonly defaultThrottle: Throttle;
   readonly accessLogRetention: RetentionDays;
   /** Browser origins allowed by CORS; none by default (a backend-to-backend API). */
   readonly allowedOrigins?: readonly string[];
@@ -58,16 +44,21 @@ export const ACCESS_LOG_FIELDS = {
 
 /**
  * The HTTP API: exactly the routes of the route table (payload format 2.0),
- * one `$default` stage with per-route throttling and JSON access logs.
+ * one `$default` stage with per-route throttling (each route its own limit,
+ * from the throttle table) and JSON access logs.
  */
 export class TwofoldApi extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
   readonly routes: HttpRoute[] = [];
+  private readonly props: ApiProps;
+  /** RouteSettings of the stage: the routes whose throttle is not the default, by route key. */
+  private readonly routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
+    this.props = props;
     const origins = props.allowedOrigins ?? [];
     this.httpApi = new HttpApi(this, 'HttpApi', {
       apiName: props.apiName,
@@ -89,12 +80,13 @@ export class TwofoldApi extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: routeThrottle(props.throttle, props.routeCount),
+      throttle: { rateLimit: props.defaultThrottle.rateLimit, burstLimit: props.defaultThrottle.burstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Lazy.any({ produce: () => (Object.keys(this.routeSettings).length ? this.routeSettings : undefined) });
   }
 
   /** The base URL, without a trailing slash (`https://<id>.execute-api.<region>.amazonaws.com`). */
@@ -109,6 +101,14 @@ export class TwofoldApi extends Construct {
       integration: new HttpLambdaIntegration(`${route.name}-integration`, fn),
     });
     this.routes.push(...added);
+    const throttle = this.props.throttles.get(route.name);
+    if (!throttle) throw new Error(`the throttle table has no entry for route ${route.name}`);
+    const fallback = this.props.defaultThrottle;
+    if (throttle.rateLimit !== fallback.rateLimit || throttle.burstLimit !== fallback.burstLimit) {
+      this.routeSettings[`${route.method} ${route.path}`] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
+      // A stage's route settings must name routes that exist already.
+      for (const httpRoute of added) this.stage.node.addDependency(httpRoute);
+    }
     return added;
   }
 }

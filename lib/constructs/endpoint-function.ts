@@ -92,7 +92,7 @@ export function bundleDefines(route: RouteDefinition, settings: BundleSettings =
     'process.env.TWOFOLD_SENDS_EMAIL': define(has('email')),
     'process.env.TWOFOLD_SENDS_SMS': define(has('sms')),
     'process.env.TWOFOLD_SIGNS': define(has('sign')),
-    'process.env.TWOFOLD_READS_SECRETS': define(has('hash-key') || has('totp-key')),
+    'process.env.TWOFOLD_READS_SECRETS': define(has('hash-key') || has('totp-key') || has('user-token-key')),
     'process.env.TWOFOLD_AUDITS': define(has('audit') && settings.auditEvents === true),
   };
 }

@@ -34,6 +34,10 @@ describe('cdk synth', () => {
     expect(await synthFailure({ senderEmail: 'ci@example.com', logLevel: 'silent' })).toMatch(/context logLevel must be info, warn, error/);
     expect(await synthFailure({ senderEmail: 'ci@example.com', totpKeyIds: 'a.b' })).toMatch(/TOTP_KEY_IDS/);
   });
+
+  it('fails on user-token key versions the functions would refuse, naming them', async () => {
+    expect(await synthFailure({ senderEmail: 'ci@example.com', userTokenKeyIds: 'a.b' })).toMatch(/USER_TOKEN_KEY_IDS/);
+  });
 });
 
 describe('the settings of a signing key rotation', () => {

@@ -118,6 +118,7 @@ describe('functions bundled as the stack bundles them', () => {
       SIGNING_PUBLIC_KEYS: JSON.stringify([jwkFromSpki(kmsKey.spki)]),
       HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
       TOTP_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TotpKeys-abc',
+      USER_TOKEN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:UserTokenKeys-abc',
       SES_FROM_ADDRESS: 'no-reply@twofold.example',
       LOG_LEVEL: process.env.BUNDLE_TEST_LOG ?? 'silent',
     };

@@ -13,7 +13,7 @@ import { ANSWER_MARGIN_MS } from '../../functions/deadline.js';
 import { worstCaseCallMs } from '../../functions/adapters/aws/sdk-options.js';
 import { parseConfig } from '../../functions/config.js';
 import { jwkFromSpki } from '../../functions/published-keys.js';
-import { routes, type RouteDefinition } from '../../functions/routes.js';
+import { routes } from '../../functions/routes.js';
 import {
   PUBLIC_KEYS_FORMAT_VERSION,
   RESOURCE_ANSWER_MARGIN_MS,
@@ -25,7 +25,8 @@ import { ESM_REQUIRE_BANNER } from '../../lib/constructs/endpoint-function.js';
 import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
 import { FakeKmsKey } from '../support/fake-kms-key.js';
 import { retainedFixedNames } from '../support/retained-names.js';
-import { DEFAULT_THROTTLE, KMS_ECC_SIGN_QUOTA, peakSignRate, TwofoldStack, type TwofoldStackProps } from '../../lib/twofold-stack.js';
+import { TwofoldStack, type TwofoldStackProps } from '../../lib/twofold-stack.js';
+import { API_GATEWAY_ACCOUNT_RPS, DEFAULT_ROUTE_THROTTLE, KMS_ECC_SIGN_QUOTA, signsPerCall } from '../../lib/throttles.js';
 
 type Resource = { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Metadata?: Record<string, unknown> };
 
@@ -66,6 +67,19 @@ function statementsByRoute(): Map<string, any[]> {
   }
   const out = new Map<string, any[]>();
   for (const [, fn] of routeFunctions()) out.set(routeOfFunction(fn).name, byRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? []);
+  return out;
+}
+
+/** Each route's throttle as the stage deploys it: its route settings, else the stage's default route settings. */
+function routeThrottlesOf(all: Record<string, Resource>): Map<string, { rate: number; burst: number }> {
+  const stage = Object.values(all).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage')!;
+  const fallback = stage.Properties.DefaultRouteSettings;
+  const out = new Map<string, { rate: number; burst: number }>();
+  for (const route of Object.values(all).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')) {
+    const key = route.Properties.RouteKey as string;
+    const own = stage.Properties.RouteSettings?.[key] ?? fallback;
+    out.set(key, { rate: own.ThrottlingRateLimit, burst: own.ThrottlingBurstLimit });
+  }
   return out;
 }
 
@@ -115,7 +129,7 @@ describe('the Twofold stack', () => {
       expect(bundle.includes('SimpleEmailService'), `${route.name} SES`).toBe(has('email'));
       expect(bundle.includes('AmazonSimpleNotificationService'), `${route.name} SNS`).toBe(has('sms'));
       expect(bundle.includes('TrentService'), `${route.name} KMS`).toBe(has('sign'));
-      expect(bundle.includes('secretsmanager'), `${route.name} Secrets Manager`).toBe(has('hash-key') || has('totp-key'));
+      expect(bundle.includes('secretsmanager'), `${route.name} Secrets Manager`).toBe(has('hash-key') || has('totp-key') || has('user-token-key'));
       expect(bundle.includes('AWSEvents'), `${route.name} EventBridge`).toBe(false);
     }
     // The public metadata routes and the JWKS carry no SDK, zod or middy: they cold-start like an empty handler.
@@ -266,7 +280,7 @@ describe('the Twofold stack', () => {
     expect(retainedFixedNames(resources)).toEqual([]);
   });
 
-  it('lets a function read the hash key, the TOTP keys and the public keys only when its route needs them', () => {
+  it('lets a function read the hash key, the TOTP keys, the user-token keys and the public keys only when its route needs them', () => {
     const byRoute = statementsByRoute();
     const reads = (statements: any[], secret: string) =>
       statements.some((s) => s.Effect === 'Allow' && actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource) === JSON.stringify({ Ref: secret }));
@@ -275,6 +289,9 @@ describe('the Twofold stack', () => {
       const statements = byRoute.get(route.name)!;
       expect(reads(statements, 'HashKeySecret'), `${route.name} hash key`).toBe(needs.capabilities.has('hash-key'));
       expect(reads(statements, 'TotpKeySecret'), `${route.name} TOTP keys`).toBe(needs.capabilities.has('totp-key'));
+      // Every route that answers with a token response mints a user access token; every user-token route checks one; nothing else holds the key.
+      const userTokens = (route.capabilities?.includes('sign') && route.auth !== 'client_credentials') || route.auth === 'user';
+      expect(reads(statements, 'UserTokenKeySecret'), `${route.name} user-token keys`).toBe(userTokens);
       expect(allows(statements, 'kms:Sign'), `${route.name} signing`).toBe(needs.capabilities.has('sign'));
     }
   });
@@ -332,16 +349,32 @@ describe('the Twofold stack', () => {
     }
   });
 
-  it('throttles each route so that the whole API stays at its documented rate and under the KMS Sign quota', () => {
+  it('throttles each route by what bounds it: every signing route at 90% of the KMS Sign quota per signature, the rest at a generous default, none at an even split', () => {
+    const throttles = routeThrottlesOf(resources);
+    const evenSplit = Math.floor((300 / routes.length) * 100) / 100;
+    for (const route of routes) {
+      const { rate, burst } = throttles.get(`${route.method} ${route.path}`)!;
+      if (signsPerCall(route) > 0) {
+        expect(rate * signsPerCall(route), route.name).toBeGreaterThanOrEqual(0.9 * KMS_ECC_SIGN_QUOTA);
+        expect(rate * signsPerCall(route), route.name).toBeLessThanOrEqual(KMS_ECC_SIGN_QUOTA);
+      } else {
+        expect({ rate, burst }, route.name).toEqual({ rate: DEFAULT_ROUTE_THROTTLE.rateLimit, burst: DEFAULT_ROUTE_THROTTLE.burstLimit });
+      }
+      expect(rate, route.name).not.toBe(evenSplit);
+      expect(rate, route.name).toBeLessThanOrEqual(API_GATEWAY_ACCOUNT_RPS / 10);
+      expect(burst, route.name).toBeGreaterThanOrEqual(1);
+    }
+    // The login routes the issue names, at 270 requests/s each: one KMS Sign per token response.
+    for (const key of ['POST /cis/v1/auth/password/authenticate', 'POST /cis/v1/auth/otp/authenticate', 'POST /cis/v1/auth/token/refresh', 'POST /oidc/token']) {
+      expect(throttles.get(key)!.rate, key).toBe(270);
+    }
+    // Route settings may only name routes that exist when the stage deploys.
     const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
-    // DefaultRouteSettings limits every route separately, so the routes' limits add up to the API's.
-    const { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst } = stage.Properties.DefaultRouteSettings;
-    expect(rate * routes.length).toBeLessThanOrEqual(DEFAULT_THROTTLE.rateLimit);
-    expect(rate * routes.length).toBeGreaterThan(DEFAULT_THROTTLE.rateLimit - routes.length * 0.01 - 1e-9);
-    expect(burst * routes.length).toBeLessThanOrEqual(DEFAULT_THROTTLE.burstLimit);
-    const signing = routes.filter((r: RouteDefinition) => needsOf(r).capabilities.has('sign')).length;
-    expect(signing * rate * 2).toBeLessThanOrEqual(KMS_ECC_SIGN_QUOTA);
-    expect(peakSignRate(routes, DEFAULT_THROTTLE)).toBe(signing * rate * 2);
+    const [stageId] = ofType('AWS::ApiGatewayV2::Stage')[0]!;
+    const routeIds = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => stage.Properties.RouteSettings[r.Properties.RouteKey]).map(([id]) => id);
+    expect(routeIds.length).toBe(routes.filter((r) => signsPerCall(r) > 0).length);
+    const dependsOn = (template.toJSON().Resources[stageId] as { DependsOn?: string[] }).DependsOn ?? [];
+    for (const id of routeIds) expect(dependsOn).toContain(id);
   });
 
   it('gives every function a timeout that fits every SDK attempt, timeout and backoff plus the 503 answer', () => {
@@ -375,13 +408,33 @@ describe('the Twofold stack', () => {
       .map((m: any) => m.MetricStat.Metric.Dimensions[0].Value.Ref);
     expect(throttled.sort()).toEqual(routeFunctions().map(([id]) => id).sort());
 
-    // Only the signing functions call KMS.
-    template.resourceCountIs('AWS::Logs::MetricFilter', capable('sign').length);
+    // Only the signing functions call KMS: each has a filter for KMS errors and one for KMS throttling.
+    template.resourceCountIs('AWS::Logs::MetricFilter', 2 * capable('sign').length);
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ ($.msg = "dependency failure") && ($.dependency = "kms") }',
       MetricTransformations: [{ MetricNamespace: 'Twofold/Twofold', MetricName: 'KmsErrors', MetricValue: '1' }],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Twofold/Twofold', MetricName: 'KmsErrors', Threshold: 1 });
+    // The cause of a throttled Sign starts with its error name (test/integration/kms-throttling.test.ts).
+    const throttleFilters = ofType('AWS::Logs::MetricFilter').filter(([, f]) => f.Properties.MetricTransformations[0].MetricName === 'KmsThrottles');
+    expect(throttleFilters.map(([, f]) => f.Properties.LogGroupName.Ref).sort()).toEqual(
+      ofType('AWS::Lambda::Function')
+        .filter(([, fn]) => isRouteFunction(fn) && capable('sign').includes(routeOfFunction(fn)))
+        .map(([, fn]) => fn.Properties.LoggingConfig.LogGroup.Ref)
+        .sort(),
+    );
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.msg = "dependency failure") && ($.dependency = "kms") && ($.cause = "ThrottlingException*") }',
+      MetricTransformations: [{ MetricNamespace: 'Twofold/Twofold', MetricName: 'KmsThrottles', MetricValue: '1' }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Twofold/Twofold',
+      MetricName: 'KmsThrottles',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp('throttled'),
+    });
   });
 
   it('generates the TOTP keys in Secrets Manager as version 1 of a keyring, apart from the hash key, and keeps them with the table', () => {
@@ -390,6 +443,18 @@ describe('the Twofold stack', () => {
       DeletionPolicy: 'RetainExceptOnCreate',
       Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
     });
+  });
+
+  it('generates the user-token keys in Secrets Manager as version 1 of a keyring, apart from the other keys, and keeps them', () => {
+    expect(resources.UserTokenKeySecret).toMatchObject({
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: 'Retain',
+      Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
+    });
+    for (const [, fn] of routeFunctions()) {
+      expect(fn.Properties.Environment.Variables.USER_TOKEN_KEY_SECRET_ARN).toEqual({ Ref: 'UserTokenKeySecret' });
+      expect(fn.Properties.Environment.Variables.USER_TOKEN_KEY_IDS).toBe('1');
+    }
   });
 
   it('generates the hash key in Secrets Manager and keeps it with the table', () => {
@@ -568,7 +633,29 @@ describe('the stack configured by context', () => {
     expect(make('G', { totpKeyIds: ['a.b'] })).toThrow(/TOTP_KEY_IDS/);
     expect(make('H', { senderEmail: 'no-reply@' })).toThrow(/senderEmail/);
     expect(make('K', { logLevel: 'silent' as never })).toThrow(/logLevel/);
-    expect(make('I', { throttle: { rateLimit: 5000, burstLimit: 10000 } })).toThrow(/KMS Sign .* over the quota of 300/);
-    expect(make('J', { throttle: { rateLimit: 5000, burstLimit: 10000 }, kmsSignQuota: 10000 })).not.toThrow();
+    expect(make('L', { userTokenKeyIds: ['a.b'] })).toThrow(/USER_TOKEN_KEY_IDS/);
+    expect(make('I', { routeThrottles: { 'auth-password': { rateLimit: 301, burstLimit: 301 } } })).toThrow(/throttle.auth-password: 301 requests\/s would call KMS Sign 301 times a second, over the quota of 300/);
+    expect(make('M', { routeThrottles: { 'no-such-route': { rateLimit: 5, burstLimit: 5 } } })).toThrow(/throttle overrides name routes that do not exist: no-such-route/);
+    expect(make('N', { throttle: { rateLimit: 20_000, burstLimit: 20_000 } })).toThrow(/over API Gateway's account quota of 10000/);
+    expect(make('O', { routeThrottles: { 'users-get': { rateLimit: 0, burstLimit: 5 } } })).toThrow(/throttle.users-get must be a positive integer/);
+    expect(make('J', { routeThrottles: { 'auth-password': { rateLimit: 900, burstLimit: 900 } }, kmsSignQuota: 1000 })).not.toThrow();
+  });
+});
+
+describe('throttles from context', () => {
+  it('follow a raised KMS quota, take a per-route override and a new default, each in its own route settings', () => {
+    const { template: raised } = build(
+      {
+        kmsSignQuota: 1000,
+        throttle: { rateLimit: 500, burstLimit: 800 },
+        routeThrottles: { 'auth-otp-send': { rateLimit: 50, burstLimit: 100 }, 'auth-password': { rateLimit: 400, burstLimit: 400 } },
+      },
+      false,
+    );
+    const throttles = routeThrottlesOf(raised.toJSON().Resources);
+    expect(throttles.get('POST /cis/v1/auth/otp/authenticate')).toEqual({ rate: 900, burst: 900 });
+    expect(throttles.get('POST /cis/v1/auth/password/authenticate')).toEqual({ rate: 400, burst: 400 });
+    expect(throttles.get('POST /cis/v1/auth/otp/send')).toEqual({ rate: 50, burst: 100 });
+    expect(throttles.get('GET /cis/v1/users/{user_id}')).toEqual({ rate: 500, burst: 800 });
   });
 });

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as logout } from '../../functions/handlers/auth-logout.js';
@@ -6,6 +7,7 @@ import { handler as refresh } from '../../functions/handlers/auth-token-refresh.
 import type { ClientRecord, SessionRecord, UserRecord } from '../../functions/core/model.js';
 import { keys } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
+import { USER_ACCESS_TOKEN_TYP } from '../../functions/core/user-access-tokens.js';
 import { createTestClient, createTestDeps, invoke, verifyIdToken as verifyIdTokenWith, type TestContext } from '../support/harness.js';
 import { seedAuthentication, seedUser } from '../support/seed.js';
 
@@ -52,17 +54,21 @@ describe('session tokens', () => {
     });
   });
 
-  it('an access token is an at+jwt for the client, with sid and jti', async () => {
+  it('an access token is an HS256 JWT under the user-token key, for the client, with sid and jti, and no published key verifies it', async () => {
     const res = await seedAuthentication(t.deps, client, user, 'pwd');
-    const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
-    const { payload } = await jwtVerify(res.access_token, jwks, {
-      typ: 'at+jwt',
+    const keyring = t.deps.userTokenKeys;
+    const macKey = new Uint8Array(hkdfSync('sha256', keyring.keys[keyring.current]!, new Uint8Array(0), 'twofold:user-access-token', 32));
+    const { payload } = await jwtVerify(res.access_token, macKey, {
+      algorithms: ['HS256'],
+      typ: USER_ACCESS_TOKEN_TYP,
       audience: client.client_id,
       issuer: t.deps.settings.issuer,
       currentDate: new Date(t.clock.now()),
     });
     expect(payload).toMatchObject({ sub: user.user_id, client_id: client.client_id, sid: res.session_id });
     expect(typeof payload.jti).toBe('string');
+    const jwks = createLocalJWKSet({ keys: await t.deps.signer.publicKeys() });
+    await expect(jwtVerify(res.access_token, jwks)).rejects.toThrow();
   });
 
   it('refresh tokens are opaque, carry a 256-bit keyed hash, and nothing stored rebuilds them without the key', async () => {

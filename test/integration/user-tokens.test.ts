@@ -2,7 +2,9 @@
  * The user access token as a credential: verified locally like a client
  * token, and refused the moment its session stops working.
  */
-import { SignJWT, generateKeyPair } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader } from 'jose';
+import { signJwt } from '../../functions/core/tokens.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { authenticateUserToken } from '../../functions/core/user-tokens.js';
 import { authenticateClientToken } from '../../functions/core/clients.js';
@@ -97,27 +99,61 @@ describe('a user access token', () => {
     await refused(tokens.id_token);
   });
 
-  it('is refused when signed by another key, even with our kid', async () => {
+  it('is refused when its MAC is made with another key, even with our kid, or with a key version the service does not hold', async () => {
     const tokens = await seedAuthentication(ctx.deps, client, user, 'pwd');
     const [headerPart, payloadPart] = tokens.access_token.split('.');
     const header = JSON.parse(Buffer.from(headerPart!, 'base64url').toString());
     const payload = JSON.parse(Buffer.from(payloadPart!, 'base64url').toString());
-    const { privateKey } = await generateKeyPair('ES256');
-    const forged = await new SignJWT(payload).setProtectedHeader(header).sign(privateKey);
+    const forged = await new SignJWT(payload).setProtectedHeader(header).sign(randomBytes(32));
     expect(await refused(forged)).toMatch(/not signed by this service/);
+    const unknownVersion = await new SignJWT(payload).setProtectedHeader({ ...header, kid: '2' }).sign(randomBytes(32));
+    expect(await refused(unknownVersion)).toMatch(/not signed by this service/);
+    // The raw key version, not the key derived for user access tokens: still not ours.
+    const rawKey = await new SignJWT(payload).setProtectedHeader(header).sign(ctx.deps.userTokenKeys.keys['1']!);
+    expect(await refused(rawKey)).toMatch(/not signed by this service/);
   });
 
-  it('is refused with alg none or HS256 keyed with the public key', async () => {
+  it('is refused when any claim is changed: another session, user or client', async () => {
+    const tokens = await seedAuthentication(ctx.deps, client, user, 'pwd');
+    const [headerPart, payloadPart, mac] = tokens.access_token.split('.');
+    const payload = JSON.parse(Buffer.from(payloadPart!, 'base64url').toString());
+    for (const changed of [{ sid: 'other~session' }, { sub: 'someone-else' }, { client_id: 'other', aud: 'other' }, { exp: payload.exp + 3600 }]) {
+      const tampered = `${headerPart}.${Buffer.from(JSON.stringify({ ...payload, ...changed })).toString('base64url')}.${mac}`;
+      expect(await refused(tampered), JSON.stringify(changed)).toMatch(/not signed by this service/);
+    }
+  });
+
+  it('is refused with alg none, as ES256 signed by our own signing key, or HS256 keyed with the public key', async () => {
     const tokens = await seedAuthentication(ctx.deps, client, user, 'pwd');
     const [headerPart, payloadPart] = tokens.access_token.split('.');
     const header = JSON.parse(Buffer.from(headerPart!, 'base64url').toString());
     const none = `${Buffer.from(JSON.stringify({ ...header, alg: 'none' })).toString('base64url')}.${payloadPart}.`;
-    await refused(none);
+    expect(await refused(none)).toMatch(/not a user access token/);
+    const payload = JSON.parse(Buffer.from(payloadPart!, 'base64url').toString());
+    // Our own KMS key's signature, under the user token's header and claims: the wrong algorithm for a user token.
+    const es256 = await signJwt(ctx.deps.signer, 'at+jwt', payload);
+    const es256UserTyp = `${Buffer.from(JSON.stringify({ ...header, alg: 'ES256', kid: await ctx.deps.signer.currentKeyId() })).toString('base64url')}.${payloadPart}.${es256.split('.')[2]}`;
+    await refused(es256);
+    await refused(es256UserTyp);
     const publicJwk = (await ctx.deps.signer.publicKeys())[0]!;
     const secret = new TextEncoder().encode(JSON.stringify(publicJwk));
-    const payload = JSON.parse(Buffer.from(payloadPart!, 'base64url').toString());
-    const hs = await new SignJWT(payload).setProtectedHeader({ ...header, alg: 'HS256' }).sign(secret);
-    await refused(hs);
+    const hs = await new SignJWT(payload).setProtectedHeader({ ...header, kid: publicJwk.kid }).sign(secret);
+    expect(await refused(hs)).toMatch(/not signed by this service/);
+  });
+
+  it('works under every key version in use: minted under the previous one, it passes while that version is listed', async () => {
+    const tokens = await seedAuthentication(ctx.deps, client, user, 'pwd');
+    const old = ctx.deps.userTokenKeys;
+    // A rotation's second phase: version 2 mints, version 1 still verifies.
+    ctx.deps.userTokenKeys = { current: '2', keys: { '2': randomBytes(32), '1': old.keys['1']! } };
+    expect((await authenticateUserToken(ctx.deps, tokens.access_token)).record.value.session_id).toBe(tokens.session_id);
+    const fresh = await seedAuthentication(ctx.deps, client, user, 'pwd');
+    expect(decodeProtectedHeader(fresh.access_token).kid).toBe('2');
+    await authenticateUserToken(ctx.deps, fresh.access_token);
+    // The last phase: version 1 retired, its tokens stop.
+    ctx.deps.userTokenKeys = { current: '2', keys: { '2': ctx.deps.userTokenKeys.keys['2']! } };
+    expect(await refused(tokens.access_token)).toMatch(/not signed by this service/);
+    await authenticateUserToken(ctx.deps, fresh.access_token);
   });
 
   it("is refused once its client is deleted, and never reaches another client's session", async () => {

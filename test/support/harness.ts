@@ -67,6 +67,7 @@ export async function createTestDeps(overrides: Partial<Deps> = {}): Promise<Tes
     settings: { issuer: 'https://twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: TEST_SCRYPT },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },
+    userTokenKeys: { current: '1', keys: { '1': randomBytes(32) } },
     ...overrides,
   };
   installDeps(deps);

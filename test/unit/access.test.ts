@@ -54,6 +54,7 @@ function fakeDeps(): Deps {
     settings: { issuer: 'https://twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 12, r: 8, p: 1 } },
     hashKey: randomBytes(32),
     totpKeys: { current: '1', keys: { '1': randomBytes(32) } },
+    userTokenKeys: { current: '1', keys: { '1': randomBytes(32) } },
   };
 }
 

@@ -285,31 +285,37 @@ const ENV = {
   SIGNING_PUBLIC_KEYS: JSON.stringify([jwkFromSpki(CURRENT.spki), jwkFromSpki(PREVIOUS.spki)]),
   HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
   TOTP_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TotpKeys-abc',
+  USER_TOKEN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:UserTokenKeys-abc',
   SES_FROM_ADDRESS: 'no-reply@twofold.example',
   SMS_SENDER_ID: 'Twofold',
   LOG_LEVEL: 'silent',
 };
 const SECRET = 'k'.repeat(20) + 'Q3xv9LmZp2Rt8WyBn4Hc6JdKf0Gs1Ae5Ui7Oq';
 const TOTP_KEYS = { '1': 'a'.repeat(64), '2': 'b'.repeat(64) };
+const USER_TOKEN_KEYS = { '1': 'c'.repeat(64), '2': 'd'.repeat(64) };
 
-/** The TOTP keyring secret, answered by its id; everything else by `hashKey`. */
+/** The TOTP and user-token keyring secrets, answered by their ids; everything else by `hashKey`. */
 function serveTotpKeys(): void {
   secrets.on(GetSecretValueCommand, { SecretId: ENV.TOTP_KEY_SECRET_ARN }).resolves({ SecretString: JSON.stringify(TOTP_KEYS) });
+  secrets.on(GetSecretValueCommand, { SecretId: ENV.USER_TOKEN_KEY_SECRET_ARN }).resolves({ SecretString: JSON.stringify(USER_TOKEN_KEYS) });
 }
 
 describe('AWS wiring', () => {
   it('reads the hash key from Secrets Manager once and wires every adapter from the configuration', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
     serveTotpKeys();
-    const config = parseConfig({ ...ENV, TOTP_KEY_IDS: '2,1' });
+    const config = parseConfig({ ...ENV, TOTP_KEY_IDS: '2,1', USER_TOKEN_KEY_IDS: '1,2' });
     const deps = await buildAwsDeps(config);
     expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([
       { SecretId: ENV.HASH_KEY_SECRET_ARN },
       { SecretId: ENV.TOTP_KEY_SECRET_ARN },
+      { SecretId: ENV.USER_TOKEN_KEY_SECRET_ARN },
     ]);
     expect(Buffer.from(deps.hashKey).toString('utf8')).toBe(SECRET);
     expect(deps.totpKeys.current).toBe('2');
     expect(Object.keys(deps.totpKeys.keys).sort()).toEqual(['1', '2']);
+    expect(deps.userTokenKeys.current).toBe('1');
+    expect(Object.keys(deps.userTokenKeys.keys).sort()).toEqual(['1', '2']);
     expect(deps.store).toBeInstanceOf(DynamoDbStore);
     expect(deps.signer).toBeInstanceOf(KmsSigner);
     expect(deps.mailer).toBeInstanceOf(SesMailer);
@@ -361,13 +367,27 @@ describe('AWS wiring', () => {
     expect(((await rejection(buildAwsDeps(parseConfig({ ...ENV, TOTP_KEY_IDS: '3,2' })))) as Error).message).toMatch(/TOTP key version 3 is not in/);
   });
 
+  it('refuses a user-token key version in use that the secret does not hold, naming it', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
+    serveTotpKeys();
+    expect(((await rejection(buildAwsDeps(parseConfig({ ...ENV, USER_TOKEN_KEY_IDS: '3,1' })))) as Error).message).toMatch(/user-token key version 3 is not in/);
+  });
+
   it('reads at cold start only the secrets the route declares', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
     serveTotpKeys();
     await buildAwsDeps(parseConfig(ENV), undefined, routeNamed('oidc-jwks'));
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
     await buildAwsDeps(parseConfig(ENV), undefined, routeNamed('auth-totp-register'));
-    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: ENV.TOTP_KEY_SECRET_ARN }]);
+    // A user-token route checks the token with the user-token keys.
+    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: ENV.TOTP_KEY_SECRET_ARN },
+      { SecretId: ENV.USER_TOKEN_KEY_SECRET_ARN },
+    ]);
+    secrets.resetHistory();
+    // The token endpoint signs client tokens only: no user-token key.
+    await buildAwsDeps(parseConfig(ENV), undefined, routeNamed('oidc-token'));
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
   });
 
   describe('in a Lambda, where nothing installed dependencies', () => {
@@ -410,6 +430,7 @@ describe('configuration', () => {
       'SIGNING_PUBLIC_KEYS is missing',
       'HASH_KEY_SECRET_ARN is missing',
       'TOTP_KEY_SECRET_ARN is missing',
+      'USER_TOKEN_KEY_SECRET_ARN is missing',
       'SES_FROM_ADDRESS is missing',
     ]);
   });
@@ -439,6 +460,7 @@ describe('configuration', () => {
       kms: { keyId: CURRENT.keyId, publicKeys: [jwkFromSpki(CURRENT.spki), jwkFromSpki(PREVIOUS.spki)] },
       hashKeySecretArn: ENV.HASH_KEY_SECRET_ARN,
       totpKeys: { secretArn: ENV.TOTP_KEY_SECRET_ARN, ids: ['1'] },
+      userTokenKeys: { secretArn: ENV.USER_TOKEN_KEY_SECRET_ARN, ids: ['1'] },
       ses: { fromAddress: 'no-reply@twofold.example' },
       sms: {},
       logLevel: 'info',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUDGETS, checkBudgets } from '../../bench/budgets.js';
+import { capacityOf, DEFAULT_QUOTAS } from '../../bench/capacity.js';
 import { costPerMillion, PRICES } from '../../bench/cost.js';
 import type { FlowFigures } from '../../bench/flows.js';
 import type { FunctionFigures } from '../../bench/functions.js';
@@ -19,13 +20,13 @@ const fn = (over: Partial<FunctionFigures>): FunctionFigures => ({
 const flow = (over: Partial<FlowFigures>): FlowFigures => ({
   name: BUDGETS.twoFactorLogin.flow,
   dynamodb_requests: 12,
-  kms_sign: 4,
+  kms_sign: 2,
   kms_other: 0,
   p50_ms: 100,
   p99_ms: 120,
   dynamodb_rru: 6,
   dynamodb_wru: 6,
-  kms_sign_max_concurrent: 2,
+  kms_sign_max_concurrent: 1,
   invocations: [
     { route: 'auth-password', ms: 300 },
     { route: 'auth-otp-send', ms: 1000 },
@@ -36,21 +37,36 @@ const flow = (over: Partial<FlowFigures>): FlowFigures => ({
   ...over,
 });
 
-const results = (functions: FunctionFigures[], flows: FlowFigures[]): BenchResults => ({
+const results = (functions: FunctionFigures[], flows: FlowFigures[], over: { capacity?: number; cost?: number } = {}): BenchResults => ({
   measured_at: '2026-11-28T00:00:00.000Z',
   node: 'v20',
   samples_per_function: 11,
   iterations_per_flow: 20,
   functions,
   flows,
-  cost_per_million_two_factor_logins_usd: { without_messaging: 0, with_messaging: 0, prices_as_of: PRICES.as_of, breakdown: {}, memory_mb: 1024 },
+  cost_per_million_two_factor_logins_usd: { without_messaging: over.cost ?? 0, with_messaging: 0, prices_as_of: PRICES.as_of, breakdown: {}, memory_mb: 1024 },
+  capacity_two_factor_logins_per_second: over.capacity ?? 150,
+  capacity_bottleneck: 'KMS ECC Sign (300/s)',
+  capacity: capacityOf(flow({})),
 });
 
 const missed = (r: BenchResults) => checkBudgets(r).filter((c) => !c.ok).map((c) => c.budget);
 
 describe('bench:check budgets', () => {
   it('passes figures at every limit', () => {
-    expect(missed(results([fn({ bytes: 400 * 1024, cold_import_ms: 40 }), fn({ name: 'oidc-jwks', sdk_clients: [], cold_import_ms: 9, empty_ms: 6 })], [flow({})]))).toEqual([]);
+    const functions = [fn({ bytes: 400 * 1024, cold_import_ms: 40 }), fn({ name: 'oidc-jwks', sdk_clients: [], cold_import_ms: 9, empty_ms: 6 })];
+    expect(missed(results(functions, [flow({ kms_sign_max_concurrent: 2 })], { capacity: 140, cost: 64.36 }))).toEqual([]);
+  });
+
+  it('misses a capacity under 140 logins/s, a cost over $64.36 without messaging, and a run without either', () => {
+    expect(missed(results([], [flow({})], { capacity: 139.9, cost: 64.37 }))).toEqual([
+      'capacity at default quotas (bound by KMS ECC Sign (300/s))',
+      'cost per million password + SMS logins, without messaging',
+    ]);
+    const old = results([], [flow({})]) as Partial<BenchResults>;
+    delete old.capacity_two_factor_logins_per_second;
+    delete old.cost_per_million_two_factor_logins_usd;
+    expect(checkBudgets(old as BenchResults).filter((c) => c.actual === 'missing').length).toBe(2);
   });
 
   it('misses a bundle over 400 KB, an import slower than its SDK floor, and a client-free function over 1.5x the empty handler', () => {
@@ -59,12 +75,12 @@ describe('bench:check budgets', () => {
     ).toEqual(['users-get: bundle', 'auth-password: cold import / SDK floor', 'oidc-jwks: cold import / empty handler']);
   });
 
-  it('misses a login over 12 DynamoDB requests, other than 4 signs, signs one at a time, or any KMS call but Sign', () => {
-    expect(missed(results([], [flow({ dynamodb_requests: 12.05, kms_sign: 5, kms_sign_max_concurrent: 1, kms_other: 1 })]))).toEqual([
+  it('misses a login over 12 DynamoDB requests, other than 2 signs (one per token response), more than two signs at once, or any KMS call but Sign', () => {
+    expect(missed(results([], [flow({ dynamodb_requests: 12.05, kms_sign: 4, kms_sign_max_concurrent: 3, kms_other: 1 })]))).toEqual([
       `${BUDGETS.twoFactorLogin.flow}: KMS calls other than Sign`,
       `${BUDGETS.twoFactorLogin.flow}: DynamoDB requests`,
       `${BUDGETS.twoFactorLogin.flow}: KMS Sign calls`,
-      `${BUDGETS.twoFactorLogin.flow}: the two signs of a token response concurrent`,
+      `${BUDGETS.twoFactorLogin.flow}: KMS Sign calls in flight at once`,
     ]);
   });
 
@@ -75,7 +91,7 @@ describe('bench:check budgets', () => {
 
 describe('cost per million logins', () => {
   it('prices each counted request from the dated table', () => {
-    const cost = costPerMillion(flow({}), { memoryMb: 1024 });
+    const cost = costPerMillion(flow({ kms_sign: 4, kms_sign_max_concurrent: 2 }), { memoryMb: 1024 });
     expect(cost.breakdown.http_api).toBe(3);
     expect(cost.breakdown.lambda_requests).toBe(0.6);
     expect(cost.breakdown.kms).toBe(60); // 4 asymmetric signs at $0.15 per 10,000
@@ -85,5 +101,37 @@ describe('cost per million logins', () => {
     expect(cost.breakdown.lambda_duration).toBeCloseTo(1.4 * PRICES.lambda_arm_per_gb_second * 1_000_000, 2);
     expect(cost.without_messaging).toBeCloseTo(3 + 0.6 + 60 + 4.5 + 1.4 * PRICES.lambda_arm_per_gb_second * 1_000_000, 2);
     expect(cost.with_messaging).toBeCloseTo(cost.without_messaging + 8830, 2);
+  });
+});
+
+describe('the capacity model', () => {
+  it('names the quota that binds first and every other, smallest first, from the counted requests and measured durations', () => {
+    const capacity = capacityOf(flow({ dynamodb_shared_hot_key: { kind: 'sendBudget', writes_per_flow: 1 } }));
+    expect(capacity.bottleneck).toBe('KMS ECC Sign (300/s)');
+    expect(capacity.logins_per_second).toBe(150);
+    expect(capacity.bounds.map((b) => [b.quota, b.logins_per_second])).toEqual([
+      ['KMS ECC Sign (300/s)', 150],
+      // One call of each login route; the signing ones get 90% of the KMS quota.
+      ['API route throttle of auth-password (270 requests/s)', 270],
+      // 1,310 ms in process + 12 DynamoDB round trips of 5 ms + 2 sign waits of 15 ms = 1.4 s of a concurrent execution.
+      ['Lambda concurrency (1000)', 714.2],
+      ['DynamoDB partition writes (1000 WRU/s on one key: the sendBudget record every login writes)', 1000],
+      ['API Gateway account throttle (10000 requests/s)', 3333.3],
+      ['DynamoDB table reads (40000 RRU/s)', 6666.6],
+      ['DynamoDB table writes (40000 WRU/s)', 6666.6],
+    ]);
+    expect(capacity.delivery).toEqual([{ quota: 'SNS SMS (20 messages/s)', per_login: '1 SMS', logins_per_second: 20 }]);
+  });
+
+  it('with two signs per token response (four a login), KMS alone allowed 75 logins/s', () => {
+    expect(capacityOf(flow({ kms_sign: 4, kms_sign_max_concurrent: 2 })).bounds[0]).toMatchObject({ quota: 'KMS ECC Sign (300/s)', logins_per_second: 75 });
+  });
+
+  it('follows a raised quota to the next bound', () => {
+    const raised = capacityOf(flow({}), { ...DEFAULT_QUOTAS, kms_ecc_sign_per_second: 2000 });
+    expect(raised.bottleneck).toBe('Lambda concurrency (1000)');
+    expect(raised.logins_per_second).toBe(714.2);
+    // The signing routes' throttles follow the quota (1,800/s); the send route's default 1,000/s is next.
+    expect(raised.bounds[1]).toMatchObject({ quota: 'API route throttle of auth-otp-send (1000 requests/s)', logins_per_second: 1000 });
   });
 });

@@ -74,6 +74,7 @@ const ENV = {
   SIGNING_PUBLIC_KEYS: JSON.stringify([jwkFromSpki(new FakeKmsKey('current').spki)]),
   HASH_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:HashKey-abc',
   TOTP_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TotpKeys-abc',
+  USER_TOKEN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:UserTokenKeys-abc',
   SES_FROM_ADDRESS: 'no-reply@twofold.example',
 };
 
@@ -81,6 +82,7 @@ describe('AWS audit wiring', () => {
   beforeEach(() => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(40) });
     secrets.on(GetSecretValueCommand, { SecretId: ENV.TOTP_KEY_SECRET_ARN }).resolves({ SecretString: JSON.stringify({ '1': 'a'.repeat(64) }) });
+    secrets.on(GetSecretValueCommand, { SecretId: ENV.USER_TOKEN_KEY_SECRET_ARN }).resolves({ SecretString: JSON.stringify({ '1': 'c'.repeat(64) }) });
   });
 
   it('without a bus, audit events go to the log only', async () => {

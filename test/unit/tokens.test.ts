@@ -3,13 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { LocalSigner } from '../../functions/adapters/local/local-signer.js';
 import type { Deps } from '../../functions/core/deps.js';
 import type { ClientRecord, SessionRecord, UserRecord } from '../../functions/core/model.js';
-import { signJwt, signSessionTokens } from '../../functions/core/tokens.js';
+import { KMS_SIGNS_PER_TOKEN_RESPONSE, signJwt, signSessionTokens } from '../../functions/core/tokens.js';
+import { USER_ACCESS_TOKEN_TYP, verifyUserAccessToken } from '../../functions/core/user-access-tokens.js';
 import { newUserRecord } from '../../functions/core/users.js';
 
 const NOW = Date.UTC(2026, 5, 1, 9, 30, 0);
 const signer = new LocalSigner();
 const deps = {
   signer,
+  userTokenKeys: { current: '1', keys: { '1': new Uint8Array(32).fill(7) } },
   clock: { now: () => NOW },
   settings: { issuer: 'https://auth.example', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2, r: 1, p: 1 } },
 } as unknown as Deps;
@@ -59,14 +61,23 @@ describe('session tokens', () => {
     expect(claims).not.toHaveProperty('email_verified');
   });
 
-  it('the access token is an at+jwt for the client with sid and a unique jti', async () => {
+  it('the access token is an HS256 JWT of its own typ, under the current user-token key, for the client with sid and a unique jti', async () => {
     const user = newUserRecord('user-1', NOW);
     const first = await signSessionTokens(deps, client, user, session([['pwd', NOW]]));
     const second = await signSessionTokens(deps, client, user, session([['pwd', NOW]]));
-    expect(decodeProtectedHeader(first.access_token).typ).toBe('at+jwt');
+    expect(decodeProtectedHeader(first.access_token)).toEqual({ alg: 'HS256', kid: '1', typ: USER_ACCESS_TOKEN_TYP });
     const claims = decodeJwt(first.access_token);
     expect(claims).toMatchObject({ iss: 'https://auth.example', sub: 'user-1', aud: 'shop', client_id: 'shop', sid: 'sess-1', iat: NOW / 1000, exp: NOW / 1000 + 3600 });
     expect(claims.jti).not.toBe(decodeJwt(second.access_token).jti);
+    expect(await verifyUserAccessToken(deps, first.access_token)).toEqual({ clientId: 'shop', userId: 'user-1', sessionId: 'sess-1' });
+  });
+
+  it('a token response costs one signature: the ID token is signed, the access token is not', async () => {
+    let signs = 0;
+    const counting = { ...deps, signer: { currentKeyId: () => signer.currentKeyId(), publicKeys: () => signer.publicKeys(), sign: (input: Uint8Array) => (signs++, signer.sign(input)) } } as Deps;
+    await signSessionTokens(counting, client, newUserRecord('user-1', NOW), session([['pwd', NOW]]));
+    expect(signs).toBe(KMS_SIGNS_PER_TOKEN_RESPONSE);
+    expect(KMS_SIGNS_PER_TOKEN_RESPONSE).toBe(1);
   });
 
   it('the looser client policy counts two methods of one class as MFA', async () => {

@@ -19,7 +19,7 @@ export function awsClientsOf(route: RouteDefinition, settings: { auditEvents?: b
   const clients: AwsClientName[] = [];
   if (needs.read.size > 0 || needs.write.size > 0) clients.push('dynamodb');
   if (has('sign')) clients.push('kms');
-  if (has('hash-key') || has('totp-key')) clients.push('secretsmanager');
+  if (has('hash-key') || has('totp-key') || has('user-token-key')) clients.push('secretsmanager');
   if (has('email')) clients.push('ses');
   if (has('sms')) clients.push('sns');
   if (has('audit') && settings.auditEvents === true) clients.push('eventbridge');

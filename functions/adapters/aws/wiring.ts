@@ -2,7 +2,8 @@
  * The AWS wiring, built once per cold start (functions/runtime.ts calls it on
  * the first request): configuration from the environment, the DynamoDB store,
  * the KMS signer (or, where the route never signs, only the deployed public
- * keys), SES and SNS delivery, the hash key and the TOTP keys from Secrets
+ * keys), SES and SNS delivery, the hash key, the TOTP keys and the
+ * user-token keys from Secrets
  * Manager (each only if the function's route declares it) and the JSON
  * logger. Nothing else in the Lambda code constructs an AWS client, and each
  * takes its timeouts and retries from sdk-options.ts.
@@ -26,7 +27,7 @@ import { DynamoDbStore } from './dynamodb-store.js';
 import { EventBridgeAudit } from './eventbridge-audit.js';
 import { KmsSigner } from './kms-signer.js';
 import { awsClientOptions } from './sdk-options.js';
-import { readHashKey, readTotpKeyring } from './secrets.js';
+import { readHashKey, readTotpKeyring, readUserTokenKeyring } from './secrets.js';
 import { SesMailer } from './ses-mailer.js';
 import { SnsSmsSender } from './sns-sms.js';
 
@@ -77,24 +78,29 @@ async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Aud
 }
 
 /** Stands in for a secret the route does not declare; the endpoint never lets the handler reach it. */
-const NOT_READ = { hashKey: new Uint8Array(0), totpKeys: { current: '', keys: {} } satisfies SealKeyring };
+const NOT_READ = { hashKey: new Uint8Array(0), totpKeys: { current: '', keys: {} } satisfies SealKeyring, userTokenKeys: { current: '', keys: {} } satisfies SealKeyring };
 
 /**
  * Reads the secrets the route declares, once. The Secrets Manager client is
  * bundled only into functions whose route reads a secret: the CDK bundling
  * defines TWOFOLD_READS_SECRETS per route (lib/constructs/endpoint-function.ts).
  */
-async function readSecrets(config: Readonly<Config>, logger: Logger, wants: (capability: Capability) => boolean): Promise<{ hashKey: Uint8Array; totpKeys: SealKeyring }> {
-  if (process.env.TWOFOLD_READS_SECRETS === 'false' || !(wants('hash-key') || wants('totp-key'))) {
+async function readSecrets(
+  config: Readonly<Config>,
+  logger: Logger,
+  wants: (capability: Capability) => boolean,
+): Promise<{ hashKey: Uint8Array; totpKeys: SealKeyring; userTokenKeys: SealKeyring }> {
+  if (process.env.TWOFOLD_READS_SECRETS === 'false' || !(wants('hash-key') || wants('totp-key') || wants('user-token-key'))) {
     return NOT_READ;
   } else {
     const secrets = new SecretsManagerClient(awsClientOptions());
     try {
-      const [hashKey, totpKeys] = await Promise.all([
+      const [hashKey, totpKeys, userTokenKeys] = await Promise.all([
         wants('hash-key') ? readHashKey(secrets, config.hashKeySecretArn) : NOT_READ.hashKey,
         wants('totp-key') ? readTotpKeyring(secrets, config.totpKeys.secretArn, config.totpKeys.ids) : NOT_READ.totpKeys,
+        wants('user-token-key') ? readUserTokenKeyring(secrets, config.userTokenKeys.secretArn, config.userTokenKeys.ids) : NOT_READ.userTokenKeys,
       ]);
-      return { hashKey, totpKeys };
+      return { hashKey, totpKeys, userTokenKeys };
     } catch (error) {
       // The endpoint has no logger yet when wiring fails: say it here.
       logger.error('cold start wiring failed', {
@@ -129,7 +135,7 @@ function buildSigner(config: Readonly<Config>, signs: boolean): Signer {
 export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel), route?: RouteDefinition): Promise<Deps> {
   const declared = route ? needsOf(route).capabilities : undefined;
   const wants = (capability: Capability) => !declared || declared.has(capability);
-  const { hashKey, totpKeys } = await readSecrets(config, logger, wants);
+  const { hashKey, totpKeys, userTokenKeys } = await readSecrets(config, logger, wants);
   return {
     store: new DynamoDbStore(new DynamoDBClient(awsClientOptions()), config.tableName),
     signer: buildSigner(config, wants('sign')),
@@ -141,5 +147,6 @@ export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logg
     settings: config.settings,
     hashKey,
     totpKeys,
+    userTokenKeys,
   };
 }

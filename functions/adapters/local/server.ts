@@ -293,6 +293,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     // A fresh random key per start: codes from an earlier run never verify.
     hashKey: randomBytes(32),
     totpKeys: options.totpKeys ?? { current: '1', keys: { '1': randomBytes(32) } },
+    // Like the hash key: a fresh one per start, so user access tokens of an earlier run never verify.
+    userTokenKeys: { current: '1', keys: { '1': randomBytes(32) } },
   };
   try {
     installDeps(deps);

@@ -1,0 +1,21 @@
+import type { Construct } from 'constructs';
+import { KeySecret } from './key-secret.js';
+
+/**
+ * The keys of the user access tokens' MAC (HS256, functions/core/user-access-tokens.ts),
+ * apart from the hash key and the TOTP keys: a JSON object of key versions
+ * (`{"1": "<64 letters and digits>"}`). The functions mint with the first
+ * version of USER_TOKEN_KEY_IDS and accept every listed one.
+ */
+export class UserTokenKeySecret extends KeySecret {
+  constructor(scope: Construct, id: string) {
+    super(scope, id, {
+      logicalId: 'UserTokenKeySecret',
+      description: 'Twofold: versioned keys of the user access tokens (HS256)',
+      // 64 characters from 62 letters and digits: about 381 bits, well over the 256 HMAC-SHA-256 needs.
+      generate: { secretStringTemplate: '{}', generateStringKey: '1', passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      rotationReason:
+        'Not rotated by a Secrets Manager Lambda: a new version must reach every function as accepted before any function mints with it, and the old one must stay accepted for a token lifetime (one hour). The userTokenKeyIds context does it in those phases (docs/deploy.md).',
+    });
+  }
+}
