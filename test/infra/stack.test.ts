@@ -445,10 +445,10 @@ describe('the Twofold stack', () => {
     });
   });
 
-  it('generates the user-token keys in Secrets Manager as version 1 of a keyring, apart from the other keys, and keeps them', () => {
+  it('generates the user-token keys in Secrets Manager as version 1 of a keyring, apart from the other keys, and keeps them (but after a failed first deploy)', () => {
     expect(resources.UserTokenKeySecret).toMatchObject({
       Type: 'AWS::SecretsManager::Secret',
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: { GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: '1', PasswordLength: 64, ExcludePunctuation: true } },
     });
     for (const [, fn] of routeFunctions()) {
