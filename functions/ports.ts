@@ -279,6 +279,8 @@ export interface AuditEvent {
   method: string | null;
   ip: string | null;
   outcome: string;
+  /** A successful `authentication`: whether the tokens it answered with say MFA (`amr` holds `mfa`). */
+  mfa?: boolean;
   at: string;
 }
 
