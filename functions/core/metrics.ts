@@ -83,7 +83,7 @@ export interface SendRecord {
   destination?: string | undefined;
 }
 
-const SENDS: CountedMetric[] = [{ name: 'Sends', dimensionSets: [['channel', 'outcome'], ['channel', 'outcome', 'calling_code']] }];
+const SENDS: CountedMetric[] = [{ name: 'Sends', dimensionSets: [['channel', 'outcome'], ['outcome'], ['channel', 'outcome', 'calling_code']] }];
 
 /** Counts one send outcome (metric `Sends`): one log line, never a secret or a contact. Never throws. */
 export function recordSend(deps: Pick<Deps, 'logger' | 'clock' | 'settings'>, send: SendRecord): void {

@@ -66,6 +66,7 @@ describe('a password + SMS login', () => {
       'Authentications{method=pwd,outcome=success}',
       'Authentications{outcome=success}',
       'Sends{channel=sms,outcome=delivered}',
+      'Sends{outcome=delivered}',
       'Sends{channel=sms,outcome=delivered,calling_code=1}',
       'Authentications{method=sms,outcome=success}',
       'Authentications{outcome=success}',
