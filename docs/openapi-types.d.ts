@@ -2440,7 +2440,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them), for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). Every answer takes at least the client's send_response_floor_ms (default 1000 ms). */
+            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2451,8 +2451,6 @@ export interface operations {
             };
             /**
              * @description `invalid_redirect_uri`: redirect_uri is not one of the client's allowed URIs
-             *
-             *     `sms_country_not_allowed`: channel sms with identifier_type phone_number: SMS to the submitted phone number: its country (calling code; for +1 the area code of NANP members other than the US and Canada) is not in the client's SMS countries. Judged on the submitted number alone, before anything is read or stored: registered and unknown numbers are refused alike. A stored number the caller did not submit is never refused: the send is dropped silently (200, nothing sent).
              *
              *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
              */

@@ -415,13 +415,12 @@ export const routes: readonly RouteDefinition[] = [
     success: {
       status: 200,
       description:
-        "Sent; also for unknown users (nothing sent, unless the client reveals them), for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). Every answer takes at least the client's send_response_floor_ms (default 1000 ms).",
+        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms).",
       schema: 'LinkSendResponse',
     },
     errors: [
       { status: 400, code: 'invalid_redirect_uri', when: "redirect_uri is not one of the client's allowed URIs" },
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
-      { status: 400, code: 'sms_country_not_allowed', when: `channel sms with identifier_type phone_number: ${SMS_COUNTRY_400}` },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
