@@ -202,6 +202,7 @@ export async function startBench(): Promise<Bench> {
     client_secret: 'bench-secret',
     redirect_uris: ['https://app.example/callback'],
     send_budget_per_hour: 1_000_000,
+    sms_budget_per_hour: 1_000_000,
     bind_sessions_to_ip: false,
     webauthn_rp_id: PASSKEY_RP_ID,
     webauthn_rp_name: 'Bench',

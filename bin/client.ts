@@ -16,6 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStore, ensureTable } from '../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.js';
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
+import { SMS_COUNTRIES } from '../functions/core/calling-codes.js';
 import { createClient, getClient, MAX_ENROLMENT_MAX_AGE_SECONDS, MAX_REFRESH_REUSE_GRACE_SECONDS, MAX_SEND_RESPONSE_FLOOR_MS, MIN_ENROLMENT_MAX_AGE_SECONDS, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
 import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
@@ -37,8 +38,13 @@ Settings:
   --ip-binding on|off                    bind sessions to the end user's IP (default on)
   --direct-delivery on|off               allow channel "direct" (codes in the response; default off)
   --reveal-unknown-users on|off          404 user_not_found on sends for unknown users (default off)
-  --send-budget N                        real OTP/link deliveries per hour for this client (default 1000;
+  --send-budget N                        real email OTP/link deliveries per hour for this client (default 1000;
                                          sends to unknown users do not count)
+  --sms-budget N                         real SMS deliveries per hour for this client, counted apart from
+                                         email (default 1000)
+  --sms-countries CC,CC|all              SMS only to these countries (ISO 3166 codes, e.g. US,CA; default all).
+                                         Matched on the calling code (+1: the area code for NANP members
+                                         other than US and Canada; US and CA allow each other): docs/operations.md
   --send-floor MS                        every OTP/link send answers no sooner than this, so a real
                                          delivery and a send to nobody take as long (default 1000, max 5000)
   --refresh-reuse-grace SECONDS          a just-rotated refresh token presented again within this is refused
@@ -74,6 +80,8 @@ const { values, positionals } = parseArgs({
     'direct-delivery': { type: 'string' },
     'reveal-unknown-users': { type: 'string' },
     'send-budget': { type: 'string' },
+    'sms-budget': { type: 'string' },
+    'sms-countries': { type: 'string' },
     'webauthn-rp-id': { type: 'string' },
     'webauthn-rp-name': { type: 'string' },
     'webauthn-origin': { type: 'string', multiple: true },
@@ -118,6 +126,21 @@ function enrolmentMaxAge(): number | undefined {
   return n;
 }
 
+/** `--sms-countries US,CA`: ISO 3166 codes the SMS country table knows, upper-cased; `all` (no list) is undefined here. */
+function smsCountries(): string[] | undefined {
+  const value = values['sms-countries'];
+  if (value === undefined || value.trim().toLowerCase() === 'all') return undefined;
+  const codes = [...new Set(value.split(',').map((code) => code.trim().toUpperCase()).filter(Boolean))];
+  const unknown = codes.filter((code) => !SMS_COUNTRIES.has(code));
+  if (codes.length === 0 || unknown.length) fail(`--sms-countries takes ISO 3166 country codes (e.g. US,CA) or all${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  return codes;
+}
+
+/** Settings the flags put back to their default (`--sms-countries all`). */
+function unsetFromFlags(): Array<keyof ClientSettings> {
+  return values['sms-countries']?.trim().toLowerCase() === 'all' ? ['sms_countries'] : [];
+}
+
 function settingsFromFlags(): Partial<ClientSettings> {
   const policy = values['mfa-policy'];
   if (policy !== undefined && policy !== 'factor_classes' && policy !== 'distinct_methods') {
@@ -147,6 +170,8 @@ function settingsFromFlags(): Partial<ClientSettings> {
     allow_direct_delivery: onOff('direct-delivery'),
     reveal_unknown_users: onOff('reveal-unknown-users'),
     send_budget_per_hour: positiveInt('send-budget'),
+    sms_budget_per_hour: positiveInt('sms-budget'),
+    sms_countries: smsCountries(),
     send_response_floor_ms: wholeNumberUpTo('send-floor', MAX_SEND_RESPONSE_FLOOR_MS),
     refresh_reuse_grace_seconds: wholeNumberUpTo('refresh-reuse-grace', MAX_REFRESH_REUSE_GRACE_SECONDS),
     enrolment_max_age_seconds: enrolmentMaxAge(),
@@ -209,7 +234,7 @@ async function main(): Promise<void> {
       if (!clientId) fail('update needs a client_id');
       const settings = settingsFromFlags();
       checkWebAuthn(settings, await getClient({ store }, clientId));
-      const updated = await updateClient(store, clientId, settings);
+      const updated = await updateClient(store, clientId, settings, unsetFromFlags());
       process.stdout.write(`Updated client in ${where}:\n`);
       printSettings(updated);
     } else if (command === 'show') {

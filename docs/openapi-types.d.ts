@@ -2086,7 +2086,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries on this channel (SMS apart from email and links) is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2218,6 +2218,8 @@ export interface operations {
             /**
              * @description `contact_mismatch`: the phone number is not the user's
              *
+             *     `sms_country_not_allowed`: SMS to the submitted phone number: its country (calling code; for +1 the area code of NANP members other than the US and Canada) is not in the client's SMS countries. Judged on the submitted number alone, before anything is read or stored: registered and unknown numbers are refused alike. A stored number the caller did not submit is never refused: the send is dropped silently (200, nothing sent).
+             *
              *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
              */
             400: {
@@ -2246,7 +2248,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries on this channel (SMS apart from email and links) is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2433,7 +2435,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody. */
+            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them), for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2442,7 +2444,11 @@ export interface operations {
                     "application/json": components["schemas"]["OtpSendResponse"];
                 };
             };
-            /** @description `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes */
+            /**
+             * @description `sms_country_not_allowed`: channel sms with identifier_type phone_number: SMS to the submitted phone number: its country (calling code; for +1 the area code of NANP members other than the US and Canada) is not in the client's SMS countries. Judged on the submitted number alone, before anything is read or stored: registered and unknown numbers are refused alike. A stored number the caller did not submit is never refused: the send is dropped silently (200, nothing sent).
+             *
+             *     `system_invalid_input`: invalid JSON, wrong types, missing fields, strings over their limits or a body over 16384 bytes
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2478,7 +2484,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries on this channel (SMS apart from email and links) is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2634,7 +2640,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
+            /** @description `rate_limited`: this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries on this channel (SMS apart from email and links) is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent. */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -66,6 +66,8 @@ const envSchema = () =>
     APP_NAME: z.pipe(optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))), z.transform((v) => v ?? 'Twofold')),
     // The EventBridge bus for audit events (docs/audit.md); unset: audit events go to the log only.
     AUDIT_EVENT_BUS: optional(trimmed()),
+    // The CloudWatch namespace of the embedded metrics (core/metrics.ts); the stack sets `Twofold/<stack name>`.
+    METRICS_NAMESPACE: optional(z.string().check(z.regex(/^[A-Za-z0-9.\-_/#:]{1,255}$/, 'must be a CloudWatch namespace (letters, digits and . - _ / # :)'))),
     LOG_LEVEL: z.pipe(
       optional(z.enum(['info', 'warn', 'error', 'silent'], { error: 'must be info, warn, error or silent' })),
       z.transform((v): LogLevel => v ?? 'info'),
@@ -133,6 +135,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
       appName: e.APP_NAME,
       tokenTtlSeconds: TOKEN_TTL_SECONDS,
       scrypt: { ...SCRYPT_PARAMETERS },
+      ...(e.METRICS_NAMESPACE ? { metricsNamespace: e.METRICS_NAMESPACE } : {}),
     },
   });
 }

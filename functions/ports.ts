@@ -296,6 +296,8 @@ export interface AuditEvent {
   outcome: string;
   /** Factor enrolments: the `amr` of the session that asked (every authentication in it, as the client's policy reads them). */
   amr?: string[];
+  /** A successful `authentication`: whether the tokens it answered with say MFA (`amr` holds `mfa`). */
+  mfa?: boolean;
   at: string;
 }
 

@@ -73,7 +73,10 @@ export interface RouteDefinition {
 
 /** When a send answers 429: only what the caller submitted decides, never whether it names a user. */
 const SEND_LIMIT_429 =
-  "this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent.";
+  "this channel and identifier (as submitted, normalized) got a send less than 30 s ago or 5 in 15 minutes, or the client's hourly budget of real deliveries on this channel (SMS apart from email and links) is used up; see Retry-After. Judged identically for registered and unknown identifiers. The same limits on the real destination (the user's address or number, under any of its names) and a budget exhausted by concurrent sends drop the delivery silently: 200, nothing sent.";
+
+const SMS_COUNTRY_400 =
+  "SMS to the submitted phone number: its country (calling code; for +1 the area code of NANP members other than the US and Canada) is not in the client's SMS countries. Judged on the submitted number alone, before anything is read or stored: registered and unknown numbers are refused alike. A stored number the caller did not submit is never refused: the send is dropped silently (200, nothing sent).";
 
 const SESSION_ERRORS = [
   { status: 400, code: 'session_not_found', when: 'session_id is unknown, expired, ended or of another client' },
@@ -327,6 +330,7 @@ export const routes: readonly RouteDefinition[] = [
     errors: [
       { status: 404, code: 'user_not_found', when: 'no such user' },
       { status: 400, code: 'contact_mismatch', when: "the phone number is not the user's" },
+      { status: 400, code: 'sms_country_not_allowed', when: SMS_COUNTRY_400 },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
     capabilities: ['sms', 'hash-key'],
@@ -380,11 +384,12 @@ export const routes: readonly RouteDefinition[] = [
     success: {
       status: 200,
       description:
-        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody.",
+        "Sent; also for unknown users (nothing sent, unless the client reveals them), for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody.",
       schema: 'OtpSendResponse',
     },
     errors: [
       { status: 404, code: 'user_not_found', when: 'unknown user, only for clients that reveal unknown users' },
+      { status: 400, code: 'sms_country_not_allowed', when: `channel sms with identifier_type phone_number: ${SMS_COUNTRY_400}` },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],

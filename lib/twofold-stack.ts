@@ -15,6 +15,7 @@ import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
 import { TwofoldApi } from './constructs/api.js';
+import { metricsNamespace, Operations } from './constructs/operations.js';
 import { AuditEvents } from './constructs/audit-events.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
@@ -96,6 +97,8 @@ export class TwofoldStack extends Stack {
   readonly userTokenKeys: UserTokenKeySecret;
   readonly api: TwofoldApi;
   readonly alarms: OperationalAlarms;
+  /** The dashboard, the anomaly alarms and the saved log queries (docs/operations.md). */
+  readonly operations: Operations;
   /** Present only when `auditEvents` is on. */
   readonly audit?: AuditEvents;
   /** One per route, in route-table order. */
@@ -154,6 +157,7 @@ export class TwofoldStack extends Stack {
       SES_FROM_ADDRESS: props.senderEmail,
       APP_NAME: props.appName ?? 'Twofold',
       LOG_LEVEL: props.logLevel ?? 'info',
+      METRICS_NAMESPACE: metricsNamespace(this.stackName),
     };
     if (props.sesConfigurationSet) environment.SES_CONFIGURATION_SET = props.sesConfigurationSet;
     if (props.smsSenderId) environment.SMS_SENDER_ID = props.smsSenderId;
@@ -189,6 +193,14 @@ export class TwofoldStack extends Stack {
       api: this.api.httpApi,
       functions: this.endpoints.map((e) => e.fn),
       kmsLogGroups: this.endpoints.filter((e) => needsOf(e.route).capabilities.has('sign')).map((e) => e.logGroup),
+      alarmTopicArn: props.alarmTopicArn,
+    });
+    this.operations = new Operations(this, 'Operations', {
+      namespace: metricsNamespace(this.stackName),
+      routes: this.endpoints.map((e) => ({ label: `${e.route.method} ${e.route.path}`, fn: e.fn, logGroup: e.logGroup, audits: (e.route.capabilities ?? []).includes('audit') })),
+      api: this.api.httpApi,
+      table: this.sessions.table,
+      kmsErrorMetric: this.alarms.kmsErrorMetric,
       alarmTopicArn: props.alarmTopicArn,
     });
 

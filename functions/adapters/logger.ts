@@ -1,5 +1,7 @@
 /**
  * Structured JSON logs to stdout. Callers pass ids and counts, never secrets.
+ * Lines carrying embedded metrics are written whatever the level (but
+ * `silent`), so the metrics never depend on LOG_LEVEL.
  * As a second line of defence, every string written is scanned for contacts:
  * email addresses and E.164 phone numbers are masked, whoever put them there
  * (an error message from a delivery provider quoting its recipient, say).
@@ -19,7 +21,9 @@ export function maskContacts(text: string): string {
 
 export function jsonLogger(level: LogLevel = 'info', write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
   const emit = (at: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
-    if (RANK[at] < RANK[level]) return;
+    // A line that carries metrics (an `_aws` block: core/metrics.ts) is written at every level but silent:
+    // the dashboard and the alarms count them, so raising the level must not blind them.
+    if (RANK[at] < RANK[level] && !(fields?._aws !== undefined && level !== 'silent')) return;
     const entry = { level: at, time: new Date().toISOString(), msg, ...fields };
     write(JSON.stringify(entry, (_key, value: unknown) => (typeof value === 'string' ? maskContacts(value) : value)));
   };

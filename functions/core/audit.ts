@@ -63,9 +63,25 @@ export async function audited<T>(
       await emitAudit(deps, { event, ...scope, outcome: outcomeOf(error) });
       throw error;
     }
-    await emitAudit(deps, { event, ...scope, outcome: 'success' });
+    await emitAudit(deps, { event, ...scope, outcome: 'success', ...(event === 'authentication' && { mfa: saysMfa(result) }) });
     return result;
   });
+}
+
+/**
+ * Whether a token response says MFA: the `amr` of its ID token (the token
+ * just signed, as the caller reads it) holds `mfa`. Decoded, not verified:
+ * we signed it a moment ago.
+ */
+function saysMfa(result: unknown): boolean {
+  const idToken = (result as { id_token?: unknown } | null | undefined)?.id_token;
+  if (typeof idToken !== 'string') return false;
+  try {
+    const amr: unknown = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString('utf8')).amr;
+    return Array.isArray(amr) && amr.includes('mfa');
+  } catch {
+    return false;
+  }
 }
 
 /** Adds what is now known (the user, the method) to the open audit scope, if any. */

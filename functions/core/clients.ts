@@ -18,6 +18,7 @@ export const CLIENT_DEFAULTS = {
   allow_direct_delivery: false,
   reveal_unknown_users: false,
   send_budget_per_hour: 1000,
+  sms_budget_per_hour: 1000,
   send_response_floor_ms: 1000,
   refresh_reuse_grace_seconds: 0,
   enrolment_max_age_seconds: 900,
@@ -65,11 +66,15 @@ export async function createClient(
   return { client, client_secret };
 }
 
-/** Changes a client's settings (admin command). Other processes see the change within CLIENT_CACHE_MS. */
-export async function updateClient(store: Store, clientId: string, settings: Partial<ClientSettings>): Promise<ClientRecord> {
+/**
+ * Changes a client's settings (admin command); `unset` removes optional ones
+ * (back to their default). Other processes see the change within CLIENT_CACHE_MS.
+ */
+export async function updateClient(store: Store, clientId: string, settings: Partial<ClientSettings>, unset: ReadonlyArray<keyof ClientSettings> = []): Promise<ClientRecord> {
   const record = await store.get<ClientRecord>(keys.client(clientId));
   if (!record) throw new Error(`client ${clientId} not found`);
   const client = { ...record.value, ...stripUndefined(settings) };
+  for (const key of unset) delete client[key];
   await store.put(keys.client(clientId), client, { expectVersion: record.version });
   forgetCachedClients();
   return client;

@@ -11,6 +11,8 @@ export interface CoreSettings {
   tokenTtlSeconds: number;
   /** scrypt cost parameters for new password hashes (existing hashes carry their own). */
   scrypt: { N: number; r: number; p: number };
+  /** CloudWatch namespace of the embedded metrics (core/metrics.ts). @default 'Twofold' */
+  metricsNamespace?: string;
 }
 
 /** Everything the core depends on, wired once per cold start. */

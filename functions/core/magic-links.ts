@@ -12,6 +12,7 @@ import { keyedHash, randomToken } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
+import { countFailed, countLimited, recordSend } from './metrics.js';
 import { admitDeliveryWith, guardSendRequest, SEND_WINDOW_MS } from './rate-limits.js';
 import { withResponseFloor } from './send-pacing.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
@@ -99,9 +100,10 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
       throw new InvalidInputError('The user has no email address');
     }
 
-    const guard = await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier }, { delivering: user?.email !== undefined && !direct });
+    const guard = await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier }, { delivering: user?.email !== undefined && !direct }).catch(countLimited(deps, 'email'));
     if (!user || user.email === undefined) {
       // Same answer as for a known user; nothing is stored or sent.
+      recordSend(deps, { channel: 'email', outcome: 'unknown' });
       return direct ? { message: LINK_SENT_MESSAGE, link: buildMagicLink(input.redirect_uri, randomToken(LINK_CODE_BYTES), input.state) } : { message: LINK_SENT_MESSAGE };
     }
     if (!direct) {
@@ -116,6 +118,7 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
       );
       if (verdict === 'destination_limit') {
         deps.logger.warn('magic link send dropped', { user_id: user.user_id, reason: verdict, client_id: client.client_id });
+        recordSend(deps, { channel: 'email', outcome: 'dropped' });
         return { message: LINK_SENT_MESSAGE };
       }
     }
@@ -132,11 +135,14 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
     };
     const key = codeKey(deps, code);
     const version = await deps.store.put(key, record, { expectVersion: null, expiresAt: toEpochSeconds(record.expires_at) + 3600 });
-    if (direct) return { message: LINK_SENT_MESSAGE, link };
+    if (direct) {
+      recordSend(deps, { channel: 'email', outcome: 'direct' });
+      return { message: LINK_SENT_MESSAGE, link };
+    }
 
     const email = renderEmail(deps.settings.appName, input.email_content, { link }, minutes);
     try {
-      await deps.mailer.sendEmail({ to: user.email, ...email, link });
+      await deps.mailer.sendEmail({ to: user.email, ...email, link }).catch(countFailed(deps, 'email', undefined));
     } catch (error) {
       // An undelivered link must not stay usable: remove it, then report the outage.
       await deps.store.delete(key, { expectVersion: version }).catch((cleanup: unknown) => {
@@ -144,6 +150,7 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
       });
       throw error;
     }
+    recordSend(deps, { channel: 'email', outcome: 'delivered' });
     return { message: LINK_SENT_MESSAGE };
   });
 }

@@ -20,8 +20,12 @@ export interface ClientRecord {
   bind_sessions_to_ip: boolean;
   allow_direct_delivery: boolean;
   reveal_unknown_users: boolean;
-  /** Real OTP and link deliveries allowed per hour for the whole client (sends to unknown users do not count). */
+  /** Real email OTP and link deliveries allowed per hour for the whole client (sends to unknown users do not count). */
   send_budget_per_hour: number;
+  /** Real SMS deliveries allowed per hour for the whole client, counted apart from email; unset on older clients: the default. */
+  sms_budget_per_hour?: number;
+  /** ISO 3166 alpha-2 countries SMS may go to (core/sms-countries.ts); unset: every country. */
+  sms_countries?: string[];
   /** Every OTP and link send answers no sooner than this, so a real delivery takes as long as a send to nobody. */
   send_response_floor_ms: number;
   /** How long a just-rotated refresh token is refused without ending the session (a double submit); 0: reuse ends it at once. */
@@ -193,7 +197,8 @@ export const keys = {
   sendRate: (destinationHash: string) => `rate#dest#${destinationHash}`,
   /** Send log of what callers submitted (keyed hash of channel, identifier type and identifier). */
   sendRequestRate: (requestHash: string) => `rate#req#${requestHash}`,
-  sendBudget: (clientId: string, window: number) => `rate#client#${clientId}#${window}`,
+  /** Email (codes and links) keeps the key it always had; SMS counts apart. */
+  sendBudget: (clientId: string, window: number, channel: 'email' | 'sms' = 'email') => (channel === 'sms' ? `rate#client#${clientId}#sms#${window}` : `rate#client#${clientId}#${window}`),
   recoveryCodes: (userId: string) => `recovery#codes#${userId}`,
   /** Recovery-code guesses of one account (a user id, or a stand-in for an unknown identifier): a guess counter. */
   recoveryGuesses: (account: string) => `attempts#recovery#${account}`,

@@ -68,7 +68,9 @@ import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, type AuthMethod, type ClientRecord, type UserRecord } from './model.js';
 import { admitDeliveryWith, guardSendRequest, type SendGuard } from './rate-limits.js';
+import { countFailed, countLimited, recordSend } from './metrics.js';
 import { withResponseFloor } from './send-pacing.js';
+import { refuseSubmittedSmsCountry, smsAllowedOn } from './sms-countries.js';
 import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import { findContactHolder, findUser, modifyUser, type IdentifierType } from './users.js';
@@ -690,6 +692,7 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
   const template = input.custom_sms_input?.custom_message;
   // Validate the template up front, so bad input is refused whoever the user is.
   if (template !== undefined) renderSmsText(deps.settings.appName, '0'.repeat(OTP_DIGITS), template);
+  refuseSubmittedSmsCountry(deps, client, { channel: input.channel, identifierType: input.identifier_type, phoneNumber: input.identifier });
   const expiresInMinutes = Math.min(input.expires_in ?? DEFAULT_EXPIRY_MINUTES, MAX_EXPIRY_MINUTES);
 
   return withResponseFloor(deps, client, 'otp/send', async () => {
@@ -700,8 +703,10 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
         : (await findUser(deps, input.identifier_type, input.identifier))?.value;
     const user = reachableOn(found, channel) ? found : undefined;
     if (!user && client.reveal_unknown_users) throw new UserNotFoundError();
+    // A stored number the caller did not submit, in a country the client does not allow: dropped silently below.
+    const offList = user !== undefined && !direct && !smsAllowedOn(client, channel, user);
 
-    const guard = await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier }, { delivering: user !== undefined && !direct });
+    const guard = await guardSendRequest(deps, client, { channel, identifierType: input.identifier_type, identifier: input.identifier }, { delivering: user !== undefined && !direct && !offList }).catch(countLimited(deps, channel));
     const requestId = input.generate_request_id ? randomId() : undefined;
     const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
 
@@ -712,23 +717,34 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
         client_id: client.client_id,
         ...(requestId !== undefined && { request_id: requestId }),
       }, expiresInMinutes);
+      recordSend(deps, { channel, outcome: 'unknown' });
       return direct ? { ...result, code: generateNumericCode(OTP_DIGITS) } : result;
+    }
+    if (offList) {
+      deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: 'sms_country_not_allowed', client_id: client.client_id });
+      recordSend(deps, { channel, outcome: 'dropped', destination: user.phone_number });
+      return result;
     }
     const request = { client, user, channel, purpose: 'login' as const, expiresInMinutes, ...(requestId !== undefined && { requestId }) };
     // A delivery is judged by the destination's limits in the write that stores its code (issuePacedCode).
     const issued = direct ? await issueCode(deps, request) : await issuePacedCode(deps, request, guard);
     if (issued === 'destination_limit') {
       deps.logger.warn('otp send dropped', { user_id: user.user_id, channel, reason: issued, client_id: client.client_id });
+      recordSend(deps, { channel, outcome: 'dropped', destination: contactOf(user, channel) });
       return result;
     }
     deps.logger.info('otp issued', { user_id: user.user_id, channel, direct, client_id: client.client_id });
-    if (direct) return { ...result, code: issued.code };
+    if (direct) {
+      recordSend(deps, { channel, outcome: 'direct' });
+      return { ...result, code: issued.code };
+    }
     await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
       sendCode(deps, user, channel, issued.code, expiresInMinutes, {
         ...(input.email_content !== undefined && { emailContent: input.email_content }),
         ...(template !== undefined && { smsTemplate: template }),
       }),
-    );
+    ).catch(countFailed(deps, channel, contactOf(user, channel)));
+    recordSend(deps, { channel, outcome: 'delivered', destination: contactOf(user, channel) });
     return result;
   });
 }

@@ -1,6 +1,8 @@
 /**
  * Send limits: at most 1 send per 30 s and 5 per 15 min per destination,
- * plus a per-client hourly budget. Over a limit nothing is sent.
+ * plus a per-client hourly budget on each channel (`sms_budget_per_hour` for
+ * SMS, `send_budget_per_hour` for email codes and links, each its own
+ * counter). Over a limit nothing is sent.
  *
  * No limit may tell a registered identifier from an unknown one, so the
  * limits come in two kinds:
@@ -44,6 +46,7 @@
  */
 import { ConflictError, RateLimitedError } from '../errors.js';
 import type { RecordSendLog, SendLog } from '../ports.js';
+import { CLIENT_DEFAULTS } from './clients.js';
 import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord } from './model.js';
@@ -98,10 +101,15 @@ function judgeLog(times: number[], now: number): { ok: true; recent: number[] } 
   return { ok: true, recent };
 }
 
-function budgetWindow(now: number): { key: (clientId: string) => string; endsAt: number; expiresAt: number } {
+function budgetWindow(now: number, channel: SendChannel): { key: (clientId: string) => string; endsAt: number; expiresAt: number } {
   const window = Math.floor(now / BUDGET_WINDOW_MS);
   const endsAt = (window + 1) * BUDGET_WINDOW_MS;
-  return { key: (clientId) => keys.sendBudget(clientId, window), endsAt, expiresAt: Math.ceil(endsAt / 1000) + 3600 };
+  return { key: (clientId) => keys.sendBudget(clientId, window, channel), endsAt, expiresAt: Math.ceil(endsAt / 1000) + 3600 };
+}
+
+/** The client's hourly budget on a channel: SMS has its own (it is what costs, and what pumping runs up); email and links share the other. */
+function budgetOf(client: ClientRecord, channel: SendChannel): number {
+  return channel === 'sms' ? (client.sms_budget_per_hour ?? CLIENT_DEFAULTS.sms_budget_per_hour) : client.send_budget_per_hour;
 }
 
 /** What guardSendRequest left for the delivery: the budget unit it took, if it took one. */
@@ -134,19 +142,20 @@ async function giveBackBudget(deps: Deps, guard: SendGuard): Promise<void> {
  */
 export async function guardSendRequest(deps: Deps, client: ClientRecord, request: SendRequest, options: { delivering?: boolean } = {}): Promise<SendGuard> {
   const now = deps.clock.now();
-  const budget = budgetWindow(now);
+  const budget = budgetWindow(now, request.channel);
   const key = budget.key(client.client_id);
+  const limit = budgetOf(client, request.channel);
   const guard: SendGuard = {};
   if (options.delivering) {
     try {
-      await deps.store.increment(key, 1, { expiresAt: budget.expiresAt, below: client.send_budget_per_hour });
+      await deps.store.increment(key, 1, { expiresAt: budget.expiresAt, below: limit });
     } catch (error) {
       throw error instanceof ConflictError ? budgetUsedUp(budget, now) : error;
     }
     guard.taken = key;
   } else {
     const used = await deps.store.increment(key, 0, { expiresAt: budget.expiresAt });
-    if (used >= client.send_budget_per_hour) throw budgetUsedUp(budget, now);
+    if (used >= limit) throw budgetUsedUp(budget, now);
   }
   const submitted = `${request.channel}|${request.identifierType}|${normalizeIdentifier(request.identifierType, request.identifier)}`;
   let slot: Slot;

@@ -14,7 +14,9 @@ import { audited } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
 import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issuePacedCode, sendCode, type OtpChannel } from './otp.js';
+import { countFailed, countLimited, recordSend } from './metrics.js';
 import { guardSendRequest } from './rate-limits.js';
+import { refuseSubmittedSmsCountry } from './sms-countries.js';
 
 const LABEL: Record<OtpChannel, string> = { email: 'email address', sms: 'phone number' };
 
@@ -34,20 +36,23 @@ async function loadUserWithContact(deps: Deps, userId: string, channel: OtpChann
 
 /** `POST /cis/v1/users/{user_id}/{email|phone}/verification/send` */
 export async function sendContactVerification(deps: Deps, client: ClientRecord, userId: string, channel: OtpChannel, contact: string): Promise<{ result: true }> {
+  refuseSubmittedSmsCountry(deps, client, { channel, phoneNumber: contact });
   const user = await loadUserWithContact(deps, userId, channel, contact);
   const destination = contactOf(user, channel)!;
   // 429 only on what was submitted (the contact, by its type); the limit on the real destination drops silently.
-  const guard = await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination }, { delivering: true });
+  const guard = await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination }, { delivering: true }).catch(countLimited(deps, channel));
   const issued = await issuePacedCode(deps, { client, user, channel, purpose: 'verification', expiresInMinutes: DEFAULT_EXPIRY_MINUTES }, guard);
   if (issued === 'destination_limit') {
     deps.logger.warn('verification send dropped', { user_id: user.user_id, channel, reason: issued, client_id: client.client_id });
+    recordSend(deps, { channel, outcome: 'dropped', destination });
     return { result: true };
   }
   deps.logger.info('verification code issued', { user_id: user.user_id, channel, client_id: client.client_id });
   const emailContent = { subject: `Verify your email address for ${deps.settings.appName}`, headerText: 'Verify your email address', bodyText: 'Enter this code to verify your email address:' };
   await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
     sendCode(deps, user, channel, issued.code, DEFAULT_EXPIRY_MINUTES, channel === 'email' ? { emailContent } : {}),
-  );
+  ).catch(countFailed(deps, channel, destination));
+  recordSend(deps, { channel, outcome: 'delivered', destination });
   return { result: true };
 }
 

@@ -61,7 +61,7 @@ describe('authentication events', () => {
   it('a password login emits one success event with who, how, from where and when', async () => {
     expect((await password(PASSWORD)).status).toBe(200);
     expect(events).toEqual([
-      { event: 'authentication', user_id: ada.user_id, client_id: client.client_id, method: 'pwd', ip: IP, outcome: 'success', at: at() },
+      { event: 'authentication', user_id: ada.user_id, client_id: client.client_id, method: 'pwd', ip: IP, outcome: 'success', mfa: false, at: at() },
     ]);
   });
 

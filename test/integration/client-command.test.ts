@@ -81,6 +81,26 @@ describe('npm run client', () => {
     dynamo.destroy();
   });
 
+  it('limits SMS to a list of countries and a budget of its own, and puts the list back to every country with all', async () => {
+    const table = `cli-${randomUUID()}`;
+    const dynamo = dynamoClientFor(inject('dynamoEndpoint'));
+    await ensureTable(dynamo, table);
+    const store = new DynamoDbStore(dynamo, table);
+    await client(table, 'create', '--name', 'shop', '--client-id', 'shop');
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ sms_budget_per_hour: 1000, send_budget_per_hour: 1000 });
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value.sms_countries).toBeUndefined();
+
+    await client(table, 'update', 'shop', '--sms-countries', 'us, ca,US', '--sms-budget', '50');
+    expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({ sms_countries: ['US', 'CA'], sms_budget_per_hour: 50, send_budget_per_hour: 1000 });
+    await expect(client(table, 'update', 'shop', '--sms-countries', 'US,XX')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown: XX') });
+
+    await client(table, 'update', 'shop', '--sms-countries', 'all');
+    const reset = (await store.get<ClientRecord>(keys.client('shop')))?.value;
+    expect(reset?.sms_countries).toBeUndefined();
+    expect(reset?.sms_budget_per_hour).toBe(50);
+    dynamo.destroy();
+  });
+
   it('refuses a refresh reuse grace over 60 seconds', async () => {
     await expect(client(`cli-${randomUUID()}`, 'create', '--name', 'x', '--refresh-reuse-grace', '3600')).rejects.toMatchObject({
       code: 2,

@@ -187,10 +187,10 @@ describe('a registered and an unregistered identifier get identical answers', ()
     await expectIndistinguishable([otp('email', 'email'), otp('email', 'email', 'second'), later(30, otp('sms', 'username')), otp('sms', 'username', 'second'), link('user_id'), link('user_id', 'email', 'second')]);
   });
 
-  it("the client's hourly budget, used up by real deliveries to someone else, refuses both alike", async () => {
+  it("the client's hourly budgets (email and SMS each), used up by real deliveries to someone else, refuse both alike", async () => {
     const { known } = await expectIndistinguishable(
       [otp('email', 'email', 'carol'), otp('sms', 'username', 'carol'), otp('email', 'email'), link('username'), later(60, otp('sms', 'user_id'))],
-      { send_budget_per_hour: 2 },
+      { send_budget_per_hour: 1, sms_budget_per_hour: 1 },
     );
     expect(known.answers.map((a) => a.status)).toEqual([200, 200, 429, 429, 429]);
     // Retry-After runs to the end of the hour window the clock is in.
@@ -219,7 +219,7 @@ describe('limits on the real destination fail silently', () => {
 describe("the client's hourly send budget", () => {
   it('is not used up by sends to unknown identifiers', async () => {
     const t = await createTestDeps();
-    const { token } = await createTestClient(t.deps, { send_budget_per_hour: 2 });
+    const { token } = await createTestClient(t.deps, { send_budget_per_hour: 2, sms_budget_per_hour: 2 });
     await seedUser(t.deps, fields(ADA));
     await seedUser(t.deps, fields(BOB));
     for (let i = 0; i < 10; i++) {
@@ -230,8 +230,8 @@ describe("the client's hourly send budget", () => {
       expect((await invoke(otpSend, { token, body: { channel: 'sms', identifier_type: 'user_id', identifier: ids.user_id } })).status).toBe(200);
       expect(t.outbox.list(ids.phone)).toHaveLength(1);
     }
-    // Two real deliveries used it up: now every send is refused, whoever it names.
-    const refused = await invoke(otpSend, { token, body: { channel: 'email', identifier_type: 'email', identifier: 'stranger@example.com' } });
+    // Two real SMS deliveries used the SMS budget up: now every SMS send is refused, whoever it names.
+    const refused = await invoke(otpSend, { token, body: { channel: 'sms', identifier_type: 'phone_number', identifier: '+15550009999' } });
     expect(refused.status).toBe(429);
   });
 

@@ -81,6 +81,8 @@ describe('record kinds', () => {
     expect(kindOfKey(keys.usernameClaim('ada'))).toBe('usernameClaim');
     expect(kindOfKey(keys.user('u1'))).toBe('user');
     expect(kindOfKey(keys.sendBudget('c', 1))).toBe('sendBudget');
+    // The SMS budget counts apart, under the same grant.
+    expect(kindOfKey(keys.sendBudget('c', 1, 'sms'))).toBe('sendBudget');
     expect(kindOfKey('other#x')).toBeUndefined();
   });
 });

@@ -71,9 +71,9 @@ async function buildAudit(config: Readonly<Config>, logger: Logger): Promise<Aud
   // TWOFOLD_AUDITS is defined per route at bundle time, so esbuild drops the client where no event is emitted
   // (an if/else, like buildMailer's: esbuild removes a dead branch, not the code after an early return).
   if (process.env.TWOFOLD_AUDITS === 'false' || !config.auditEventBus) {
-    return new LogAudit(logger);
+    return new LogAudit(logger, config.settings.metricsNamespace);
   } else {
-    return allAudits(new LogAudit(logger), new EventBridgeAudit(new EventBridgeClient(awsClientOptions()), config.auditEventBus));
+    return allAudits(new LogAudit(logger, config.settings.metricsNamespace), new EventBridgeAudit(new EventBridgeClient(awsClientOptions()), config.auditEventBus));
   }
 }
 
