@@ -22,9 +22,9 @@ const METRICS_OF_EVENT: Record<string, (event: AuditEvent) => CountedMetric[]> =
   refresh_token_reuse: () => [{ name: 'RefreshTokenReuse', dimensionSets: [[]] }],
   verification: () => [{ name: 'Verifications', dimensionSets: [['method', 'outcome']] }],
   logout: () => [{ name: 'Logouts', dimensionSets: [['outcome']] }],
-  // Enrolments: the `enrolment` event (method = the factor enrolled), and a new set of recovery codes.
-  enrolment: () => [{ name: 'Enrolments', dimensionSets: [['method', 'outcome']] }],
-  recovery_codes_generated: () => [{ name: 'Enrolments', dimensionSets: [['method', 'outcome']] }],
+  // Enrolments (a new recovery-code set too), refusals included: method = the factor, outcome = success or the error code.
+  factor_enrolment: () => [{ name: 'Enrolments', dimensionSets: [['method', 'outcome']] }],
+  factor_removal: () => [{ name: 'FactorRemovals', dimensionSets: [['method']] }],
   client_authentication: () => [{ name: 'ClientAuthentications', dimensionSets: [['outcome']] }],
 };
 

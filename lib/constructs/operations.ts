@@ -132,7 +132,11 @@ export class Operations extends Construct {
       ],
       [
         graph('Lockouts by method, refresh token reuse', [search(ns, ['method'], 'MetricName="Lockouts"', ''), metric('RefreshTokenReuse', {}, 'Refresh token reuse')]),
-        graph('Enrolments and verifications', [search(ns, ['method', 'outcome'], 'MetricName="Enrolments"', ''), search(ns, ['method', 'outcome'], 'MetricName="Verifications"', '')]),
+        graph('Enrolments, factor removals and verifications', [
+          search(ns, ['method', 'outcome'], 'MetricName="Enrolments"', ''),
+          search(ns, ['method'], 'MetricName="FactorRemovals"', ''),
+          search(ns, ['method', 'outcome'], 'MetricName="Verifications"', ''),
+        ]),
       ],
       [
         graph('Sends by channel and outcome', [search(ns, ['channel', 'outcome'], 'MetricName="Sends"', '')], 12, true),

@@ -13,6 +13,8 @@ import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
 import { handler as passwordAuthenticate } from '../../functions/handlers/auth-password.js';
 import { handler as refresh } from '../../functions/handlers/auth-token-refresh.js';
 import { handler as setPassword } from '../../functions/handlers/users-password-create.js';
+import { handler as totpRegister } from '../../functions/handlers/auth-totp-register.js';
+import { handler as totpRevoke } from '../../functions/handlers/users-totp-revoke.js';
 import { createTestClient, createTestDeps, invoke, lastCode, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
 
@@ -154,5 +156,24 @@ describe('the EMF lines', () => {
       A: 1,
     });
     expect(emfFields('N', 1, [{ name: 'A', dimensionSets: [['method']] }], {})).toEqual({});
+  });
+});
+
+describe('the factor lifecycle', () => {
+  it('counts an enrolment, a refused enrolment and a removal by factor, never by user', async () => {
+    const session = await login();
+    // The phone is verified, so the user holds a second factor: adding an app needs a session with MFA.
+    expect((await invoke(totpRegister, { token: session.body.access_token, body: {} })).status).toBe(403);
+    await invoke(otpSend, { token, body: { channel: 'sms', identifier_type: 'phone_number', identifier: ada.phone_number } });
+    const mfa = await invoke(otpAuthenticate, {
+      token,
+      body: { identifier_type: 'phone_number', identifier: ada.phone_number, passcode: lastCode(t.outbox, ada.phone_number!), session_id: session.body.session_id },
+    });
+    expect(mfa.status).toBe(200);
+    expect((await invoke(totpRegister, { token: mfa.body.access_token, body: {} })).status).toBe(201);
+    expect((await invoke(totpRevoke, { token, params: { user_id: ada.user_id }, body: {} })).status).toBe(204);
+    const lifecycle = counted().filter((metric) => metric.startsWith('Enrolments') || metric.startsWith('FactorRemovals'));
+    expect(lifecycle).toEqual(['Enrolments{method=otp,outcome=auth_mfa_required}', 'Enrolments{method=otp,outcome=success}', 'FactorRemovals{method=otp}']);
+    for (const line of emfLines()) expect(line._aws.CloudWatchMetrics.flatMap((d) => d.Dimensions.flat())).not.toContain('user_id');
   });
 });
