@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStore, ensureTable } from '../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.js';
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
-import { createClient, getClient, MAX_REFRESH_REUSE_GRACE_SECONDS, MAX_SEND_RESPONSE_FLOOR_MS, updateClient, type ClientSettings } from '../functions/core/clients.js';
+import { createClient, getClient, MAX_REFRESH_REUSE_GRACE_SECONDS, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
 import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
 
@@ -39,8 +39,6 @@ Settings:
   --reveal-unknown-users on|off          404 user_not_found on sends for unknown users (default off)
   --send-budget N                        real OTP/link deliveries per hour for this client (default 1000;
                                          sends to unknown users do not count)
-  --send-floor MS                        every OTP/link send answers no sooner than this, so a real
-                                         delivery and a send to nobody take as long (default 1000, max 5000)
   --refresh-reuse-grace SECONDS          a just-rotated refresh token presented again within this is refused
                                          without ending the session (default 0: reuse ends it at once; max 60)
   --webauthn-rp-id HOST                  passkeys: the relying-party ID, e.g. shop.example (unset: passkeys off)
@@ -76,7 +74,6 @@ const { values, positionals } = parseArgs({
     'webauthn-rp-name': { type: 'string' },
     'webauthn-origin': { type: 'string', multiple: true },
     'webauthn-user-verification': { type: 'string' },
-    'send-floor': { type: 'string' },
     'refresh-reuse-grace': { type: 'string' },
     endpoint: { type: 'string' },
     table: { type: 'string' },
@@ -136,7 +133,6 @@ function settingsFromFlags(): Partial<ClientSettings> {
     allow_direct_delivery: onOff('direct-delivery'),
     reveal_unknown_users: onOff('reveal-unknown-users'),
     send_budget_per_hour: positiveInt('send-budget'),
-    send_response_floor_ms: wholeNumberUpTo('send-floor', MAX_SEND_RESPONSE_FLOOR_MS),
     refresh_reuse_grace_seconds: wholeNumberUpTo('refresh-reuse-grace', MAX_REFRESH_REUSE_GRACE_SECONDS),
   };
 }

@@ -18,14 +18,11 @@ export const CLIENT_DEFAULTS = {
   allow_direct_delivery: false,
   reveal_unknown_users: false,
   send_budget_per_hour: 1000,
-  send_response_floor_ms: 1000,
   refresh_reuse_grace_seconds: 0,
 } as const;
 
 /** The longest refresh reuse grace a client may set: it is for double submits, not for sharing tokens. */
 export const MAX_REFRESH_REUSE_GRACE_SECONDS = 60;
-/** The longest response floor a client may set, well inside the function timeout. */
-export const MAX_SEND_RESPONSE_FLOOR_MS = 5000;
 
 export type ClientSettings = Omit<ClientRecord, 'client_id' | 'name' | 'secret_hash' | 'created_at'>;
 
@@ -76,6 +73,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 export async function getClient(deps: Pick<Deps, 'store'>, clientId: string): Promise<ClientRecord | undefined> {
+  // A client stored before sends stopped being padded may still hold `send_response_floor_ms`: it is ignored.
   return (await deps.store.get<ClientRecord>(keys.client(clientId)))?.value;
 }
 

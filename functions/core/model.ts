@@ -22,8 +22,6 @@ export interface ClientRecord {
   reveal_unknown_users: boolean;
   /** Real OTP and link deliveries allowed per hour for the whole client (sends to unknown users do not count). */
   send_budget_per_hour: number;
-  /** Every OTP and link send answers no sooner than this, so a real delivery takes as long as a send to nobody. */
-  send_response_floor_ms: number;
   /** How long a just-rotated refresh token is refused without ending the session (a double submit); 0: reuse ends it at once. */
   refresh_reuse_grace_seconds: number;
   created_at: number;

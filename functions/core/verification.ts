@@ -13,7 +13,9 @@ import { ContactMismatchError, UserNotFoundError } from '../errors.js';
 import { audited } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
-import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issuePacedCode, sendCode, type OtpChannel } from './otp.js';
+import { contactOf, DEFAULT_EXPIRY_MINUTES, type OtpChannel } from './otp.js';
+import { checkCode } from './otp-check.js';
+import { enqueueCodeOrRevoke, issuePacedCode } from './otp-send.js';
 import { guardSendRequest } from './rate-limits.js';
 
 const LABEL: Record<OtpChannel, string> = { email: 'email address', sms: 'phone number' };
@@ -45,9 +47,7 @@ export async function sendContactVerification(deps: Deps, client: ClientRecord, 
   }
   deps.logger.info('verification code issued', { user_id: user.user_id, channel, client_id: client.client_id });
   const emailContent = { subject: `Verify your email address for ${deps.settings.appName}`, headerText: 'Verify your email address', bodyText: 'Enter this code to verify your email address:' };
-  await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
-    sendCode(deps, user, channel, issued.code, DEFAULT_EXPIRY_MINUTES, channel === 'email' ? { emailContent } : {}),
-  );
+  await enqueueCodeOrRevoke(deps, user, channel, issued, DEFAULT_EXPIRY_MINUTES, channel === 'email' ? { emailContent } : {});
   return { result: true };
 }
 

@@ -59,9 +59,6 @@ export class FaultInjector {
       // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
       uncountAttempt: (key, run, options) => store.uncountAttempt(key, run, options),
       overwrite: (key, value, options) => write(key, () => store.overwrite(key, value, options)),
-      logSend: (key, options) => write(key, () => store.logSend(key, options)),
-      getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),
-      replaceSendLog: (key, seen, times, expiresAt) => write(key, () => store.replaceSendLog(key, seen, times, expiresAt)),
       logSendOnRecord: (key, log, expiresAt) => write(key, () => store.logSendOnRecord(key, log, expiresAt)),
       getRecordSendLog: async (key) => (await this.step('store'), store.getRecordSendLog(key)),
     };

@@ -33,6 +33,7 @@ const flow = (over: Partial<FlowFigures>): FlowFigures => ({
   ],
   emails: 0,
   sms: 1,
+  sqs_messages: 1,
   ...over,
 });
 
