@@ -11,12 +11,15 @@ import type { FunctionNeeds } from './access.js';
  * deliveries off the queue (the hash key opens them), reads the code or link
  * record to check it is still current, delivers through SES or SNS, revokes
  * a code that failed for good, and emits an audit event per outcome. The
- * only function that may call SES or SNS.
+ * only function that may call SES or SNS. `queue`: it has the queue's SQS
+ * client, but its role may only consume the delivery queue (receive, delete,
+ * change visibility) and send to the dead-letter queue
+ * (lib/constructs/delivery.ts), never put a delivery on the queue.
  */
 export const DELIVERY_SENDER = {
   name: 'delivery-sender',
   auth: 'none',
-  capabilities: ['email', 'sms', 'hash-key', 'audit'],
+  capabilities: ['queue', 'email', 'sms', 'hash-key', 'audit'],
   table: { read: ['otp', 'magicLink'], write: ['otp', 'magicLink'] },
 } as const satisfies FunctionNeeds;
 

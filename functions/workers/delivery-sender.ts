@@ -13,18 +13,20 @@
  *   the dead-letter queue anyway.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { buildQueue } from '../adapters/aws/wiring.js';
-import { loadConfig } from '../config.js';
+import type { SqsDeliveryQueue } from '../adapters/aws/sqs-queue.js';
 import { restrictDeps } from '../access.js';
 import { deliverQueued, retryDelaySeconds } from '../core/delivery-sender.js';
 import { getDeps } from '../runtime.js';
 import { DELIVERY_SENDER } from '../workers.js';
 
-let queue: ReturnType<typeof buildQueue> | undefined;
+/** The queue's consumer side, where the wiring has one (the SQS adapter's). */
+type Consumer = Partial<Pick<SqsDeliveryQueue, 'retryLater' | 'deadLetter'>>;
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const deps = restrictDeps(await getDeps(DELIVERY_SENDER), DELIVERY_SENDER);
-  queue ??= buildQueue(loadConfig());
+  const wired = await getDeps(DELIVERY_SENDER);
+  const deps = restrictDeps(wired, DELIVERY_SENDER);
+  const queue = wired.queue as Consumer;
+  if (!queue.deadLetter) throw new Error('the delivery sender needs the SQS queue adapter with a dead-letter queue');
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
@@ -34,7 +36,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         await queue.retryLater?.(record.receiptHandle, retryDelaySeconds(attempt)).catch(() => {}); // else the visibility timeout applies
         batchItemFailures.push({ itemIdentifier: record.messageId });
       } else if (outcome === 'failed') {
-        await queue.deadLetter!(record.body, 'failed');
+        await queue.deadLetter(record.body, 'failed');
       }
     } catch (error) {
       // The table could not be read, or the dead-letter queue refused: try again later.

@@ -441,6 +441,7 @@ describe('configuration', () => {
       totpKeys: { secretArn: ENV.TOTP_KEY_SECRET_ARN, ids: ['1'] },
       ses: { fromAddress: 'no-reply@twofold.example' },
       sms: {},
+      delivery: {},
       logLevel: 'info',
       settings: { issuer: 'https://abc123.execute-api.us-east-1.amazonaws.com', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
     });
