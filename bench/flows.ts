@@ -54,6 +54,8 @@ export interface FlowFigures {
   sms: number;
   /** Deliveries put on the queue per flow (SQS SendMessage), decoys included. */
   sqs_messages: number;
+  /** Of dynamodb_requests, those the delivery sender made (its check of the code record), off the response path. */
+  sender_dynamodb_requests: number;
 }
 
 interface Counters {
@@ -66,7 +68,7 @@ interface Counters {
   signMaxInFlight: number;
 }
 
-const counters: Counters & { sqsMessages: number } = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0, sqsMessages: 0 };
+const counters: Counters & { sqsMessages: number; senderDynamodb: number } = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0, sqsMessages: 0, senderDynamodb: 0 };
 
 /** The route name the delivery sender's invocations are reported under. */
 export const SENDER_INVOCATION = 'delivery-sender';
@@ -87,7 +89,9 @@ function benchQueue(deps: () => Deps, timed: (route: string, run: () => Promise<
     async drain() {
       while (pending.length) {
         const body = pending.shift()!;
+        const before = counters.dynamodb;
         await timed(SENDER_INVOCATION, () => deliverQueued(restrictDeps(deps(), DELIVERY_SENDER), body, { attempt: 1 }));
+        counters.senderDynamodb += counters.dynamodb - before;
       }
     },
   };
@@ -270,7 +274,7 @@ export const RETURN_AFTER_MS = 16 * 60 * 1000;
 export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations: number): Promise<FlowFigures> {
   const totals: number[] = [];
   const perRoute = new Map<string, number[]>();
-  const sums = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, emails: 0, sms: 0, sqsMessages: 0 };
+  const sums = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, emails: 0, sms: 0, sqsMessages: 0, senderDynamodb: 0 };
   let maxConcurrent = 0;
   for (let i = -1; i < iterations; i++) {
     const prepared = await flow.prepare(bench, i + 1000 * flow.name.length);
@@ -295,6 +299,7 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
     sums.kmsSign += counters.kmsSign - before.kmsSign;
     sums.kmsOther += counters.kmsOther - before.kmsOther;
     sums.sqsMessages += counters.sqsMessages - before.sqsMessages;
+    sums.senderDynamodb += counters.senderDynamodb - before.senderDynamodb;
     const sent = bench.outbox.list().slice(messagesBefore.length);
     sums.emails += sent.filter((m) => m.channel === 'email').length;
     sums.sms += sent.filter((m) => m.channel === 'sms').length;
@@ -315,6 +320,7 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
     emails: mean(sums.emails),
     sms: mean(sums.sms),
     sqs_messages: mean(sums.sqsMessages),
+    sender_dynamodb_requests: mean(sums.senderDynamodb),
   };
 }
 

@@ -18,7 +18,7 @@ const fn = (over: Partial<FunctionFigures>): FunctionFigures => ({
 
 const flow = (over: Partial<FlowFigures>): FlowFigures => ({
   name: BUDGETS.twoFactorLogin.flow,
-  dynamodb_requests: 12,
+  dynamodb_requests: 13,
   kms_sign: 4,
   kms_other: 0,
   p50_ms: 100,
@@ -28,12 +28,14 @@ const flow = (over: Partial<FlowFigures>): FlowFigures => ({
   kms_sign_max_concurrent: 2,
   invocations: [
     { route: 'auth-password', ms: 300 },
-    { route: 'auth-otp-send', ms: 1000 },
+    { route: 'auth-otp-send', ms: 40 },
+    { route: 'delivery-sender', ms: 5 },
     { route: 'auth-otp-authenticate', ms: 10 },
   ],
   emails: 0,
   sms: 1,
   sqs_messages: 1,
+  sender_dynamodb_requests: 1,
   ...over,
 });
 
@@ -61,11 +63,20 @@ describe('bench:check budgets', () => {
   });
 
   it('misses a login over 12 DynamoDB requests, other than 4 signs, signs one at a time, or any KMS call but Sign', () => {
-    expect(missed(results([], [flow({ dynamodb_requests: 12.05, kms_sign: 5, kms_sign_max_concurrent: 1, kms_other: 1 })]))).toEqual([
+    expect(missed(results([], [flow({ dynamodb_requests: 13.05, kms_sign: 5, kms_sign_max_concurrent: 1, kms_other: 1 })]))).toEqual([
       `${BUDGETS.twoFactorLogin.flow}: KMS calls other than Sign`,
       `${BUDGETS.twoFactorLogin.flow}: DynamoDB requests`,
       `${BUDGETS.twoFactorLogin.flow}: KMS Sign calls`,
       `${BUDGETS.twoFactorLogin.flow}: the two signs of a token response concurrent`,
+    ]);
+  });
+
+  it('misses a send that waits (p50 100 ms or more), a login that is not scrypt-bound, and a sender reading more than one record per message', () => {
+    const slow = flow({ p50_ms: 500, sender_dynamodb_requests: 2, invocations: [{ route: 'auth-password', ms: 300 }, { route: 'auth-otp-send', ms: 100 }, { route: 'delivery-sender', ms: 5 }] });
+    expect(missed(results([], [slow]))).toEqual([
+      `${BUDGETS.twoFactorLogin.flow}: OTP send p50`,
+      `${BUDGETS.twoFactorLogin.flow}: p50`,
+      `${BUDGETS.twoFactorLogin.flow}: delivery sender DynamoDB requests per message`,
     ]);
   });
 
@@ -82,9 +93,14 @@ describe('cost per million logins', () => {
     expect(cost.breakdown.kms).toBe(60); // 4 asymmetric signs at $0.15 per 10,000
     expect(cost.breakdown.dynamodb).toBe(4.5); // 6 RRU at $0.125/M + 6 WRU at $0.625/M
     expect(cost.breakdown.sms).toBe(8830);
-    // 1,310 ms in process + 12 DynamoDB round trips of 5 ms + 2 waits for concurrent signs of 15 ms = 1.4 GB-s at 1 GB.
-    expect(cost.breakdown.lambda_duration).toBeCloseTo(1.4 * PRICES.lambda_arm_per_gb_second * 1_000_000, 2);
-    expect(cost.without_messaging).toBeCloseTo(3 + 0.6 + 60 + 4.5 + 1.4 * PRICES.lambda_arm_per_gb_second * 1_000_000, 2);
+    // The API's functions: 350 ms in process + 12 DynamoDB round trips of 5 ms + 2 waits for concurrent signs of 15 ms
+    // + one SQS SendMessage of 10 ms = 0.45 GB-s at 1 GB.
+    expect(cost.breakdown.lambda_duration).toBeCloseTo(0.45 * PRICES.lambda_arm_per_gb_second * 1_000_000, 2);
+    // The delivery: SendMessage, ReceiveMessage, DeleteMessage; one sender invocation of 5 ms + its read (5 ms) + SNS (50 ms) at 256 MB.
+    expect(cost.breakdown.sqs).toBeCloseTo(3 * 0.4, 2);
+    const sender = 0.2 + 0.06 * 0.25 * PRICES.lambda_arm_per_gb_second * 1_000_000;
+    expect(cost.breakdown.sender_lambda).toBeCloseTo(sender, 2);
+    expect(cost.without_messaging).toBeCloseTo(3 + 0.6 + 60 + 4.5 + 0.45 * PRICES.lambda_arm_per_gb_second * 1_000_000 + 1.2 + sender, 1);
     expect(cost.with_messaging).toBeCloseTo(cost.without_messaging + 8830, 2);
   });
 });
