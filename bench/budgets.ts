@@ -14,14 +14,15 @@ export const BUDGETS = {
   /** A password + SMS two-factor login (its DynamoDB requests on the response path: the delivery sender's read is apart). */
   twoFactorLogin: { flow: 'password + SMS two-factor login', maxDynamoDbRequests: 12, kmsSign: 4 },
   /** Delivery off the response path: a send answers without waiting on SES/SNS, so the login is scrypt-bound. */
-  delivery: { maxSendP50Ms: 100, maxLoginP50Ms: 500, maxSenderDynamoDbRequestsPerMessage: 1 },
+  delivery: { maxSendP50Ms: 100, maxLoginOverPasswordMs: 150, maxSenderDynamoDbRequestsPerMessage: 1 },
 } as const;
 
 /**
  * The delivery path's budgets: an OTP send answers in under 100 ms warm (it
  * stores the code and enqueues, nothing more), the password + SMS login is
- * scrypt-bound (p50 under 0.5 s), and the sender reads one record per
- * delivery.
+ * scrypt-bound (its p50 within 150 ms of its password call's, which is the
+ * scrypt hash; on an idle 2-core machine about 0.4 s in all), and the sender
+ * reads one record per delivery.
  */
 export function checkDeliveryBudgets(results: BenchResults): BudgetCheck[] {
   const checks: BudgetCheck[] = [];
@@ -34,7 +35,14 @@ export function checkDeliveryBudgets(results: BenchResults): BudgetCheck[] {
     limit: `< ${BUDGETS.delivery.maxSendP50Ms} ms`,
     ok: send !== undefined && send.ms < BUDGETS.delivery.maxSendP50Ms,
   });
-  checks.push({ budget: `${login.name}: p50`, actual: `${login.p50_ms} ms`, limit: `< ${BUDGETS.delivery.maxLoginP50Ms} ms`, ok: login.p50_ms < BUDGETS.delivery.maxLoginP50Ms });
+  const password = login.invocations.find((call) => call.route === 'auth-password');
+  const overScrypt = password ? login.p50_ms - password.ms : Infinity;
+  checks.push({
+    budget: `${login.name}: p50 beyond its scrypt-bound password call`,
+    actual: `${Math.round(overScrypt)} ms (p50 ${login.p50_ms} ms, password ${password?.ms ?? '?'} ms)`,
+    limit: `< ${BUDGETS.delivery.maxLoginOverPasswordMs} ms`,
+    ok: overScrypt < BUDGETS.delivery.maxLoginOverPasswordMs,
+  });
   const perMessage = login.sqs_messages > 0 ? login.sender_dynamodb_requests / login.sqs_messages : 0;
   checks.push({
     budget: `${login.name}: delivery sender DynamoDB requests per message`,

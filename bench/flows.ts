@@ -198,7 +198,7 @@ export async function startBench(): Promise<Bench> {
     mailer: outbox,
     sms: outbox,
     clock: { now: () => Date.now() + clockOffset },
-    logger: jsonLogger('silent'),
+    logger: jsonLogger(process.env.BENCH_LOG ? 'info' : 'silent'),
     audit: new LogAudit(jsonLogger('silent')),
     settings: { issuer: 'https://bench.twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT } },
     hashKey: randomBytes(32),
