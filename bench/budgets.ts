@@ -20,9 +20,10 @@ export const BUDGETS = {
 /**
  * The delivery path's budgets: an OTP send answers in under 100 ms warm (it
  * stores the code and enqueues, nothing more), the password + SMS login is
- * scrypt-bound (its p50 within 150 ms of its password call's, which is the
- * scrypt hash; on an idle 2-core machine about 0.4 s in all), and the sender
- * reads one record per delivery.
+ * scrypt-bound (every call but the password check, whose time is the
+ * scrypt hash, together under 150 ms at p50: the send, the delivery and the
+ * OTP check; on an idle 2-core machine the whole login is about 0.4 s), and
+ * the sender reads one record per delivery.
  */
 export function checkDeliveryBudgets(results: BenchResults): BudgetCheck[] {
   const checks: BudgetCheck[] = [];
@@ -35,13 +36,13 @@ export function checkDeliveryBudgets(results: BenchResults): BudgetCheck[] {
     limit: `< ${BUDGETS.delivery.maxSendP50Ms} ms`,
     ok: send !== undefined && send.ms < BUDGETS.delivery.maxSendP50Ms,
   });
-  const password = login.invocations.find((call) => call.route === 'auth-password');
-  const overScrypt = password ? login.p50_ms - password.ms : Infinity;
+  const rest = login.invocations.filter((call) => call.route !== 'auth-password');
+  const restMs = rest.reduce((sum, call) => sum + call.ms, 0);
   checks.push({
-    budget: `${login.name}: p50 beyond its scrypt-bound password call`,
-    actual: `${Math.round(overScrypt)} ms (p50 ${login.p50_ms} ms, password ${password?.ms ?? '?'} ms)`,
+    budget: `${login.name}: every call but the scrypt-bound password check (p50s summed)`,
+    actual: `${Math.round(restMs)} ms (${rest.map((call) => `${call.route} ${call.ms}`).join(', ')}; login p50 ${login.p50_ms} ms)`,
     limit: `< ${BUDGETS.delivery.maxLoginOverPasswordMs} ms`,
-    ok: overScrypt < BUDGETS.delivery.maxLoginOverPasswordMs,
+    ok: login.invocations.some((call) => call.route === 'auth-password') && restMs < BUDGETS.delivery.maxLoginOverPasswordMs,
   });
   const perMessage = login.sqs_messages > 0 ? login.sender_dynamodb_requests / login.sqs_messages : 0;
   checks.push({

@@ -26,21 +26,22 @@
  * not exist. A send that would be delivered checks and takes its unit in one
  * conditional write (refused when the budget is used up, as a read would
  * find it) and gives it back if a limit then refuses or drops the send; any
- * other send reads the budget (an atomic add of 0). Both are one write on
- * the same record with the same answer, and every send answers after the
- * same response floor (core/send-pacing.ts). The residual, accepted: the budget is client-wide state that
+ * other send checks the budget with an add of 0 under the same condition.
+ * Both walk the budget's shards alike (core/send-budget.ts), with the same
+ * answer. The residual, accepted: the budget is client-wide state that
  * real deliveries change, so a caller who knows the counter is exactly one
  * short of the budget could learn, once per hour window, whether one send
  * was delivered (and that send reaches the victim, who sees it). Keep the
  * budget far above real traffic (default 1000 per hour).
  *
- * Each sliding log of send times is appended to with one conditional write
- * (read and replaced on its version only when its oldest times must be
- * trimmed): a record of its own for what was submitted, and for a real
- * destination the same write that stores the code; the budget is an atomic
- * counter per hour window (a hot key: read with an atomic add of 0, taken
- * with a conditional add of 1). Keys of submitted identifiers hold only
- * their keyed hashes.
+ * One send-log mechanism: each sliding log of send times is kept on a
+ * record (Store.logSendOnRecord, or the overwrite that stores a code) and
+ * appended to with one conditional write (read and replaced on its log
+ * version only when its oldest times must be trimmed): a record of its own
+ * for what was submitted, and for a real destination its code record. Logs
+ * written before this, standalone, are read as they were (the store reads
+ * the old layout as a log at version 0, which the next send replaces). Keys
+ * of submitted identifiers hold only their keyed hashes.
  */
 import { ConflictError, RateLimitedError } from '../errors.js';
 import type { RecordSendLog, SendLog } from '../ports.js';
