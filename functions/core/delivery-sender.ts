@@ -98,6 +98,8 @@ export async function deliverQueued(deps: Deps, body: string, attempt: DeliveryA
     if (delivery.channel === 'email') await deps.mailer.sendEmail(delivery.message as Parameters<Deps['mailer']['sendEmail']>[0]);
     else await deps.sms.sendSms(delivery.message);
   } catch (error) {
+    // Not an adapter's DependencyError: unexpected, logged as the endpoints log theirs (the logger masks any contact it quotes).
+    if (!(error instanceof DependencyError)) deps.logger.error('unhandled error', { worker: 'delivery-sender', error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
     const permanent = error instanceof DependencyError && error.permanent;
     const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.name : error.name) : String(error);
     if (!permanent && attempt.attempt < MAX_DELIVERY_ATTEMPTS) {
