@@ -27,6 +27,8 @@ export const PRICES = {
    * short codes differ, and carriers change fees, so treat it as an estimate.
    */
   sms_us_per_message: 0.00883,
+  /** aws.amazon.com/sqs/pricing: standard queue requests, per million (SSE-SQS adds nothing). */
+  sqs_per_million_requests: 0.4,
 } as const;
 
 /**
@@ -35,7 +37,33 @@ export const PRICES = {
  * KMS Sign round trip inside one region (typical published single-digit and
  * low double-digit millisecond latencies). Billed Lambda time includes it.
  */
-export const AWS_ROUND_TRIP_MS = { dynamodb: 5, kms_sign: 15 } as const;
+export const AWS_ROUND_TRIP_MS = { dynamodb: 5, kms_sign: 15, sqs: 10, provider: 50 } as const;
+
+/**
+ * The delivery path's price (the sender is its own Lambda, not an API
+ * request): per queued message, SQS bills its SendMessage, the event
+ * source's ReceiveMessage and DeleteMessage (counted as one each: at low
+ * rates the poller receives one message per call; batches only make it
+ * cheaper); the sender's invocation (one per message, the same
+ * conservatively), its measured in-process time plus its table read and the
+ * SES or SNS round trip, at its own memory size.
+ */
+export const SQS_REQUESTS_PER_MESSAGE = 3;
+export const SENDER_MEMORY_MB = 256;
+export const SENDER_ROUTE = 'delivery-sender';
+
+export function deliveryCost(flow: FlowFigures): { sqs: number; sender_requests: number; sender_duration: number; gbSeconds: number } {
+  const million = 1_000_000;
+  const sends = flow.invocations.filter((call) => call.route === SENDER_ROUTE);
+  const senderMs = sends.reduce((sum, call) => sum + Math.ceil(call.ms) + AWS_ROUND_TRIP_MS.dynamodb + AWS_ROUND_TRIP_MS.provider, 0);
+  const gbSeconds = (senderMs / 1000) * (SENDER_MEMORY_MB / 1024);
+  return {
+    sqs: (flow.sqs_messages * SQS_REQUESTS_PER_MESSAGE * PRICES.sqs_per_million_requests * million) / million,
+    sender_requests: sends.length * PRICES.lambda_per_million_requests,
+    sender_duration: gbSeconds * PRICES.lambda_arm_per_gb_second * million,
+    gbSeconds,
+  };
+}
 
 export interface CostInputs {
   memoryMb: number;
@@ -50,13 +78,18 @@ export interface FlowCost {
 /** The cost of one million runs of `flow`, in USD. */
 export function costPerMillion(flow: FlowFigures, inputs: CostInputs): FlowCost {
   const million = 1_000_000;
-  const invocations = flow.invocations.length;
+  // API requests: every invocation but the delivery sender's (priced apart, deliveryCost).
+  const api = flow.invocations.filter((call) => call.route !== SENDER_ROUTE);
+  const invocations = api.length;
+  const senderReads = flow.sender_dynamodb_requests; // billed in the sender's time (deliveryCost)
   // Billed duration: in-process time per invocation plus the AWS round trips it waited on (concurrent signs count once).
   const signWaits = flow.kms_sign / Math.max(1, flow.kms_sign_max_concurrent);
   const billedMs =
-    flow.invocations.reduce((sum, call) => sum + Math.ceil(call.ms), 0) +
-    flow.dynamodb_requests * AWS_ROUND_TRIP_MS.dynamodb +
-    signWaits * AWS_ROUND_TRIP_MS.kms_sign;
+    api.reduce((sum, call) => sum + Math.ceil(call.ms), 0) +
+    (flow.dynamodb_requests - senderReads) * AWS_ROUND_TRIP_MS.dynamodb +
+    signWaits * AWS_ROUND_TRIP_MS.kms_sign +
+    flow.sqs_messages * AWS_ROUND_TRIP_MS.sqs;
+  const delivery = deliveryCost(flow);
   const gbSeconds = (billedMs / 1000) * (inputs.memoryMb / 1024);
   const breakdown = {
     http_api: invocations * PRICES.http_api_per_million_requests,
@@ -64,10 +97,12 @@ export function costPerMillion(flow: FlowFigures, inputs: CostInputs): FlowCost 
     lambda_duration: gbSeconds * PRICES.lambda_arm_per_gb_second * million,
     dynamodb: flow.dynamodb_rru * PRICES.dynamodb_per_million_rru + flow.dynamodb_wru * PRICES.dynamodb_per_million_wru,
     kms: (flow.kms_sign * PRICES.kms_asymmetric_per_10k * million) / 10_000,
+    sqs: delivery.sqs,
+    sender_lambda: delivery.sender_requests + delivery.sender_duration,
     email: (flow.emails * PRICES.ses_per_1000_emails * million) / 1000,
     sms: flow.sms * PRICES.sms_us_per_message * million,
   };
-  const withoutMessaging = breakdown.http_api + breakdown.lambda_requests + breakdown.lambda_duration + breakdown.dynamodb + breakdown.kms;
+  const withoutMessaging = breakdown.http_api + breakdown.lambda_requests + breakdown.lambda_duration + breakdown.dynamodb + breakdown.kms + breakdown.sqs + breakdown.sender_lambda;
   const rounded = Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, Math.round(v * 100) / 100]));
   return {
     without_messaging: Math.round(withoutMessaging * 100) / 100,

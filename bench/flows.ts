@@ -26,7 +26,10 @@ import type { Deps } from '../functions/core/deps.js';
 import { keys } from '../functions/core/model.js';
 import type { HttpResult } from '../functions/http/endpoint.js';
 import { jwkFromSpki } from '../functions/published-keys.js';
+import { deliverQueued } from '../functions/core/delivery-sender.js';
+import type { DeliveryQueue } from '../functions/ports.js';
 import { routeNamed } from '../functions/routes.js';
+import { DELIVERY_SENDER } from '../functions/workers.js';
 import { installDeps } from '../functions/runtime.js';
 import { FakeKmsKey } from '../test/support/fake-kms-key.js';
 import { SoftAuthenticator } from '../test/support/soft-authenticator.js';
@@ -51,6 +54,10 @@ export interface FlowFigures {
   sms: number;
   /** Most writes one run made to a single item that other runs (other users' logins) wrote too, and its kind. */
   dynamodb_shared_hot_key?: { kind: string; writes_per_flow: number };
+  /** Deliveries put on the queue per flow (SQS SendMessage), decoys included. */
+  sqs_messages: number;
+  /** Of dynamodb_requests, those the delivery sender made (its check of the code record), off the response path. */
+  sender_dynamodb_requests: number;
 }
 
 interface Counters {
@@ -63,7 +70,34 @@ interface Counters {
   signMaxInFlight: number;
 }
 
-const counters: Counters = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0 };
+const counters: Counters & { sqsMessages: number; senderDynamodb: number } = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0, sqsMessages: 0, senderDynamodb: 0 };
+
+/** The route name the delivery sender's invocations are reported under. */
+export const SENDER_INVOCATION = 'delivery-sender';
+
+/**
+ * The delivery queue as the bench measures it: each enqueue is counted (one
+ * SQS SendMessage) and kept; `drain` then runs the delivery sender's code on
+ * each, timed as an invocation of its own (the sender is its own Lambda),
+ * with its DynamoDB reads counted in the flow.
+ */
+function benchQueue(deps: () => Deps, timed: (route: string, run: () => Promise<unknown>) => Promise<unknown>): DeliveryQueue & { drain(): Promise<void> } {
+  const pending: string[] = [];
+  return {
+    async enqueue(body) {
+      counters.sqsMessages += 1;
+      pending.push(body);
+    },
+    async drain() {
+      while (pending.length) {
+        const body = pending.shift()!;
+        const before = counters.dynamodb;
+        await timed(SENDER_INVOCATION, () => deliverQueued(restrictDeps(deps(), DELIVERY_SENDER), body, { attempt: 1 }));
+        counters.senderDynamodb += counters.dynamodb - before;
+      }
+    },
+  };
+}
 
 /** Item keys each counted run wrote, per run (capacity model: a key many logins write is a hot partition). */
 let writtenKeys: Map<string, number> | undefined;
@@ -181,14 +215,22 @@ export async function startBench(): Promise<Bench> {
   const kmsKey = new FakeKmsKey(kmsKeyId);
   const outbox = new Outbox({ now: () => Date.now() });
   let clockOffset = 0;
+  const timed = async (route: string, run: () => Promise<unknown>) => {
+    const started = performance.now();
+    const result = await run();
+    current?.invocations.push({ route, ms: performance.now() - started });
+    return result;
+  };
+  const queue = benchQueue(() => deps, timed);
   const deps: Deps = {
     store: new DynamoDbStore(dynamo.client, tableName),
+    queue,
     // As deployed: the public keys come from the environment (put in at deploy time), so only Sign reaches KMS.
     signer: new KmsSigner(localKms(kmsKey, kmsKeyId), { keyId: kmsKeyId, publicKeys: [jwkFromSpki(kmsKey.spki)] }),
     mailer: outbox,
     sms: outbox,
     clock: { now: () => Date.now() + clockOffset },
-    logger: jsonLogger('silent'),
+    logger: jsonLogger(process.env.BENCH_LOG ? 'info' : 'silent'),
     audit: new LogAudit(jsonLogger('silent')),
     settings: { issuer: 'https://bench.twofold.test', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { ...OWASP_SCRYPT } },
     hashKey: randomBytes(32),
@@ -222,9 +264,9 @@ export async function startBench(): Promise<Bench> {
       isBase64Encoded: false,
       requestContext: { requestId: randomUUID(), http: { method: 'POST', path: '/bench', sourceIp: '127.0.0.1' } },
     } as unknown as APIGatewayProxyEventV2;
-    const started = performance.now();
-    const result = await handler(event, lambdaContext);
-    current?.invocations.push({ route, ms: performance.now() - started });
+    const result = (await timed(route, () => handler(event, lambdaContext))) as HttpResult;
+    // What the send enqueued is delivered by the sender before the flow goes on (it reads the outbox).
+    await queue.drain();
     if (result.statusCode >= 300) throw new Error(`${route} answered ${result.statusCode}: ${result.body}`);
     return result.body ? JSON.parse(result.body) : undefined;
   };
@@ -266,7 +308,7 @@ export const RETURN_AFTER_MS = 16 * 60 * 1000;
 export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations: number): Promise<FlowFigures> {
   const totals: number[] = [];
   const perRoute = new Map<string, number[]>();
-  const sums = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, emails: 0, sms: 0 };
+  const sums = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, emails: 0, sms: 0, sqsMessages: 0, senderDynamodb: 0 };
   let maxConcurrent = 0;
   const keyRuns: Array<Map<string, number>> = [];
   for (let i = -1; i < iterations; i++) {
@@ -295,6 +337,8 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
     sums.wru += counters.wru - before.wru;
     sums.kmsSign += counters.kmsSign - before.kmsSign;
     sums.kmsOther += counters.kmsOther - before.kmsOther;
+    sums.sqsMessages += counters.sqsMessages - before.sqsMessages;
+    sums.senderDynamodb += counters.senderDynamodb - before.senderDynamodb;
     const sent = bench.outbox.list().slice(messagesBefore.length);
     sums.emails += sent.filter((m) => m.channel === 'email').length;
     sums.sms += sent.filter((m) => m.channel === 'sms').length;
@@ -315,6 +359,8 @@ export async function measureFlow(bench: Bench, flow: FlowDefinition, iterations
     emails: mean(sums.emails),
     sms: mean(sums.sms),
     ...(sharedHotKey(keyRuns) && { dynamodb_shared_hot_key: sharedHotKey(keyRuns) }),
+    sqs_messages: mean(sums.sqsMessages),
+    sender_dynamodb_requests: mean(sums.senderDynamodb),
   };
 }
 

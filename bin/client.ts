@@ -17,7 +17,7 @@ import { DynamoDbStore, ensureTable } from '../functions/adapters/aws/dynamodb-s
 import { dynamoClientFor } from '../functions/adapters/local/embedded-dynamodb.js';
 import { LOCAL_TABLE_NAME } from '../functions/adapters/local/server.js';
 import { SMS_COUNTRIES } from '../functions/core/calling-codes.js';
-import { createClient, getClient, MAX_ENROLMENT_MAX_AGE_SECONDS, MAX_REFRESH_REUSE_GRACE_SECONDS, MAX_SEND_RESPONSE_FLOOR_MS, MIN_ENROLMENT_MAX_AGE_SECONDS, updateClient, type ClientSettings } from '../functions/core/clients.js';
+import { createClient, getClient, MAX_ENROLMENT_MAX_AGE_SECONDS, MAX_REFRESH_REUSE_GRACE_SECONDS, MIN_ENROLMENT_MAX_AGE_SECONDS, updateClient, type ClientSettings } from '../functions/core/clients.js';
 import type { ClientRecord, MfaPolicy } from '../functions/core/model.js';
 import { webauthnSettingsProblems } from '../functions/core/webauthn-settings.js';
 
@@ -45,8 +45,6 @@ Settings:
   --sms-countries CC,CC|all              SMS only to these countries (ISO 3166 codes, e.g. US,CA; default all).
                                          Matched on the calling code (+1: the area code for NANP members
                                          other than US and Canada; US and CA allow each other): docs/operations.md
-  --send-floor MS                        every OTP/link send answers no sooner than this, so a real
-                                         delivery and a send to nobody take as long (default 1000, max 5000)
   --refresh-reuse-grace SECONDS          a just-rotated refresh token presented again within this is refused
                                          without ending the session (default 0: reuse ends it at once; max 60)
   --enrolment-max-age SECONDS            adding a factor to a user who holds one needs MFA proved within
@@ -86,7 +84,6 @@ const { values, positionals } = parseArgs({
     'webauthn-rp-name': { type: 'string' },
     'webauthn-origin': { type: 'string', multiple: true },
     'webauthn-user-verification': { type: 'string' },
-    'send-floor': { type: 'string' },
     'refresh-reuse-grace': { type: 'string' },
     'enrolment-max-age': { type: 'string' },
     endpoint: { type: 'string' },
@@ -172,7 +169,6 @@ function settingsFromFlags(): Partial<ClientSettings> {
     send_budget_per_hour: positiveInt('send-budget'),
     sms_budget_per_hour: positiveInt('sms-budget'),
     sms_countries: smsCountries(),
-    send_response_floor_ms: wholeNumberUpTo('send-floor', MAX_SEND_RESPONSE_FLOOR_MS),
     refresh_reuse_grace_seconds: wholeNumberUpTo('refresh-reuse-grace', MAX_REFRESH_REUSE_GRACE_SECONDS),
     enrolment_max_age_seconds: enrolmentMaxAge(),
   };

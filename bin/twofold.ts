@@ -115,6 +115,7 @@ const props: TwofoldStackProps = {
   kmsSignQuota: integer('kmsSignQuota'),
   alarmTopicArn: context('alarmTopicArn'),
   auditEvents: context('auditEvents') === 'true',
+  deliveryConcurrency: integer('deliveryConcurrency'),
 };
 
 new TwofoldStack(app, context('stackName') ?? 'Twofold', props);

@@ -2435,7 +2435,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them), for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody. */
+            /** @description Queued for delivery; also for unknown users (nothing sent, unless the client reveals them) for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). The code is stored and its delivery queued before the answer; a sender delivers it moments later, retrying throttling. A send to nobody makes the same requests (a decoy goes on the queue), so timing does not tell them apart. A failed enqueue is 503 with Retry-After and leaves no usable code. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2591,7 +2591,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms). */
+            /** @description Queued for delivery; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. A send to nobody makes the same requests (a decoy goes on the queue). A failed enqueue is 503 with Retry-After and leaves no usable link. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -10,20 +10,25 @@
  */
 import type { Deps } from './core/deps.js';
 import { keys } from './core/model.js';
-import type { Audit, Mailer, Signer, SmsSender, Store } from './ports.js';
+import type { Audit, DeliveryQueue, Mailer, Signer, SmsSender, Store } from './ports.js';
 import type { RouteDefinition } from './routes.js';
+
+/** What a function declares about its needs: a route of the route table, or a worker (functions/workers.ts). */
+export type FunctionNeeds = Pick<RouteDefinition, 'name' | 'auth' | 'capabilities' | 'table'>;
 
 /**
  * `sign`: kms:Sign (issues tokens); `public-keys`: the public keys put in at
  * deploy time (publishes the JWKS or verifies tokens; no AWS call, so no IAM
- * grant; routes with client or user auth get it anyway); `email`, `sms`: sends;
+ * grant; routes with client or user auth get it anyway); `queue`: puts
+ * deliveries on the delivery queue (sends); `email`, `sms`: SES and SNS
+ * (only the delivery sender);
  * `hash-key`: the keyed-hash secret (OTPs, link codes, send limits);
  * `totp-key`: the keys that seal TOTP seeds; `user-token-key`: the keys of
  * the user access tokens' MAC (mints them with a token response, checks them
  * on user-token routes; implied, see needsOf); `audit`: emits audit events
  * (docs/audit.md), so may put them on the audit bus when one is enabled.
  */
-export type Capability = 'sign' | 'public-keys' | 'email' | 'sms' | 'hash-key' | 'totp-key' | 'user-token-key' | 'audit';
+export type Capability = 'sign' | 'public-keys' | 'queue' | 'email' | 'sms' | 'hash-key' | 'totp-key' | 'user-token-key' | 'audit';
 
 /** A kind of table record: a key of core/model.ts `keys`. */
 export type RecordKind = keyof typeof keys;
@@ -118,9 +123,6 @@ const STORE_ACCESS: { readonly [Method in keyof Store]: 'read' | 'write' } = {
   getAttempts: 'read',
   restartAttempts: 'write',
   uncountAttempt: 'write',
-  logSend: 'write',
-  getSendLog: 'read',
-  replaceSendLog: 'write',
   logSendOnRecord: 'write',
   getRecordSendLog: 'read',
 };
@@ -153,7 +155,7 @@ function guardStore(deps: Deps, route: string, needs: RouteNeeds): Store {
  * reach `deps` at call time, so tests that swap a port after installing
  * dependencies are honoured.
  */
-export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
+export function restrictDeps(deps: Deps, route: FunctionNeeds): Deps {
   // Built once per dependencies and route, not per request: the wrappers are the
   // objects caches key on (tokens.ts keeps one verification key set per signer).
   let byRoute = restricted.get(deps);
@@ -163,9 +165,9 @@ export function restrictDeps(deps: Deps, route: RouteDefinition): Deps {
   return built;
 }
 
-const restricted = new WeakMap<Deps, WeakMap<RouteDefinition, Deps>>();
+const restricted = new WeakMap<Deps, WeakMap<FunctionNeeds, Deps>>();
 
-function buildRestrictedDeps(deps: Deps, route: RouteDefinition): Deps {
+function buildRestrictedDeps(deps: Deps, route: FunctionNeeds): Deps {
   const needs = needsOf(route);
   const has = (capability: Capability) => needs.capabilities.has(capability);
   const refuse = (capability: Capability) => async (): Promise<never> => {
@@ -178,13 +180,14 @@ function buildRestrictedDeps(deps: Deps, route: RouteDefinition): Deps {
   };
   const mailer: Mailer = { sendEmail: has('email') ? (message) => deps.mailer.sendEmail(message) : refuse('email') };
   const sms: SmsSender = { sendSms: has('sms') ? (message) => deps.sms.sendSms(message) : refuse('sms') };
+  const queue: DeliveryQueue = { enqueue: has('queue') ? (body) => deps.queue.enqueue(body) : refuse('queue') };
   const audit: Audit = { record: has('audit') ? (event) => deps.audit.record(event) : refuse('audit') };
   // Every other field reads `deps` at use, as the guarded ports do.
   const view = {} as Deps;
   for (const field of Object.keys(deps) as Array<keyof Deps>) {
     Object.defineProperty(view, field, { enumerable: true, configurable: true, get: () => deps[field] });
   }
-  const ports = { store: guardStore(deps, route.name, needs), signer, mailer, sms, audit };
+  const ports = { store: guardStore(deps, route.name, needs), signer, queue, mailer, sms, audit };
   for (const [field, value] of Object.entries(ports)) Object.defineProperty(view, field, { enumerable: true, value });
   const secret = <K extends keyof Deps>(field: K, capability: Capability) =>
     Object.defineProperty(view, field, {

@@ -64,6 +64,9 @@ const envSchema = () =>
     // SNS sender IDs: 1 to 11 letters and digits, at least one letter.
     SMS_SENDER_ID: optional(z.string().check(z.regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, 'must be 1 to 11 letters or digits, with a letter'))),
     APP_NAME: z.pipe(optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))), z.transform((v) => v ?? 'Twofold')),
+    // The delivery queue sends put their messages on, and (the delivery sender only) its dead-letter queue.
+    DELIVERY_QUEUE_URL: optional(trimmed()),
+    DELIVERY_DEAD_LETTER_QUEUE_URL: optional(trimmed()),
     // The EventBridge bus for audit events (docs/audit.md); unset: audit events go to the log only.
     AUDIT_EVENT_BUS: optional(trimmed()),
     // The CloudWatch namespace of the embedded metrics (core/metrics.ts); the stack sets `Twofold/<stack name>`.
@@ -88,6 +91,8 @@ export interface Config {
   userTokenKeys: { secretArn: string; ids: readonly string[] };
   ses: { fromAddress: string; configurationSet?: string };
   sms: { senderId?: string };
+  /** The delivery queue (sends and the delivery sender) and its dead-letter queue (the sender). */
+  delivery: { queueUrl?: string; deadLetterQueueUrl?: string };
   logLevel: LogLevel;
   /** EventBridge bus name or ARN that receives audit events, when enabled. */
   auditEventBus?: string;
@@ -128,6 +133,10 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     userTokenKeys: { secretArn: e.USER_TOKEN_KEY_SECRET_ARN, ids: [...new Set(e.USER_TOKEN_KEY_IDS)] },
     ses: { fromAddress: e.SES_FROM_ADDRESS, ...(e.SES_CONFIGURATION_SET ? { configurationSet: e.SES_CONFIGURATION_SET } : {}) },
     sms: e.SMS_SENDER_ID ? { senderId: e.SMS_SENDER_ID } : {},
+    delivery: {
+      ...(e.DELIVERY_QUEUE_URL ? { queueUrl: e.DELIVERY_QUEUE_URL } : {}),
+      ...(e.DELIVERY_DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DELIVERY_DEAD_LETTER_QUEUE_URL } : {}),
+    },
     logLevel: e.LOG_LEVEL,
     ...(e.AUDIT_EVENT_BUS ? { auditEventBus: e.AUDIT_EVENT_BUS } : {}),
     settings: {

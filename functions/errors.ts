@@ -184,12 +184,19 @@ export class ConflictError extends Error {
  * fails. Mapped to 503 with Retry-After.
  */
 export class DependencyError extends Error {
+  /**
+   * The dependency refused this very request for good (an address SES
+   * rejects, a number SNS cannot reach): retrying it cannot help. Otherwise
+   * the failure may pass (throttling, an outage, a timeout).
+   */
+  readonly permanent: boolean;
   constructor(
     readonly dependency: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; permanent?: boolean },
   ) {
     super(`${dependency} failed`, options);
     this.name = 'DependencyError';
+    this.permanent = options?.permanent ?? false;
   }
 }
 

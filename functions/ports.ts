@@ -113,17 +113,6 @@ export interface SendLog {
  */
 export type RecordSendLog = { now: number } & ({ lastAtOrBefore: number; maxEntries: number } | { seen: number; times: number[] });
 
-export interface LogSendOptions {
-  /** The send's time (ms), appended to the log. */
-  now: number;
-  /** Appends only if the latest logged send is at or before this (ms): the cooldown. */
-  lastAtOrBefore: number;
-  /** Appends only while the log holds fewer entries than this, however old. */
-  maxEntries: number;
-  /** Epoch seconds after which the table's TTL may delete the log. */
-  expiresAt: number;
-}
-
 /**
  * A key-value store of versioned records. Every write is one conditional
  * single-item write (no transactions): races are settled by the version
@@ -176,9 +165,10 @@ export interface Store {
   /**
    * Atomically adds `by` to a counter record and returns the new total. With
    * `below`, adds only while the total is below it (a missing counter is 0);
-   * otherwise adds nothing and throws ConflictError.
+   * with `above`, only while it is above it (a missing counter is 0: nothing
+   * is added); otherwise adds nothing and throws ConflictError.
    */
-  increment(key: string, by: number, options?: { expiresAt?: number; below?: number }): Promise<number>;
+  increment(key: string, by: number, options?: { expiresAt?: number; below?: number; above?: number }): Promise<number>;
 
   /**
    * Counts one attempt on an existing counter with ONE atomic conditional
@@ -200,24 +190,22 @@ export interface Store {
   uncountAttempt(key: string, run: string, options?: { all?: boolean }): Promise<void>;
 
   /**
-   * Appends a send to the log at `key` with ONE atomic conditional write (no
-   * read first): when there is no log yet, or its latest send is at or
-   * before `lastAtOrBefore` and it holds fewer than `maxEntries` times. False
-   * when a condition failed and nothing was written; the caller then reads
-   * the log, judges it, and replaces it (getSendLog, replaceSendLog).
-   */
-  logSend(key: string, options: LogSendOptions): Promise<boolean>;
-  getSendLog(key: string): Promise<SendLog | undefined>;
-  /** Replaces the log with `times` only if it is still at the version of `seen` (undefined: absent); false if it changed. */
-  replaceSendLog(key: string, seen: SendLog | undefined, times: number[], expiresAt: number): Promise<boolean>;
-  /**
    * Writes only the send log kept on the record `key` (RecordSendLog; the
-   * value, its version, guesses and run stay as they are), with one
-   * conditional write; a lost condition writes nothing and throws
-   * ConflictError. `expiresAt` applies only to a record that has no TTL yet.
+   * value, its version, guesses and run stay as they are), creating the
+   * record if there is none, with one conditional write; a lost condition
+   * writes nothing and throws ConflictError. Sets the record's TTL to
+   * `expiresAt`: the caller passes one no earlier than any other write to
+   * the record sets, so the log never shortens the record's life, nor the
+   * record the log's. The one send-log mechanism: a destination's log lives
+   * on its code record, a submitted identifier's on a record of its own.
    */
   logSendOnRecord(key: string, log: RecordSendLog, expiresAt: number): Promise<void>;
-  /** The send log kept on the record `key` (version 0 and no times: none). */
+  /**
+   * The send log kept on the record `key` (version 0 and no times: none).
+   * A log in the layout of standalone logs written before the logs were
+   * unified (times without a log version) is read as version 0, so the next
+   * write replaces it, judged on its times.
+   */
   getRecordSendLog(key: string): Promise<SendLog>;
 }
 
@@ -244,6 +232,16 @@ export interface SmsMessage {
 
 export interface SmsSender {
   sendSms(message: SmsMessage): Promise<void>;
+}
+
+/**
+ * The queue between a send and its delivery (core/delivery.ts): a send puts
+ * one sealed message on it and answers; the delivery sender takes it off and
+ * delivers through the Mailer or the SmsSender. `enqueue` resolves once the
+ * queue holds the message, and throws DependencyError when it could not.
+ */
+export interface DeliveryQueue {
+  enqueue(body: string): Promise<void>;
 }
 
 /** Signs JWS ES256 signing inputs with the service key. */
@@ -288,7 +286,8 @@ export interface AuditEvent {
     | 'recovery_code_used'
     | 'recovery_codes_exhausted'
     | 'factor_enrolment'
-    | 'factor_removal';
+    | 'factor_removal'
+    | 'delivery';
   user_id: string | null;
   client_id: string | null;
   method: string | null;

@@ -17,8 +17,10 @@
  *   UpdateItem and DeleteItem (increments are UpdateItem). IAM limits each to
  *   the kinds' key prefixes with `dynamodb:LeadingKeys`.
  * - Capabilities: `sign` (kms:Sign, issues tokens), `public-keys` (publishes
- *   the JWKS), `email`, `sms`, `hash-key` (keyed hashes: OTPs, link codes,
- *   send limits), `totp-key` (opens and seals TOTP seeds).
+ *   the JWKS), `queue` (puts deliveries on the delivery queue; only the
+ *   delivery sender, functions/workers.ts, has `email` and `sms`),
+ *   `hash-key` (keyed hashes: OTPs, link codes, send limits; seals queued
+ *   deliveries), `totp-key` (opens and seals TOTP seeds).
  * - The same declaration restricts the dependencies the handler receives, in
  *   tests and locally as in AWS: an undeclared access throws
  *   UndeclaredAccessError naming the entry to add, so a missing declaration
@@ -294,7 +296,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'contact_mismatch', when: "the email is not the user's" },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
-    capabilities: ['email', 'hash-key'],
+    capabilities: ['queue', 'hash-key'],
     table: { read: ['user', 'otp'], write: ['otp', 'sendRequestRate', 'sendBudget'] },
   },
   {
@@ -333,7 +335,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 400, code: 'sms_country_not_allowed', when: SMS_COUNTRY_400 },
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
     ],
-    capabilities: ['sms', 'hash-key'],
+    capabilities: ['queue', 'hash-key'],
     table: { read: ['user', 'otp'], write: ['otp', 'sendRequestRate', 'sendBudget'] },
   },
   {
@@ -384,7 +386,7 @@ export const routes: readonly RouteDefinition[] = [
     success: {
       status: 200,
       description:
-        "Sent; also for unknown users (nothing sent, unless the client reveals them), for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). Every answer takes at least the client's send_response_floor_ms (default 1000 ms), so timing does not tell a real delivery from a send to nobody.",
+        "Queued for delivery; also for unknown users (nothing sent, unless the client reveals them) for sends a destination limit dropped, and for SMS to a stored number outside the client's SMS countries (dropped, nothing sent). The code is stored and its delivery queued before the answer; a sender delivers it moments later, retrying throttling. A send to nobody makes the same requests (a decoy goes on the queue), so timing does not tell them apart. A failed enqueue is 503 with Retry-After and leaves no usable code.",
       schema: 'OtpSendResponse',
     },
     errors: [
@@ -393,7 +395,7 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
-    capabilities: ['email', 'sms', 'hash-key'],
+    capabilities: ['queue', 'hash-key'],
     table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user', 'otp'], write: ['otp', 'otpDecoy', 'sendRequestRate', 'sendBudget'] },
   },
   {
@@ -425,7 +427,7 @@ export const routes: readonly RouteDefinition[] = [
     success: {
       status: 200,
       description:
-        "Sent; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. Every answer takes at least the client's send_response_floor_ms (default 1000 ms).",
+        "Queued for delivery; also for unknown users (nothing sent, unless the client reveals them) and for sends a destination limit dropped. A send to nobody makes the same requests (a decoy goes on the queue). A failed enqueue is 503 with Retry-After and leaves no usable link.",
       schema: 'LinkSendResponse',
     },
     errors: [
@@ -434,8 +436,8 @@ export const routes: readonly RouteDefinition[] = [
       { status: 429, code: 'rate_limited', when: SEND_LIMIT_429 },
       { status: 403, code: 'forbidden', when: '`direct` delivery is not allowed for this client' },
     ],
-    capabilities: ['email', 'hash-key'],
-    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user', 'otp'], write: ['magicLink', 'otp', 'sendRequestRate', 'sendBudget'] },
+    capabilities: ['queue', 'hash-key'],
+    table: { read: ['emailClaim', 'phoneClaim', 'usernameClaim', 'user', 'otp'], write: ['magicLink', 'otp', 'otpDecoy', 'sendRequestRate', 'sendBudget'] },
   },
   {
     name: 'auth-link-authenticate',

@@ -12,7 +12,7 @@
 import { buildAwsDeps } from './adapters/aws/wiring.js';
 import type { Deps } from './core/deps.js';
 import { installPublicSettings } from './public-settings.js';
-import type { RouteDefinition } from './routes.js';
+import type { FunctionNeeds } from './access.js';
 
 let current: Promise<Deps> | undefined;
 
@@ -29,7 +29,7 @@ export function installDeps(deps: Deps | Promise<Deps>): void {
  * The dependencies of this process. In Lambda, one function serves one
  * route: the first caller's route decides which secrets the cold start reads.
  */
-export function getDeps(route?: RouteDefinition): Promise<Deps> {
+export function getDeps(route?: FunctionNeeds): Promise<Deps> {
   if (!current) {
     // Nothing installed (a Lambda cold start): wire AWS.
     current = buildAwsDeps(undefined, undefined, route);

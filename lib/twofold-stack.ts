@@ -1,22 +1,25 @@
 /**
  * The whole service on AWS: one Lambda per route of the route table behind an
- * HTTP API, the sessions table, the ES256 KMS key, the hash-key secret, SES
- * and SNS delivery, alarms. Every grant is derived from the route's declared
+ * HTTP API, the sessions table, the ES256 KMS key, the hash-key secret, the
+ * delivery queue and its sender (the only function that calls SES and SNS),
+ * alarms. Every grant is derived from the route's declared
  * capabilities. Takes props only: bin/twofold.ts reads context and env.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
-import { Effect, Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { keyPrefix, needsOf, OWNER_KINDS } from '../functions/access.js';
+import { keyPrefix, needsOf, OWNER_KINDS, type FunctionNeeds } from '../functions/access.js';
+import { DELIVERY_SENDER } from '../functions/workers.js';
 import { settingProblems } from '../functions/config.js';
 import { routes as routeTable, type RouteDefinition } from '../functions/routes.js';
 import { OperationalAlarms } from './constructs/alarms.js';
 import { TwofoldApi } from './constructs/api.js';
 import { metricsNamespace, Operations } from './constructs/operations.js';
 import { AuditEvents } from './constructs/audit-events.js';
+import { Delivery } from './constructs/delivery.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { HashKeySecret } from './constructs/hash-key-secret.js';
 import { PublishedKeys } from './constructs/published-keys.js';
@@ -74,6 +77,8 @@ export interface TwofoldStackProps extends StackProps {
   readonly auditEvents?: boolean;
   /** SNS topic ARN that alarms notify. */
   readonly alarmTopicArn?: string;
+  /** Delivery sender instances at once (the SQS event source's maximum concurrency), matched to the SES and SNS rates. @default DEFAULT_SENDER_CONCURRENCY */
+  readonly deliveryConcurrency?: number;
   /** @default the route table of functions/routes.ts */
   readonly routes?: readonly RouteDefinition[];
   /** @default the repository root */
@@ -101,6 +106,8 @@ export class TwofoldStack extends Stack {
   readonly operations: Operations;
   /** Present only when `auditEvents` is on. */
   readonly audit?: AuditEvents;
+  /** The delivery queue, its sender and dead-letter queue. */
+  readonly delivery: Delivery;
   /** One per route, in route-table order. */
   readonly endpoints: EndpointFunction[] = [];
   readonly issuer: string;
@@ -174,6 +181,18 @@ export class TwofoldStack extends Stack {
 
     if (props.auditEvents) this.audit = new AuditEvents(this, 'Audit', { retention: RetentionDays.ONE_YEAR });
 
+    // The sender, not the routes, calls SES and SNS; routes that send put their deliveries on its queue.
+    this.delivery = new Delivery(this, 'Delivery', {
+      projectRoot: props.projectRoot ?? PROJECT_ROOT,
+      environment: this.audit ? { ...environment, AUDIT_EVENT_BUS: this.audit.bus.eventBusName } : environment,
+      logRetention,
+      bundleSettings: { auditEvents: this.audit !== undefined },
+      maxConcurrency: props.deliveryConcurrency,
+      alarmTopicArn: props.alarmTopicArn,
+    });
+    this.grantCapabilities(this.delivery.role, DELIVERY_SENDER, sesResources, props.senderEmail, false);
+    environment.DELIVERY_QUEUE_URL = this.delivery.queue.queueUrl;
+
     for (const route of routes) {
       // Only the functions that emit audit events know the bus (and load the EventBridge client).
       const audits = this.audit !== undefined && (route.capabilities ?? []).includes('audit');
@@ -186,12 +205,12 @@ export class TwofoldStack extends Stack {
       });
       this.endpoints.push(endpoint);
       this.api.addRoute(route, endpoint.fn);
-      this.grantCapabilities(endpoint, route, sesResources, props.senderEmail);
+      this.grantCapabilities(endpoint.role, route, sesResources, props.senderEmail, true);
     }
 
     this.alarms = new OperationalAlarms(this, 'Alarms', {
       api: this.api.httpApi,
-      functions: this.endpoints.map((e) => e.fn),
+      functions: [...this.endpoints.map((e) => e.fn), this.delivery.sender],
       kmsLogGroups: this.endpoints.filter((e) => needsOf(e.route).capabilities.has('sign')).map((e) => e.logGroup),
       alarmTopicArn: props.alarmTopicArn,
     });
@@ -210,6 +229,8 @@ export class TwofoldStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.sessions.table.tableName, description: 'TABLE_NAME for `npm run client`' });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn, description: 'Pass as previousKeyArn when rotating' });
     new CfnOutput(this, 'HashKeySecretArn', { value: this.hashKey.secret.secretArn });
+    new CfnOutput(this, 'DeliveryQueueUrl', { value: this.delivery.queue.queueUrl, description: 'Queued deliveries (sealed)' });
+    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', { value: this.delivery.deadLetterQueue.queueUrl, description: 'Deliveries that failed for good (sealed); alarmed' });
     new CfnOutput(this, 'TotpKeySecretArn', { value: this.totpKeys.secret.secretArn, description: '--secret-id for `npm run totp-keys`' });
     new CfnOutput(this, 'UserTokenKeySecretArn', { value: this.userTokenKeys.secret.secretArn, description: 'The user access tokens\' keys, for a rotation' });
     if (this.signingKey.nextKey) {
@@ -227,7 +248,8 @@ export class TwofoldStack extends Stack {
    * of the record kinds declared; a route that declares nothing gets no table,
    * no secret and no key.
    */
-  private grantCapabilities(endpoint: EndpointFunction, route: RouteDefinition, sesResources: string[], senderEmail: string): void {
+  private grantCapabilities(role: Role, route: FunctionNeeds, sesResources: string[], senderEmail: string, enqueues: boolean): void {
+    const endpoint = { role };
     const needs = needsOf(route);
     const has = (capability: Parameters<typeof needs.capabilities.has>[0]) => needs.capabilities.has(capability);
     const records = [...needs.read].filter((kind) => !OWNER_KINDS.has(kind));
@@ -240,6 +262,8 @@ export class TwofoldStack extends Stack {
     if (has('user-token-key')) this.userTokenKeys.grantRead(endpoint.role);
     if (has('sign')) this.signingKey.grantSign(endpoint.role);
     if (has('audit') && this.audit) this.audit.grantPut(endpoint.role);
+    // `queue` on a route puts deliveries on the queue; the sender's queue rights come with its event source.
+    if (has('queue') && enqueues) this.delivery.queue.grantSendMessages(endpoint.role);
     if (has('email')) {
       Grant.addToPrincipal({
         grantee: endpoint.role,
@@ -270,8 +294,8 @@ export class TwofoldStack extends Stack {
       id: 'AwsSolutions-APIG4',
       reason: 'Authorization happens in each function: /cis/v1 routes verify the client access token (ES256 JWT: signature, issuer, audience, typ) in the endpoint middleware; /oidc/token authenticates client credentials; JWKS, discovery and OpenAPI are public by contract.',
     });
-    for (const endpoint of this.endpoints) {
-      Validations.of(endpoint.fn).acknowledge({
+    for (const fn of [...this.endpoints.map((e) => e.fn), this.delivery.sender]) {
+      Validations.of(fn).acknowledge({
         id: 'AwsSolutions-L1',
         reason: 'Pinned to nodejs22.x, the runtime the bundles target (esbuild target node22) and the code is tested on; a newer runtime is a deliberate upgrade, not an automatic one.',
       });

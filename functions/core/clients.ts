@@ -19,7 +19,6 @@ export const CLIENT_DEFAULTS = {
   reveal_unknown_users: false,
   send_budget_per_hour: 1000,
   sms_budget_per_hour: 1000,
-  send_response_floor_ms: 1000,
   refresh_reuse_grace_seconds: 0,
   enrolment_max_age_seconds: 900,
 } as const;
@@ -29,8 +28,6 @@ export const MAX_REFRESH_REUSE_GRACE_SECONDS = 60;
 /** Bounds of `enrolment_max_age_seconds`: at least a minute to finish a ceremony, at most a day (a week-old MFA is no proof). */
 export const MIN_ENROLMENT_MAX_AGE_SECONDS = 60;
 export const MAX_ENROLMENT_MAX_AGE_SECONDS = 86_400;
-/** The longest response floor a client may set, well inside the function timeout. */
-export const MAX_SEND_RESPONSE_FLOOR_MS = 5000;
 
 export type ClientSettings = Omit<ClientRecord, 'client_id' | 'name' | 'secret_hash' | 'created_at'>;
 
@@ -85,6 +82,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 export async function getClient(deps: Pick<Deps, 'store'>, clientId: string): Promise<ClientRecord | undefined> {
+  // A client stored before sends stopped being padded may still hold `send_response_floor_ms`: it is ignored.
   return (await deps.store.get<ClientRecord>(keys.client(clientId)))?.value;
 }
 

@@ -1,5 +1,5 @@
 import type { SealKeyring } from './crypto.js';
-import type { Audit, Clock, Logger, Mailer, Signer, SmsSender, Store } from '../ports.js';
+import type { Audit, Clock, DeliveryQueue, Logger, Mailer, Signer, SmsSender, Store } from '../ports.js';
 
 /** Service-wide settings the core needs (per-client settings live on the client record). */
 export interface CoreSettings {
@@ -18,6 +18,8 @@ export interface CoreSettings {
 /** Everything the core depends on, wired once per cold start. */
 export interface Deps {
   store: Store;
+  /** Where sends put their deliveries (core/delivery.ts); only the delivery sender uses the mailer and the SMS sender. */
+  queue: DeliveryQueue;
   mailer: Mailer;
   sms: SmsSender;
   signer: Signer;

@@ -12,12 +12,15 @@ import { keyedHash, randomToken } from './crypto.js';
 import type { Deps } from './deps.js';
 import { renderEmail, type EmailContent } from './email-template.js';
 import { keys, toEpochSeconds, type ClientRecord, type UserRecord } from './model.js';
-import { countFailed, countLimited, recordSend } from './metrics.js';
-import { admitDeliveryWith, guardSendRequest, SEND_WINDOW_MS } from './rate-limits.js';
-import { withResponseFloor } from './send-pacing.js';
+import { enqueueDelivery } from './delivery.js';
+import { codeRecordLogTtl } from './otp.js';
+import { unknownSubject } from './attempts.js';
+import { countLimited, recordSend } from './metrics.js';
+import { admitDeliveryWith, guardSendRequest, SEND_COOLDOWN_MS, SENDS_PER_WINDOW } from './rate-limits.js';
+import { findUserEvenly } from './send-lookup.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { findUser, type IdentifierType } from './users.js';
+import type { IdentifierType } from './users.js';
 
 export const LINK_DEFAULT_MINUTES = 15;
 export const LINK_MAX_MINUTES = 60;
@@ -80,7 +83,11 @@ export function buildMagicLink(redirectUri: string, code: string, state?: string
 /**
  * `POST /cis/v1/auth/link/email/send`. Known and unknown identifiers are
  * answered alike, as for OTP sends: 429s only on what was submitted, silent
- * limits on the real address, the client's response floor on every answer.
+ * limits on the real address, and the same requests: a lookup of two reads,
+ * the budget, the submitted identifier's log, the address's log, the link
+ * record, one message on the queue. For nobody, the log is kept on the
+ * identifier's decoy record, the link record is a decoy no code opens, and
+ * the message is a decoy the sender drops.
  */
 export async function sendMagicLink(deps: Deps, client: ClientRecord, input: LinkSendInput): Promise<LinkSendResult> {
   // Exact string match against the registered URIs, before any lookup: no prefix, no normalisation.
@@ -92,67 +99,81 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
   const identifier = input.identifier ?? input.email!;
   const minutes = input.email_expiration ?? LINK_DEFAULT_MINUTES;
 
-  return withResponseFloor(deps, client, 'link/email/send', async () => {
-    const found = await findUser(deps, type, identifier);
-    const user = found?.value.status === 'Active' ? found.value : undefined;
-    if ((!user || user.email === undefined) && client.reveal_unknown_users) {
-      if (!user) throw new UserNotFoundError();
-      throw new InvalidInputError('The user has no email address');
-    }
+  const user = await findUserEvenly(deps, type, identifier);
+  const active = user?.status === 'Active' ? user : undefined;
+  if ((!active || active.email === undefined) && client.reveal_unknown_users) {
+    if (!active) throw new UserNotFoundError();
+    throw new InvalidInputError('The user has no email address');
+  }
 
-    const guard = await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier }, { delivering: user?.email !== undefined && !direct }).catch(countLimited(deps, 'email'));
-    if (!user || user.email === undefined) {
-      // Same answer as for a known user; nothing is stored or sent.
-      recordSend(deps, { channel: 'email', outcome: 'unknown' });
-      return direct ? { message: LINK_SENT_MESSAGE, link: buildMagicLink(input.redirect_uri, randomToken(LINK_CODE_BYTES), input.state) } : { message: LINK_SENT_MESSAGE };
-    }
+  const guard = await guardSendRequest(deps, client, { channel: 'email', identifierType: type, identifier }, { delivering: active?.email !== undefined && !direct }).catch(
+    countLimited(deps, 'email'),
+  );
+  // What goes out, built alike for a real address and for nobody: the same code, link and email, so both paths do the same work.
+  const code = randomToken(LINK_CODE_BYTES);
+  const link = buildMagicLink(input.redirect_uri, code, input.state);
+  const email = renderEmail(deps.settings.appName, input.email_content, { link }, minutes);
+  const decoy = () => enqueueDelivery(deps, { kind: 'decoy', channel: 'email', expires_at: deps.clock.now() + minutes * 60_000, message: { to: '', ...email, link } });
+  const now = deps.clock.now();
+  const key = codeKey(deps, code);
+  if (!active || active.email === undefined) {
+    // Same answer and the same writes as for a known user: a decoy link record no one has the code of (its user is
+    // nobody), and for a delivery a send log on the identifier's decoy record and a decoy message, which the sender drops.
     if (!direct) {
-      // The address's send log is kept on the user's email code record, shared with OTP and verification sends.
-      const logKey = keys.otp(user.user_id, 'email');
-      const expiresAt = Math.ceil((deps.clock.now() + SEND_WINDOW_MS) / 1000);
-      const verdict = await admitDeliveryWith(
-        deps,
-        guard,
-        (log) => deps.store.logSendOnRecord(logKey, log, expiresAt),
-        () => deps.store.getRecordSendLog(logKey),
-      );
-      if (verdict === 'destination_limit') {
-        deps.logger.warn('magic link send dropped', { user_id: user.user_id, reason: verdict, client_id: client.client_id });
-        recordSend(deps, { channel: 'email', outcome: 'dropped' });
-        return { message: LINK_SENT_MESSAGE };
-      }
-    }
-
-    const code = randomToken(LINK_CODE_BYTES);
-    const link = buildMagicLink(input.redirect_uri, code, input.state);
-    const now = deps.clock.now();
-    const record: MagicLinkRecord = {
-      client_id: client.client_id,
-      user_id: user.user_id,
-      email: user.email,
-      created_at: now,
-      expires_at: now + minutes * 60_000,
-    };
-    const key = codeKey(deps, code);
-    const version = await deps.store.put(key, record, { expectVersion: null, expiresAt: toEpochSeconds(record.expires_at) + 3600 });
-    if (direct) {
-      recordSend(deps, { channel: 'email', outcome: 'direct' });
-      return { message: LINK_SENT_MESSAGE, link };
-    }
-
-    const email = renderEmail(deps.settings.appName, input.email_content, { link }, minutes);
-    try {
-      await deps.mailer.sendEmail({ to: user.email, ...email, link }).catch(countFailed(deps, 'email', undefined));
-    } catch (error) {
-      // An undelivered link must not stay usable: remove it, then report the outage.
-      await deps.store.delete(key, { expectVersion: version }).catch((cleanup: unknown) => {
-        deps.logger.warn('could not remove an undelivered magic link', { error: cleanup instanceof Error ? cleanup.name : String(cleanup) });
+      await deps.store.logSendOnRecord(keys.otpDecoy(unknownSubject(type, identifier), 'email'), { now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW }, codeRecordLogTtl(now)).catch((error: unknown) => {
+        if (!(error instanceof ConflictError)) throw error; // a full decoy log refuses as a real one would; nothing to deliver either way
       });
-      throw error;
     }
-    recordSend(deps, { channel: 'email', outcome: 'delivered' });
+    await deps.store.put(key, { client_id: client.client_id, user_id: '', email: '', created_at: now, expires_at: now + minutes * 60_000 } satisfies MagicLinkRecord, {
+      expectVersion: null,
+      expiresAt: toEpochSeconds(now + minutes * 60_000) + 3600,
+    });
+    recordSend(deps, { channel: 'email', outcome: 'unknown' });
+    if (direct) return { message: LINK_SENT_MESSAGE, link };
+    await decoy();
     return { message: LINK_SENT_MESSAGE };
-  });
+  }
+  if (!direct) {
+    // The address's send log is kept on the user's email code record, shared with OTP and verification sends.
+    const logKey = keys.otp(active.user_id, 'email');
+    const verdict = await admitDeliveryWith(
+      deps,
+      guard,
+      (log) => deps.store.logSendOnRecord(logKey, log, codeRecordLogTtl(deps.clock.now())),
+      () => deps.store.getRecordSendLog(logKey),
+    );
+    if (verdict === 'destination_limit') {
+      deps.logger.warn('magic link send dropped', { user_id: active.user_id, reason: verdict, client_id: client.client_id });
+      await decoy();
+      recordSend(deps, { channel: 'email', outcome: 'dropped' });
+      return { message: LINK_SENT_MESSAGE };
+    }
+  }
+
+  const record: MagicLinkRecord = {
+    client_id: client.client_id,
+    user_id: active.user_id,
+    email: active.email,
+    created_at: now,
+    expires_at: now + minutes * 60_000,
+  };
+  const version = await deps.store.put(key, record, { expectVersion: null, expiresAt: toEpochSeconds(record.expires_at) + 3600 });
+  if (direct) {
+    recordSend(deps, { channel: 'email', outcome: 'direct' });
+    return { message: LINK_SENT_MESSAGE, link };
+  }
+
+  try {
+    await enqueueDelivery(deps, { kind: 'link', record: key, channel: 'email', expires_at: record.expires_at, message: { to: active.email, ...email, link } });
+  } catch (error) {
+    // A link that will never be delivered must not stay usable: remove it, then report the outage.
+    await deps.store.delete(key, { expectVersion: version }).catch((cleanup: unknown) => {
+      deps.logger.warn('could not remove an undelivered magic link', { error: cleanup instanceof Error ? cleanup.name : String(cleanup) });
+    });
+    throw error;
+  }
+  recordSend(deps, { channel: 'email', outcome: 'queued' });
+  return { message: LINK_SENT_MESSAGE };
 }
 
 export interface LinkAuthenticateInput {

@@ -61,9 +61,13 @@ export function emfFields(namespace: string, at: number, metrics: CountedMetric[
 
 /** What happened to one send. */
 export type SendOutcome =
-  /** handed to the provider */
+  /** a real send's code stored and its delivery queued (the sender then counts delivered, stale or failed) */
+  | 'queued'
+  /** handed to the provider by the delivery sender */
   | 'delivered'
-  /** the provider failed: 503, the code revoked */
+  /** the delivery sender dropped it: the code expired, was used or replaced before it could go */
+  | 'stale'
+  /** the provider refused it for good, or every retry failed: dead-lettered, the code revoked */
   | 'failed'
   /** refused with 429 (what was submitted, or the client's budget) */
   | 'limited'
@@ -102,14 +106,6 @@ type SendDeps = Pick<Deps, 'logger' | 'clock' | 'settings'>;
 export function countLimited(deps: SendDeps, channel: SendRecord['channel']): (error: unknown) => never {
   return (error) => {
     if (error instanceof RateLimitedError) recordSend(deps, { channel, outcome: 'limited' });
-    throw error;
-  };
-}
-
-/** For `.catch` on a delivery: counts it `failed`, and rethrows. */
-export function countFailed(deps: SendDeps, channel: SendRecord['channel'], destination: string | undefined): (error: unknown) => never {
-  return (error) => {
-    recordSend(deps, { channel, outcome: 'failed', destination });
     throw error;
   };
 }

@@ -26,8 +26,6 @@ export interface ClientRecord {
   sms_budget_per_hour?: number;
   /** ISO 3166 alpha-2 countries SMS may go to (core/sms-countries.ts); unset: every country. */
   sms_countries?: string[];
-  /** Every OTP and link send answers no sooner than this, so a real delivery takes as long as a send to nobody. */
-  send_response_floor_ms: number;
   /** How long a just-rotated refresh token is refused without ending the session (a double submit); 0: reuse ends it at once. */
   refresh_reuse_grace_seconds: number;
   /**

@@ -28,34 +28,36 @@
  * not exist. A send that would be delivered checks and takes its unit in one
  * conditional write (refused when the budget is used up, as a read would
  * find it) and gives it back if a limit then refuses or drops the send; any
- * other send reads the budget (an atomic add of 0). Both are one write on
- * the same record with the same answer, and every send answers after the
- * same response floor (core/send-pacing.ts). The residual, accepted: the budget is client-wide state that
+ * other send checks the budget with an add of 0 under the same condition.
+ * Both walk the budget's shards alike (core/send-budget.ts), with the same
+ * answer. The residual, accepted: the budget is client-wide state that
  * real deliveries change, so a caller who knows the counter is exactly one
  * short of the budget could learn, once per hour window, whether one send
  * was delivered (and that send reaches the victim, who sees it). Keep the
  * budget far above real traffic (default 1000 per hour).
  *
- * Each sliding log of send times is appended to with one conditional write
- * (read and replaced on its version only when its oldest times must be
- * trimmed): a record of its own for what was submitted, and for a real
- * destination the same write that stores the code; the budget is an atomic
- * counter per hour window (a hot key: read with an atomic add of 0, taken
- * with a conditional add of 1). Keys of submitted identifiers hold only
- * their keyed hashes.
+ * One send-log mechanism: each sliding log of send times is kept on a
+ * record (Store.logSendOnRecord, or the overwrite that stores a code) and
+ * appended to with one conditional write (read and replaced on its log
+ * version only when its oldest times must be trimmed): a record of its own
+ * for what was submitted, and for a real destination its code record. Logs
+ * written before this, standalone, are read as they were (the store reads
+ * the old layout as a log at version 0, which the next send replaces). Keys
+ * of submitted identifiers hold only their keyed hashes.
  */
 import { ConflictError, RateLimitedError } from '../errors.js';
 import type { RecordSendLog, SendLog } from '../ports.js';
-import { CLIENT_DEFAULTS } from './clients.js';
 import { keyedHash } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord } from './model.js';
+import { CLIENT_DEFAULTS } from './clients.js';
+import { giveBackUnit, useBudget, type Budget, type TakenUnit } from './send-budget.js';
 import { normalizeIdentifier, type IdentifierType } from './users.js';
 
 export const SEND_COOLDOWN_MS = 30_000;
 export const SEND_WINDOW_MS = 15 * 60_000;
 export const SENDS_PER_WINDOW = 5;
-export const BUDGET_WINDOW_MS = 3600_000;
+export { BUDGET_WINDOW_MS } from './send-budget.js';
 const MAX_WRITE_ATTEMPTS = 5;
 
 export type SendChannel = 'email' | 'sms';
@@ -70,24 +72,48 @@ export interface SendRequest {
 type Slot = { ok: true } | { ok: false; reason: 'cooldown' | 'window' | 'contention'; retryAfterMs: number };
 
 /**
- * Records a send time in the sliding log at `key`, unless the cooldown or the
- * window is full. Fast path: one conditional append, taken while the log's
- * latest send is past the cooldown and the log holds fewer than
- * SENDS_PER_WINDOW times however old (then fewer are recent, so the window
- * has room). Otherwise the log is read, judged on its recent times, and
- * replaced trimmed to them on the version read.
+ * Records a send time in the sliding log kept on the record at `key` (a
+ * record of its own for what was submitted), unless the cooldown or the
+ * window is full: the same on-record log and the same rules as a real
+ * destination's (admitDeliveryWith), through Store.logSendOnRecord.
  */
 async function takeSlot(deps: Deps, key: string): Promise<Slot> {
+  const expiresAt = () => Math.ceil((deps.clock.now() + SEND_WINDOW_MS) / 1000);
+  const verdict = await appendToLog(
+    deps,
+    (log) => deps.store.logSendOnRecord(key, log, expiresAt()),
+    () => deps.store.getRecordSendLog(key),
+  );
+  return verdict.ok ? { ok: true } : verdict;
+}
+
+/**
+ * Appends a send at `now` to a log kept on a record, under the cooldown and
+ * the window. Fast path: one conditional write, taken while the log's latest
+ * send is past the cooldown and the log holds fewer than SENDS_PER_WINDOW
+ * times however old (then fewer are recent, so the window has room).
+ * Otherwise the log is read (`read`), judged on its recent times, and
+ * replaced trimmed to them on the log version read. `write` throws
+ * ConflictError when the log refuses.
+ */
+async function appendToLog<T>(deps: Deps, write: (log: RecordSendLog) => Promise<T>, read: () => Promise<SendLog>): Promise<{ ok: true; written: T } | (Slot & { ok: false })> {
   const now = deps.clock.now();
-  const expiresAt = Math.ceil((now + SEND_WINDOW_MS) / 1000);
-  if (await deps.store.logSend(key, { now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW, expiresAt })) return { ok: true };
+  try {
+    return { ok: true, written: await write({ now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW }) };
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const seen = await read();
     const now = deps.clock.now();
-    const log = await deps.store.getSendLog(key);
-    const judged = judgeLog(log?.times ?? [], now);
+    const judged = judgeLog(seen.times, now);
     if (!judged.ok) return judged;
-    // False: a concurrent send changed the log since it was read; re-read and re-judge.
-    if (await deps.store.replaceSendLog(key, log, [...judged.recent, now], Math.ceil((now + SEND_WINDOW_MS) / 1000))) return { ok: true };
+    try {
+      return { ok: true, written: await write({ now, seen: seen.version, times: judged.recent }) };
+    } catch (error) {
+      // A concurrent send changed the record since it was read; re-read and re-judge.
+      if (!(error instanceof ConflictError)) throw error;
+    }
   }
   return { ok: false, reason: 'contention', retryAfterMs: 1000 };
 }
@@ -101,35 +127,24 @@ function judgeLog(times: number[], now: number): { ok: true; recent: number[] } 
   return { ok: true, recent };
 }
 
-function budgetWindow(now: number, channel: SendChannel): { key: (clientId: string) => string; endsAt: number; expiresAt: number } {
-  const window = Math.floor(now / BUDGET_WINDOW_MS);
-  const endsAt = (window + 1) * BUDGET_WINDOW_MS;
-  return { key: (clientId) => keys.sendBudget(clientId, window, channel), endsAt, expiresAt: Math.ceil(endsAt / 1000) + 3600 };
-}
-
-/** The client's hourly budget on a channel: SMS has its own (it is what costs, and what pumping runs up); email and links share the other. */
-function budgetOf(client: ClientRecord, channel: SendChannel): number {
-  return channel === 'sms' ? (client.sms_budget_per_hour ?? CLIENT_DEFAULTS.sms_budget_per_hour) : client.send_budget_per_hour;
+/** The client's hourly budget on a channel: SMS has its own (it is what costs, and what pumping runs up); email codes and links share the other. */
+function budgetOf(client: ClientRecord, channel: SendRequest['channel']): Budget {
+  if (channel === 'sms') return { clientId: client.client_id, perHour: client.sms_budget_per_hour ?? CLIENT_DEFAULTS.sms_budget_per_hour, channel };
+  return { clientId: client.client_id, perHour: client.send_budget_per_hour };
 }
 
 /** What guardSendRequest left for the delivery: the budget unit it took, if it took one. */
 export interface SendGuard {
-  /** The budget record a unit was taken from for this send's delivery; undefined when none was taken. */
-  taken?: string;
+  /** The budget unit taken for this send's delivery; undefined when none was taken. */
+  taken?: TakenUnit;
 }
 
-function budgetUsedUp(budget: { endsAt: number }, now: number): RateLimitedError {
-  return new RateLimitedError("This client's hourly send budget is used up", (budget.endsAt - now) / 1000);
-}
-
-/** Gives back a budget unit taken for a send that was then refused or dropped. Best effort: a failure leaves it used, the safe side. */
+/** Gives back a budget unit taken for a send that was then refused or dropped (core/send-budget.ts giveBackUnit). */
 async function giveBackBudget(deps: Deps, guard: SendGuard): Promise<void> {
   if (guard.taken === undefined) return;
-  const key = guard.taken;
+  const unit = guard.taken;
   guard.taken = undefined;
-  await deps.store.increment(key, -1).catch((error: unknown) => {
-    deps.logger.warn('could not give back a send budget unit', { error: error instanceof Error ? error.name : String(error) });
-  });
+  await giveBackUnit(deps, unit);
 }
 
 /**
@@ -141,22 +156,8 @@ async function giveBackBudget(deps: Deps, guard: SendGuard): Promise<void> {
  * `direct`), so the budget's unit is taken now, in the write that checks it.
  */
 export async function guardSendRequest(deps: Deps, client: ClientRecord, request: SendRequest, options: { delivering?: boolean } = {}): Promise<SendGuard> {
-  const now = deps.clock.now();
-  const budget = budgetWindow(now, request.channel);
-  const key = budget.key(client.client_id);
-  const limit = budgetOf(client, request.channel);
-  const guard: SendGuard = {};
-  if (options.delivering) {
-    try {
-      await deps.store.increment(key, 1, { expiresAt: budget.expiresAt, below: limit });
-    } catch (error) {
-      throw error instanceof ConflictError ? budgetUsedUp(budget, now) : error;
-    }
-    guard.taken = key;
-  } else {
-    const used = await deps.store.increment(key, 0, { expiresAt: budget.expiresAt });
-    if (used >= limit) throw budgetUsedUp(budget, now);
-  }
+  const taken = await useBudget(deps, budgetOf(client, request.channel), options.delivering === true);
+  const guard: SendGuard = { ...(taken && { taken }) };
   const submitted = `${request.channel}|${request.identifierType}|${normalizeIdentifier(request.identifierType, request.identifier)}`;
   let slot: Slot;
   try {
@@ -194,29 +195,14 @@ export async function admitDeliveryWith<T>(
   read: () => Promise<SendLog>,
 ): Promise<T | 'destination_limit'> {
   if (guard.taken === undefined) throw new Error('admitDeliveryWith needs a guardSendRequest that was told it is delivering');
+  let verdict: Awaited<ReturnType<typeof appendToLog<T>>>;
   try {
-    const now = deps.clock.now();
-    try {
-      return await write({ now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW });
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-    }
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const seen = await read();
-      const now = deps.clock.now();
-      const judged = judgeLog(seen.times, now);
-      if (!judged.ok) break;
-      try {
-        return await write({ now, seen: seen.version, times: judged.recent });
-      } catch (error) {
-        // A concurrent send changed the record since it was read; re-read and re-judge.
-        if (!(error instanceof ConflictError)) throw error;
-      }
-    }
+    verdict = await appendToLog(deps, write, read);
   } catch (error) {
     await giveBackBudget(deps, guard);
     throw error;
   }
+  if (verdict.ok) return verdict.written;
   await giveBackBudget(deps, guard);
   return 'destination_limit';
 }

@@ -13,8 +13,10 @@ import { ContactMismatchError, UserNotFoundError } from '../errors.js';
 import { audited } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, normalizeEmail, type ClientRecord, type UserRecord } from './model.js';
-import { checkCode, contactOf, DEFAULT_EXPIRY_MINUTES, deliverOrRevoke, issuePacedCode, sendCode, type OtpChannel } from './otp.js';
-import { countFailed, countLimited, recordSend } from './metrics.js';
+import { contactOf, DEFAULT_EXPIRY_MINUTES, type OtpChannel } from './otp.js';
+import { checkCode } from './otp-check.js';
+import { enqueueCodeOrRevoke, issuePacedCode } from './otp-send.js';
+import { countLimited, recordSend } from './metrics.js';
 import { guardSendRequest } from './rate-limits.js';
 import { refuseSubmittedSmsCountry } from './sms-countries.js';
 
@@ -40,7 +42,9 @@ export async function sendContactVerification(deps: Deps, client: ClientRecord, 
   const user = await loadUserWithContact(deps, userId, channel, contact);
   const destination = contactOf(user, channel)!;
   // 429 only on what was submitted (the contact, by its type); the limit on the real destination drops silently.
-  const guard = await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination }, { delivering: true }).catch(countLimited(deps, channel));
+  const guard = await guardSendRequest(deps, client, { channel, identifierType: channel === 'email' ? 'email' : 'phone_number', identifier: destination }, { delivering: true }).catch(
+    countLimited(deps, channel),
+  );
   const issued = await issuePacedCode(deps, { client, user, channel, purpose: 'verification', expiresInMinutes: DEFAULT_EXPIRY_MINUTES }, guard);
   if (issued === 'destination_limit') {
     deps.logger.warn('verification send dropped', { user_id: user.user_id, channel, reason: issued, client_id: client.client_id });
@@ -49,10 +53,8 @@ export async function sendContactVerification(deps: Deps, client: ClientRecord, 
   }
   deps.logger.info('verification code issued', { user_id: user.user_id, channel, client_id: client.client_id });
   const emailContent = { subject: `Verify your email address for ${deps.settings.appName}`, headerText: 'Verify your email address', bodyText: 'Enter this code to verify your email address:' };
-  await deliverOrRevoke(deps, user.user_id, channel, issued.id, () =>
-    sendCode(deps, user, channel, issued.code, DEFAULT_EXPIRY_MINUTES, channel === 'email' ? { emailContent } : {}),
-  ).catch(countFailed(deps, channel, destination));
-  recordSend(deps, { channel, outcome: 'delivered', destination });
+  await enqueueCodeOrRevoke(deps, user, channel, issued, DEFAULT_EXPIRY_MINUTES, channel === 'email' ? { emailContent } : {});
+  recordSend(deps, { channel, outcome: 'queued', destination });
   return { result: true };
 }
 

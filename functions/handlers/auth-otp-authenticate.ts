@@ -1,4 +1,4 @@
-import { authenticateOtp } from '../core/otp.js';
+import { authenticateOtp } from '../core/otp-check.js';
 import { endpoint, json } from '../http/endpoint.js';
 import { OtpAuthenticateRequest } from '../http/schemas.js';
 

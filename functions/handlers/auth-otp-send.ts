@@ -1,4 +1,4 @@
-import { sendOtp } from '../core/otp.js';
+import { sendOtp } from '../core/otp-send.js';
 import { endpoint, json } from '../http/endpoint.js';
 import { OtpSendRequest } from '../http/schemas.js';
 

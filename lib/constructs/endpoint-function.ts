@@ -7,7 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { needsOf, type Capability } from '../../functions/access.js';
+import { needsOf, type Capability, type FunctionNeeds } from '../../functions/access.js';
 import type { RouteDefinition } from '../../functions/routes.js';
 
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
@@ -62,7 +62,7 @@ export interface BundleSettings {
  * bundle that is no route's (the benchmark floors, which keep the SDK's
  * defaults).
  */
-export function esbuildOptionsFor(route: RouteDefinition | undefined, projectRoot = process.cwd(), settings: BundleSettings = {}) {
+export function esbuildOptionsFor(route: FunctionNeeds | undefined, projectRoot = process.cwd(), settings: BundleSettings = {}) {
   return {
     ...(route && { alias: bundleAliases(projectRoot) }),
     bundle: true,
@@ -84,11 +84,12 @@ export function esbuildOptionsFor(route: RouteDefinition | undefined, projectRoo
  * EventBridge client unless the function emits audit events in a stack that
  * sends them to a bus.
  */
-export function bundleDefines(route: RouteDefinition, settings: BundleSettings = {}): Record<string, string> {
+export function bundleDefines(route: FunctionNeeds, settings: BundleSettings = {}): Record<string, string> {
   const needs = needsOf(route);
   const has = (capability: Capability) => needs.capabilities.has(capability);
   const define = (value: boolean) => JSON.stringify(String(value));
   return {
+    'process.env.TWOFOLD_ENQUEUES': define(has('queue')),
     'process.env.TWOFOLD_SENDS_EMAIL': define(has('email')),
     'process.env.TWOFOLD_SENDS_SMS': define(has('sms')),
     'process.env.TWOFOLD_SIGNS': define(has('sign')),

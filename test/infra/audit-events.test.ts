@@ -7,6 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes.js';
+import { DELIVERY_SENDER } from '../../functions/workers.js';
 import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
 import { TwofoldStack } from '../../lib/twofold-stack.js';
 import { retainedFixedNames } from '../support/retained-names.js';
@@ -34,7 +35,7 @@ function functionsByRoute(resources: Record<string, Resource>) {
     ofType(resources, 'AWS::Lambda::Function')
       .filter(([, fn]) => fn.Properties.Description !== PUBLISHED_KEYS_DESCRIPTION)
       .map(([, fn]) => {
-        const route = routes.find((r) => fn.Properties.Description === `Twofold ${r.method} ${r.path}`)!;
+        const route = [...routes, DELIVERY_SENDER].find((r) => fn.Properties.Description === ('method' in r ? `Twofold ${r.method} ${r.path}` : fn.Properties.Description) && ('method' in r || String(fn.Properties.Description).startsWith('Twofold delivery sender')))!;
         return [route.name, { statements: statementsByRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? [], env: fn.Properties.Environment.Variables }];
       }),
   );
@@ -82,15 +83,15 @@ describe('audit events in EventBridge', () => {
     expect(retainedFixedNames(resources)).toEqual([]);
     expect(Template.fromStack(stacks.on!).toJSON().Outputs.AuditTrailLogGroupName.Value).toEqual({ Ref: trail[0] });
     expect(ofType(resources, 'AWS::Logs::ResourcePolicy')).toHaveLength(1);
-    // No custom-resource Lambda of its own: only the route functions and the deploy-time public keys reader exist.
-    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(routes.length + 1);
+    // No custom-resource Lambda of its own: only the route functions, the delivery sender and the deploy-time public keys reader exist.
+    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(routes.length + 2);
   });
 
   it('when enabled, exactly the emitting routes may put events, on the audit bus only, and know its name', () => {
     const resources = on;
     const [[busId]] = ofType(resources, 'AWS::Events::EventBus') as [[string, Resource]];
     for (const [name, fn] of functionsByRoute(resources)) {
-      const emits = routes.find((r) => r.name === name)!.capabilities?.includes('audit') ?? false;
+      const emits = ([...routes, DELIVERY_SENDER] as Array<{ name: string; capabilities?: readonly string[] }>).find((r) => r.name === name)!.capabilities?.includes('audit') ?? false;
       if (emits) {
         expect(puts(fn.statements).map((s) => s.Resource), name).toEqual([{ 'Fn::GetAtt': [busId, 'Arn'] }]);
         expect(fn.env.AUDIT_EVENT_BUS, name).toEqual({ Ref: busId });

@@ -22,6 +22,10 @@ import {
   RETRY_BUDGET_MS,
 } from '../../functions/adapters/aws/public-keys-resource-limits.js';
 import { ESM_REQUIRE_BANNER } from '../../lib/constructs/endpoint-function.js';
+import { DEFAULT_SENDER_CONCURRENCY, DELIVERY_AGE_ALARM_SECONDS, SENDER_BATCH_SIZE, SENDER_TIMEOUT_SECONDS } from '../../lib/constructs/delivery.js';
+import { MAX_DELIVERY_ATTEMPTS } from '../../functions/core/delivery-sender.js';
+import { LINK_MAX_MINUTES } from '../../functions/core/magic-links.js';
+import { DELIVERY_SENDER } from '../../functions/workers.js';
 import { PUBLISHED_KEYS_DESCRIPTION } from '../../lib/constructs/published-keys.js';
 import { FakeKmsKey } from '../support/fake-kms-key.js';
 import { retainedFixedNames } from '../support/retained-names.js';
@@ -46,7 +50,9 @@ let resources: Record<string, Resource>;
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 /** The functions of the routes: every function but the deploy-time reader of the public keys. */
-const isRouteFunction = (fn: Resource) => fn.Type === 'AWS::Lambda::Function' && fn.Properties.Description !== PUBLISHED_KEYS_DESCRIPTION;
+const isSender = (fn: Resource) => String(fn.Properties.Description).startsWith('Twofold delivery sender');
+const isRouteFunction = (fn: Resource) => fn.Type === 'AWS::Lambda::Function' && fn.Properties.Description !== PUBLISHED_KEYS_DESCRIPTION && !isSender(fn);
+const senderFunction = () => Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && isSender(r))!;
 const routeFunctions = () => Object.entries(resources).filter(([, r]) => isRouteFunction(r));
 /** Stands in for what the custom resource puts in SIGNING_PUBLIC_KEYS at deploy time. */
 const DEPLOYED_KEYS = JSON.stringify([jwkFromSpki(new FakeKmsKey('deployed').spki)]);
@@ -67,6 +73,7 @@ function statementsByRoute(): Map<string, any[]> {
   }
   const out = new Map<string, any[]>();
   for (const [, fn] of routeFunctions()) out.set(routeOfFunction(fn).name, byRole.get(fn.Properties.Role['Fn::GetAtt'][0]) ?? []);
+  out.set(DELIVERY_SENDER.name, byRole.get(senderFunction()[1].Properties.Role['Fn::GetAtt'][0]) ?? []);
   return out;
 }
 
@@ -95,7 +102,7 @@ beforeAll(() => {
 
 describe('the Twofold stack', () => {
   it('has one function per route of the route table and the deploy-time reader of the public keys, on nodejs22.x and arm64', () => {
-    template.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
+    template.resourceCountIs('AWS::Lambda::Function', routes.length + 2); // and the delivery sender
     const described = routeFunctions().map(([, fn]) => routeOfFunction(fn).name).sort();
     expect(described).toEqual(routes.map((r) => r.name).sort());
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
@@ -308,17 +315,19 @@ describe('the Twofold stack', () => {
     }
   });
 
-  it('lets only email routes send from the sender identity, and only SMS routes publish SMS', () => {
+  it('lets only the delivery sender send from the sender identity and publish SMS: no route calls SES or SNS', () => {
+    expect(capable('email')).toEqual([]);
+    expect(capable('sms')).toEqual([]);
     const byRoute = statementsByRoute();
     const senders = [...byRoute].filter(([, s]) => allows(s, 'ses:SendEmail')).map(([name]) => name);
-    expect(senders.sort()).toEqual(capable('email').map((r) => r.name).sort());
+    expect(senders).toEqual([DELIVERY_SENDER.name]);
     for (const name of senders) {
       const statement = byRoute.get(name)!.find((s) => actionsOf(s).includes('ses:SendEmail'));
       expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@twofold.example' } });
       expect(JSON.stringify(statement.Resource)).toContain(':ses:us-east-1:123456789012:identity/no-reply@twofold.example');
     }
     const publishers = [...byRoute].filter(([, s]) => allows(s, 'sns:Publish')).map(([name]) => name);
-    expect(publishers.sort()).toEqual(capable('sms').map((r) => r.name).sort());
+    expect(publishers).toEqual([DELIVERY_SENDER.name]);
     // The phone-number grant can never publish to a topic (or any other SNS ARN).
     for (const name of publishers) {
       expect(byRoute.get(name), name).toContainEqual({
@@ -378,9 +387,78 @@ describe('the Twofold stack', () => {
   });
 
   it('gives every function a timeout that fits every SDK attempt, timeout and backoff plus the 503 answer', () => {
-    for (const [, fn] of routeFunctions()) {
-      expect(worstCaseCallMs() + ANSWER_MARGIN_MS, routeOfFunction(fn).name).toBeLessThan(fn.Properties.Timeout * 1000);
+    for (const [, fn] of [...routeFunctions(), senderFunction()]) {
+      expect(worstCaseCallMs() + ANSWER_MARGIN_MS, fn.Properties.Description).toBeLessThan(fn.Properties.Timeout * 1000);
     }
+  });
+
+  it('queues deliveries on an encrypted, TLS-only queue that keeps a message no longer than a link lives, with a dead-letter queue', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues).toHaveLength(2);
+    const [[dlqId, dlq]] = queues.filter(([, q]) => !q.Properties.RedrivePolicy) as [[string, Resource]];
+    const [[queueId, queue]] = queues.filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
+    expect(queue.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: LINK_MAX_MINUTES * 60,
+      VisibilityTimeout: SENDER_TIMEOUT_SECONDS * 2,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: MAX_DELIVERY_ATTEMPTS },
+    });
+    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    // Both refuse anything but TLS.
+    for (const id of [queueId, dlqId]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+  });
+
+  it('drains the queue with the sender: batches with partial failures, at the configured concurrency, visibility above its timeout', () => {
+    const [senderId, sender] = senderFunction();
+    const [[queueId]] = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: senderId },
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      BatchSize: SENDER_BATCH_SIZE,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: DEFAULT_SENDER_CONCURRENCY },
+    });
+    expect(sender.Properties.Timeout).toBe(SENDER_TIMEOUT_SECONDS);
+    const { template: tuned } = build({ deliveryConcurrency: 7 }, false);
+    tuned.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 7 } });
+    expect(() => build({ deliveryConcurrency: 1 }, false)).toThrow(/from 2 to 1000/);
+  });
+
+  it('lets exactly the sending routes put deliveries on the queue, and only the sender consume it and dead-letter', () => {
+    const byRoute = statementsByRoute();
+    const [[queueId]] = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
+    const [[dlqId]] = ofType('AWS::SQS::Queue').filter(([, q]) => !q.Properties.RedrivePolicy) as [[string, Resource]];
+    const enqueuers = [...byRoute].filter(([, s]) => s.some((st: any) => st.Effect === 'Allow' && actionsOf(st).includes('sqs:SendMessage') && JSON.stringify(st.Resource).includes(queueId))).map(([n]) => n);
+    expect(enqueuers.sort()).toEqual(capable('queue').map((r) => r.name).sort());
+    expect(enqueuers.sort()).toEqual(['auth-link-send', 'auth-otp-send', 'users-email-verification-send', 'users-phone-verification-send']);
+    const consumers = [...byRoute].filter(([, s]) => allows(s, 'sqs:ReceiveMessage')).map(([n]) => n);
+    expect(consumers).toEqual([DELIVERY_SENDER.name]);
+    const sender = byRoute.get(DELIVERY_SENDER.name)!;
+    expect(sender.some((st: any) => actionsOf(st).includes('sqs:SendMessage') && JSON.stringify(st.Resource).includes(dlqId))).toBe(true);
+    expect(sender.some((st: any) => actionsOf(st).includes('sqs:SendMessage') && JSON.stringify(st.Resource).includes(queueId))).toBe(false);
+  });
+
+  it('alarms on anything in the dead-letter queue and on deliveries waiting over a minute', () => {
+    const [[dlqId]] = ofType('AWS::SQS::Queue').filter(([, q]) => !q.Properties.RedrivePolicy) as [[string, Resource]];
+    const [[queueId]] = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: DELIVERY_AGE_ALARM_SECONDS,
+    });
   });
 
   it('access-logs the API stage as JSON without bodies, query strings or paths', () => {
@@ -406,7 +484,7 @@ describe('the Twofold stack', () => {
       .flatMap(([, alarm]) => alarm.Properties.Metrics ?? [])
       .filter((m: any) => m.MetricStat?.Metric.MetricName === 'Throttles')
       .map((m: any) => m.MetricStat.Metric.Dimensions[0].Value.Ref);
-    expect(throttled.sort()).toEqual(routeFunctions().map(([id]) => id).sort());
+    expect(throttled.sort()).toEqual([...routeFunctions(), senderFunction()].map(([id]) => id).sort());
 
     // Only the signing functions call KMS: each has a filter for KMS errors and one for KMS throttling.
     template.resourceCountIs('AWS::Logs::MetricFilter', 2 * capable('sign').length);

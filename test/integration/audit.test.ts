@@ -99,6 +99,8 @@ describe('authentication events', () => {
     await invoke(otpAuthenticate, { token, body: { ...body, passcode: otherCode(code) } });
     await invoke(otpAuthenticate, { token, body: { ...body, passcode: code } });
     expect(events.map((e) => [e.event, e.method, e.outcome, e.user_id, e.ip])).toEqual([
+      // The delivery sender's: the code went out.
+      ['delivery', 'sms', 'delivered', ada.user_id, null],
       ['authentication', 'sms', 'auth_invalid_credentials', ada.user_id, IP],
       ['authentication', 'sms', 'success', ada.user_id, IP],
     ]);
@@ -154,6 +156,7 @@ describe('other events', () => {
     await invoke(verifyVerify, { token, params: { user_id: ada.user_id }, body: { email: 'ada@example.com', passcode: otherCode(code) } });
     await invoke(verifyVerify, { token, params: { user_id: ada.user_id }, body: { email: 'ada@example.com', passcode: code } });
     expect(events.map((e) => [e.event, e.method, e.outcome, e.user_id])).toEqual([
+      ['delivery', 'email', 'delivered', ada.user_id],
       ['verification', 'email', 'auth_invalid_credentials', ada.user_id],
       ['verification', 'email', 'success', ada.user_id],
     ]);

@@ -39,15 +39,15 @@ describe('npm run client', () => {
     const token = await exchangeClientCredentials(deps, 'shop', secret!);
     expect(token.token_type).toBe('Bearer');
 
-    expect(stored?.value).toMatchObject({ refresh_reuse_grace_seconds: 0, send_response_floor_ms: 1000, enrolment_max_age_seconds: 900 });
-    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600', '--refresh-reuse-grace', '10', '--send-floor', '0', '--enrolment-max-age', '300');
+    expect(stored?.value).toMatchObject({ refresh_reuse_grace_seconds: 0, enrolment_max_age_seconds: 900 });
+    expect(stored?.value).not.toHaveProperty('send_response_floor_ms'); // sends are no longer padded
+    const updated = await client(table, 'update', 'shop', '--direct-delivery', 'on', '--idle-timeout', '600', '--refresh-reuse-grace', '10', '--enrolment-max-age', '300');
     expect(updated.stdout).toContain('"allow_direct_delivery": true');
     expect((await store.get<ClientRecord>(keys.client('shop')))?.value).toMatchObject({
       allow_direct_delivery: true,
       session_idle_timeout_seconds: 600,
       mfa_policy: 'distinct_methods',
       refresh_reuse_grace_seconds: 10,
-      send_response_floor_ms: 0,
       enrolment_max_age_seconds: 300,
     });
 

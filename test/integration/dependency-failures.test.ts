@@ -62,15 +62,6 @@ function recordingStore(inner: Store): Store {
       writtenKeys.push(key);
       return inner.overwrite(key, value, options);
     },
-    logSend: (key, options) => {
-      writtenKeys.push(key);
-      return inner.logSend(key, options);
-    },
-    getSendLog: (key) => inner.getSendLog(key),
-    replaceSendLog: (key, seen, times, expiresAt) => {
-      writtenKeys.push(key);
-      return inner.replaceSendLog(key, seen, times, expiresAt);
-    },
     logSendOnRecord: (key, log, expiresAt) => {
       writtenKeys.push(key);
       return inner.logSendOnRecord(key, log, expiresAt);
@@ -158,9 +149,6 @@ describe('write contention', () => {
       countGuess: (key, options) => store.countGuess(key, options),
       uncountGuess: (key, version) => store.uncountGuess(key, version),
       overwrite: (key, value, options) => store.overwrite(key, value, options),
-      logSend: (key, options) => store.logSend(key, options),
-      getSendLog: (key) => store.getSendLog(key),
-      replaceSendLog: (key, seen, times, expiresAt) => store.replaceSendLog(key, seen, times, expiresAt),
       logSendOnRecord: (key, log, expiresAt) => store.logSendOnRecord(key, log, expiresAt),
       getRecordSendLog: (key) => store.getRecordSendLog(key),
     };
@@ -189,9 +177,6 @@ describe('DynamoDB unreachable', () => {
       countGuess: (key, options) => unreachable.countGuess(key, options),
       uncountGuess: (key, version) => unreachable.uncountGuess(key, version),
       overwrite: (key, value, options) => unreachable.overwrite(key, value, options),
-      logSend: (key, options) => unreachable.logSend(key, options),
-      getSendLog: (key) => unreachable.getSendLog(key),
-      replaceSendLog: (key, seen, times, expiresAt) => unreachable.replaceSendLog(key, seen, times, expiresAt),
       logSendOnRecord: (key, log, expiresAt) => unreachable.logSendOnRecord(key, log, expiresAt),
       getRecordSendLog: (key) => unreachable.getRecordSendLog(key),
     };

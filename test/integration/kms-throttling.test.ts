@@ -74,7 +74,7 @@ beforeEach(async () => {
   const store = t.deps.store;
   t.deps.store = proxyStore(store, (op, key) => {
     if (op === 'countGuess' || op === 'uncountGuess' || op === 'countAttempt' || op === 'uncountAttempt' || op === 'restartAttempts') writes.push(`guesses of ${key}`);
-    else if (op !== 'get' && op !== 'getMany' && op !== 'getAttempts' && op !== 'getSendLog' && op !== 'getRecordSendLog') writes.push(key);
+    else if (op !== 'get' && op !== 'getMany' && op !== 'getAttempts' && op !== 'getRecordSendLog' && op !== 'keysOwnedBy') writes.push(key);
   });
 });
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../functions/core/crypto.js';
+import { openDelivery } from '../../functions/core/delivery.js';
 import type { MagicLinkRecord } from '../../functions/core/magic-links.js';
 import { keys, type ClientRecord, type UserRecord } from '../../functions/core/model.js';
 import { issueClientToken } from '../../functions/core/tokens.js';
@@ -138,7 +139,7 @@ describe('sending a magic link', () => {
     expect(t.outbox.list()).toHaveLength(0);
   });
 
-  it('answers for an unknown user exactly as for a known one, and sends and stores nothing', async () => {
+  it('answers for an unknown user exactly as for a known one, and sends nothing: its link record is a decoy for nobody', async () => {
     const written: string[] = [];
     const put = t.deps.store.put.bind(t.deps.store);
     t.deps.store.put = (key, value, options) => {
@@ -150,7 +151,13 @@ describe('sending a magic link', () => {
     expect(unknown.status).toBe(known.status);
     expect(unknown.body).toEqual(known.body);
     expect(t.outbox.list('nobody@example.com')).toHaveLength(0);
-    expect(written.filter((k) => k.startsWith('link#'))).toHaveLength(1); // Ada's only
+    expect(t.outbox.list()).toHaveLength(1); // Ada's only
+    // One link record each (the same write), the unknown one naming nobody, so no code could ever open it.
+    const links = written.filter((k) => k.startsWith('link#'));
+    expect(links).toHaveLength(2);
+    const decoy = (await t.deps.store.get<MagicLinkRecord>(links[1]!))!.value;
+    expect(decoy).toMatchObject({ user_id: '', email: '' });
+    expect(t.queue.outcomes).toEqual(['delivered', 'decoy']);
   });
 
   it('answers 404 user_not_found for an unknown user when the client reveals unknown users', async () => {
@@ -174,26 +181,38 @@ describe('sending a magic link', () => {
     expect((await send({ identifier: 'nobody@example.com' })).status).toBe(429);
   });
 
-  it('a failed delivery answers 503 and sends nothing', async () => {
-    t.outbox.failing = true;
+  it('a failed enqueue answers 503 with Retry-After and sends nothing', async () => {
+    t.queue.failing = true;
     const res = await send({});
     expect(res).toMatchObject({ status: 503, body: { error_code: 'service_unavailable' } });
     expect(res.headers['Retry-After']).toBeDefined();
     expect(t.outbox.list()).toHaveLength(0);
   });
 
-  it('the code of a link whose delivery failed does not work', async () => {
-    const attempted: EmailMessage[] = [];
-    t.deps.mailer = {
-      sendEmail: async (message) => {
-        attempted.push(message);
-        throw new DependencyError('mailer');
+  it('the link of a failed enqueue does not work', async () => {
+    const attempted: string[] = [];
+    t.deps.queue = {
+      enqueue: async (body) => {
+        attempted.push(body);
+        throw new DependencyError('sqs');
       },
     };
     expect((await send({})).status).toBe(503);
     expect(attempted).toHaveLength(1);
-    const res = await authenticateCode(codeOf(attempted[0]!.link!));
+    const delivery = openDelivery(t.deps, attempted[0]!);
+    const res = await authenticateCode(codeOf((delivery.message as EmailMessage).link!));
     expect(res).toMatchObject({ status: 400, body: { error_code: 'invalid_magic_link_code' } });
+  });
+
+  it('a provider failure still answers 200: the delivery is retried and arrives, and its link works', async () => {
+    t.outbox.failing = true;
+    expect((await send({})).status).toBe(200);
+    expect(t.outbox.list()).toHaveLength(0);
+    t.outbox.failing = false;
+    t.clock.advanceSeconds(5);
+    expect(await t.queue.redeliverDue()).toBe(1);
+    const res = await authenticateCode(codeOf(t.outbox.last('ada@example.com')!.link!));
+    expect(res.status).toBe(200);
   });
 });
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, type ClientRecord, type SessionRecord, type UserRecord } from '../../functions/core/model.js';
+import { openDelivery } from '../../functions/core/delivery.js';
 import type { OtpRecord } from '../../functions/core/otp.js';
 import { DependencyError } from '../../functions/errors.js';
 import { handler as otpAuthenticate } from '../../functions/handlers/auth-otp-authenticate.js';
@@ -492,9 +493,9 @@ describe('request ids', () => {
   });
 });
 
-describe('delivery failures', () => {
-  it('a failed email is 503 with Retry-After, and no usable code is left stored', async () => {
-    t.outbox.failing = true;
+describe('enqueue failures', () => {
+  it('a failed enqueue is 503 with Retry-After, and no usable code is left stored', async () => {
+    t.queue.failing = true;
     const res = await sendEmail();
     expect(res.status).toBe(503);
     expect(res.body.error_code).toBe('service_unavailable');
@@ -504,12 +505,12 @@ describe('delivery failures', () => {
     expect(stored!.code).toBeUndefined();
   });
 
-  it('a code that reached the provider before it failed cannot be used', async () => {
+  it('the code of an enqueue that failed (it may have reached the queue) cannot be used', async () => {
     let leaked: string | undefined;
-    t.deps.sms = {
-      sendSms: async (message) => {
-        leaked = message.code;
-        throw new DependencyError('sms');
+    t.deps.queue = {
+      enqueue: async (body) => {
+        leaked = (openDelivery(t.deps, body).message as { code?: string }).code;
+        throw new DependencyError('sqs');
       },
     };
     const res = await sendSms();
@@ -520,10 +521,10 @@ describe('delivery failures', () => {
     expect(login.body.error_code).toBe('auth_invalid_credentials');
   });
 
-  it('the failure window survives a failed delivery', async () => {
+  it('the failure window survives a failed enqueue', async () => {
     await sendSms();
     await byPhone(otherCode(lastCode(t.outbox, PHONE)));
-    t.outbox.failing = true;
+    t.queue.failing = true;
     t.clock.advanceSeconds(30);
     expect((await sendSms()).status).toBe(503);
     expect((await t.deps.store.get(keys.otp(user.user_id, 'sms')))?.attempts?.count).toBe(1);

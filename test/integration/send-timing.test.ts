@@ -1,46 +1,36 @@
 /**
- * Response time must not tell a registered identifier from an unknown one.
- * The adapters get realistic fixed latencies (a store round trip, an SES
- * call, an SNS call), so a real delivery costs far more than the unknown
- * path's few reads; the client's response floor pads every send to the same
- * duration. Medians of many paired runs are compared (never an absolute
- * threshold): within 10%.
- *
- * The floor must exceed what a real delivery costs, as an operator sets it
- * above their provider's latency. This machine's cost is measured first
- * (deliveries with no floor), and the floor set well above it, so a loaded
- * test machine does not make the test flaky.
+ * Response time must not tell a registered identifier from an unknown one,
+ * and nothing may sleep to make it so. A send stores its code and puts its
+ * delivery on the queue; SES and SNS are called later by the delivery
+ * sender, never on the response path. So a send to a registered user and a
+ * send to nobody must make the same requests, the queue included: that is
+ * asserted request by request, and then timed with realistic latencies on
+ * every request (a store round trip, an SQS SendMessage on a mocked
+ * SQSClient through the real SQS adapter). Medians of many paired runs are
+ * compared (never an absolute threshold): within 10%.
  */
-import { describe, expect, it } from 'vitest';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqsDeliveryQueue } from '../../functions/adapters/aws/sqs-queue.js';
+import { kindOfKey } from '../../functions/access.js';
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
-import type { Mailer, SmsSender, Store } from '../../functions/ports.js';
-import { updateClient } from '../../functions/core/clients.js';
+import type { Store } from '../../functions/ports.js';
 import type { ClientRecord } from '../../functions/core/model.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
-import { seedUser } from '../support/seed.js';
+import { handler as usersCreate } from '../../functions/handlers/users-create.js';
 import { proxyStore } from '../support/store-proxy.js';
 
-const STORE_MS = 3;
-const EMAIL_MS = 40;
-const SMS_MS = 60;
-const RUNS = 7;
-const CALIBRATION_RUNS = 3;
+const STORE_MS = 5;
+const SQS_MS = 15;
+const RUNS = 31;
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/twofold-deliveries';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function withStoreLatency(store: Store): Store {
-  return proxyStore(store, async () => {
-    await pause(STORE_MS);
-  });
-}
-
-function withDeliveryLatency(target: Mailer & SmsSender): Mailer & SmsSender {
-  return {
-    sendEmail: async (message) => (await pause(EMAIL_MS), target.sendEmail(message)),
-    sendSms: async (message) => (await pause(SMS_MS), target.sendSms(message)),
-  };
-}
+const sqs = mockClient(SQSClient);
+const userIds: string[] = [];
+afterEach(() => sqs.reset());
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -54,48 +44,81 @@ async function timed(run: () => Promise<{ status: number }>): Promise<number> {
   return performance.now() - started;
 }
 
-async function setUp(): Promise<{ t: TestContext; client: ClientRecord; token: string }> {
+/** Every request a send makes, in order: store operations by the kind of record, and SQS sends. */
+type Trace = string[];
+
+async function setUp(latency: boolean): Promise<{ t: TestContext; client: ClientRecord; token: string; trace: Trace }> {
   const t = await createTestDeps();
-  const { client, token } = await createTestClient(t.deps, { send_response_floor_ms: 0 });
-  // Seed through the plain store, then slow every adapter the sends use.
-  for (let i = 0; i < RUNS + CALIBRATION_RUNS; i++) {
-    await seedUser(t.deps, { user_id: `u${i}`, email: `user${i}@example.com`, phone_number: `+1555000${1000 + i}`, username: `user${i}` });
+  const { client, token } = await createTestClient(t.deps);
+  // Created through the API, so their claims are today's (a claim carries its user's status).
+  for (let i = 0; i < RUNS + 1; i++) {
+    const created = await invoke(usersCreate, { token, body: { email: `user${i}@example.com`, phone_number: `+1555000${1000 + i}`, username: `user${i}` } });
+    userIds[i] = created.body.result.user_id;
   }
-  t.deps.store = withStoreLatency(t.store);
-  const slow = withDeliveryLatency(t.outbox);
-  t.deps.mailer = slow;
-  t.deps.sms = slow;
-  return { t, client, token };
+  const trace: Trace = [];
+  // Seeded through the plain store; from here every request is traced (and slowed).
+  t.deps.store = proxyStore(t.store as Store, async (op, key) => {
+    trace.push(`${op} ${kindOfKey(key) === 'otpDecoy' || kindOfKey(key) === 'otp' ? 'otp|otpDecoy' : kindOfKey(key)}`);
+    if (latency) await pause(STORE_MS);
+  });
+  sqs.on(SendMessageCommand).callsFake(async () => {
+    trace.push('sqs SendMessage');
+    if (latency) await pause(SQS_MS);
+    return { MessageId: 'm' };
+  });
+  t.deps.queue = new SqsDeliveryQueue(new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), QUEUE_URL);
+  return { t, client, token, trace };
 }
 
 type Body = (i: number, known: boolean) => Record<string, unknown>;
 
 const CASES: Array<[string, typeof otpSend, Body]> = [
   ['otp email by email', otpSend, (i, known) => ({ channel: 'email', identifier_type: 'email', identifier: known ? `user${i}@example.com` : `stranger${i}@example.com` })],
+  ['otp sms by phone number', otpSend, (i, known) => ({ channel: 'sms', identifier_type: 'phone_number', identifier: known ? `+1555000${1000 + i}` : `+1555999${1000 + i}` })],
   ['otp sms by username', otpSend, (i, known) => ({ channel: 'sms', identifier_type: 'username', identifier: known ? `user${i}` : `stranger${i}` })],
-  ['link by user_id', linkSend, (i, known) => ({ identifier_type: 'user_id', identifier: known ? `u${i}` : `x${i}`, redirect_uri: 'https://app.example/callback' })],
+  ['link by email', linkSend, (i, known) => ({ identifier_type: 'email', identifier: known ? `user${i}@example.com` : `x${i}@example.com`, redirect_uri: 'https://app.example/callback' })],
+  ['link by user_id', linkSend, (i, known) => ({ identifier_type: 'user_id', identifier: known ? userIds[i] : `x${i}`, redirect_uri: 'https://app.example/callback' })],
 ];
 
-describe('send timing with realistic adapter latencies', () => {
-  it.each(CASES)('%s: registered and unknown identifiers answer in the same median time', async (_name, handler, body) => {
-    const { t, client, token } = await setUp();
-    const cost: number[] = [];
-    for (let i = RUNS; i < RUNS + CALIBRATION_RUNS; i++) cost.push(await timed(() => invoke(handler, { token, body: body(i, true) })));
-    await updateClient(t.store, client.client_id, { send_response_floor_ms: Math.min(5000, Math.max(250, Math.ceil(2 * median(cost)) + 100)) });
+describe('send requests and timing: a registered user and nobody alike, with no waiting', () => {
+  it.each(CASES)('%s: the same requests, in the same order, one message on the queue each', async (_name, handler, body) => {
+    const { token, trace } = await setUp(false);
+    await invoke(handler, { token, body: body(RUNS, true) }); // reads the client into the function's cache
+    trace.length = 0;
+    sqs.resetHistory();
+    await invoke(handler, { token, body: body(0, true) });
+    const known = trace.splice(0);
+    await invoke(handler, { token, body: body(0, false) });
+    const unknown = trace.splice(0);
+    expect(unknown).toEqual(known);
+    expect(known.filter((r) => r === 'sqs SendMessage')).toHaveLength(1);
+    // Only SQS: the send itself calls neither SES nor SNS.
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(2);
+    for (const call of sqs.commandCalls(SendMessageCommand)) {
+      expect(call.args[0].input.QueueUrl).toBe(QUEUE_URL);
+      // Sealed: no contact, no code, no link in the message.
+      expect(call.args[0].input.MessageBody).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(call.args[0].input.MessageBody).not.toMatch(/example\.com|\+1555|callback/);
+    }
+  });
 
+  it.each(CASES)('%s: registered and unknown identifiers answer in the same median time', async (_name, handler, body) => {
+    const { token } = await setUp(true);
+    await invoke(handler, { token, body: body(RUNS, true) }); // reads the client into the function's cache
     const known: number[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      // Each pair runs side by side, so both see the same load on the machine.
-      const [k, u] = await Promise.all([
-        timed(() => invoke(handler, { token, body: body(i, true) })),
-        timed(() => invoke(handler, { token, body: body(i, false) })),
-      ]);
+      // Each pair runs side by side, so both see the same load on the machine; which starts first alternates,
+      // so neither gets the head start every time.
+      const runKnown = () => timed(() => invoke(handler, { token, body: body(i, true) }));
+      const runUnknown = () => timed(() => invoke(handler, { token, body: body(i, false) }));
+      let k: number;
+      let u: number;
+      if (i % 2 === 0) [k, u] = await Promise.all([runKnown(), runUnknown()]);
+      else [u, k] = await Promise.all([runUnknown(), runKnown()]);
       known.push(k);
       unknown.push(u);
     }
-    // The known sends really delivered (and so really paid the provider latency).
-    expect(t.outbox.list()).toHaveLength(RUNS + CALIBRATION_RUNS);
     const [mk, mu] = [median(known), median(unknown)];
     expect(Math.abs(mk - mu) / Math.max(mk, mu)).toBeLessThanOrEqual(0.1);
   });

@@ -120,9 +120,6 @@ describe('a stalled DynamoDB through the real handler', () => {
       countGuess: (key, options) => paused.countGuess(key, options),
       uncountGuess: (key, version) => paused.uncountGuess(key, version),
       overwrite: (key, value, options) => paused.overwrite(key, value, options),
-      logSend: (key, options) => paused.logSend(key, options),
-      getSendLog: (key) => paused.getSendLog(key),
-      replaceSendLog: (key, seen, times, expiresAt) => paused.replaceSendLog(key, seen, times, expiresAt),
       logSendOnRecord: (key, log, expiresAt) => paused.logSendOnRecord(key, log, expiresAt),
       getRecordSendLog: (key) => paused.getRecordSendLog(key),
     };

@@ -5,9 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../functions/errors.js';
 import type { Store } from '../../functions/ports.js';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { TTL_ATTRIBUTE, type DynamoDbStore } from '../../functions/adapters/aws/dynamodb-store.js';
 import { createTestDeps } from '../support/harness.js';
 
-export function describeStore(name: string, makeStore: () => Promise<Store>): void {
+export function describeStore(name: string, makeStore: () => Promise<Store>, ttlOf: (key: string) => Promise<number | undefined>): void {
   describe(`Store contract: ${name}`, () => {
     it('creates a record only when it does not exist yet', async () => {
       const store = await makeStore();
@@ -314,39 +316,23 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
-    describe('send logs', () => {
-      const TTL = 2_000_000_000;
-      const send = (now: number) => ({ now, lastAtOrBefore: now - 30, maxEntries: 3, expiresAt: TTL });
-
-      it('appends while the latest send is past the cooldown and the log holds fewer than maxEntries', async () => {
+    describe('counters given back', () => {
+      it('a conditional decrement never takes a counter below zero, nor creates one', async () => {
         const store = await makeStore();
-        expect(await store.logSend('s', send(100))).toBe(true);
-        expect(await store.logSend('s', send(129))).toBe(false); // within the cooldown
-        expect(await store.logSend('s', send(130))).toBe(true);
-        expect(await store.logSend('s', send(160))).toBe(true);
-        expect(await store.logSend('s', send(1000))).toBe(false); // full, however old
-        expect(await store.getSendLog('s')).toEqual({ times: [100, 130, 160], version: 3 });
+        await expect(store.increment('missing', -1, { above: 0 })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.increment('missing', 0)).toBe(0); // still nothing there
+        expect(await store.increment('c', 1)).toBe(1);
+        expect(await store.increment('c', -1, { above: 0 })).toBe(0);
+        await expect(store.increment('c', -1, { above: 0 })).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.increment('c', 0)).toBe(0);
       });
 
-      it('of concurrent appends exactly one passes the cooldown', async () => {
+      it('of concurrent give-backs on one unit exactly one lands', async () => {
         const store = await makeStore();
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.logSend('s', send(100))));
-        expect(results.filter(Boolean)).toHaveLength(1);
-      });
-
-      it('replaces a log only from the version read; an append in between makes the replace lose', async () => {
-        const store = await makeStore();
-        expect(await store.replaceSendLog('s', undefined, [5], TTL)).toBe(true);
-        expect(await store.replaceSendLog('s', undefined, [6], TTL)).toBe(false);
-        const seen = (await store.getSendLog('s'))!;
-        expect(seen).toEqual({ times: [5], version: 1 });
-        expect(await store.logSend('s', send(100))).toBe(true);
-        expect(await store.replaceSendLog('s', seen, [200], TTL)).toBe(false);
-        const now = (await store.getSendLog('s'))!;
-        expect(now.times).toEqual([5, 100]);
-        expect(await store.replaceSendLog('s', now, [100, 300], TTL)).toBe(true);
-        expect(await store.logSend('s', send(310))).toBe(false); // the replaced log's latest send is kept for the cooldown
-        expect(await store.logSend('s', send(330))).toBe(true);
+        await store.increment('c', 1);
+        const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.increment('c', -1, { above: 0 })));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(await store.increment('c', 0)).toBe(0);
       });
     });
 
@@ -395,6 +381,15 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.put('o', { code: { client_id: 'c2' } }, { expectVersion: 1 })).toBe(2);
       });
 
+      it('a log-only write moves the record\'s TTL to the one it is given, so the log outlives an old record', async () => {
+        const store = await makeStore();
+        await store.put('o', code(1), { expectVersion: null, expiresAt: 1000 }); // an old code's record, about to be deleted
+        await store.logSendOnRecord('o', append(100), TTL);
+        expect(await ttlOf('o')).toBe(TTL);
+        await store.logSendOnRecord('fresh', append(100), TTL);
+        expect(await ttlOf('fresh')).toBe(TTL);
+      });
+
       it('of concurrent sends exactly one passes the cooldown', async () => {
         const store = await makeStore();
         const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? store.overwrite('o', code(i), { log: append(100) }) : store.logSendOnRecord('o', append(100), TTL))));
@@ -405,4 +400,12 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
   });
 }
 
-describeStore('DynamoDB adapter', async () => (await createTestDeps()).store);
+let current: DynamoDbStore;
+describeStore(
+  'DynamoDB adapter',
+  async () => (current = (await createTestDeps()).store),
+  async (key) => {
+    const { Item } = await current.client.send(new GetItemCommand({ TableName: current.tableName, Key: { pk: { S: key } }, ConsistentRead: true }));
+    return Item?.[TTL_ATTRIBUTE]?.N === undefined ? undefined : Number(Item[TTL_ATTRIBUTE].N);
+  },
+);

@@ -141,8 +141,8 @@ describe('email verification', () => {
     expect((await verifyEmail(lastCode(t.outbox, EMAIL))).status).toBe(200);
   });
 
-  it('a failed delivery is 503 and leaves no usable code', async () => {
-    t.outbox.failing = true;
+  it('a failed enqueue is 503 and leaves no usable code', async () => {
+    t.queue.failing = true;
     const res = await sendEmailCode();
     expect(res.status).toBe(503);
     expect(res.body.error_code).toBe('service_unavailable');

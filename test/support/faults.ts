@@ -1,5 +1,5 @@
 /**
- * Fault injection for the ports: wraps the Store, Signer, Mailer and SmsSender
+ * Fault injection for the ports: wraps the Store, Signer, DeliveryQueue, Mailer and SmsSender
  * of a test's deps so that, once armed, the Nth call to one port fails the way
  * its AWS adapter reports an outage (DependencyError), either at once or after
  * a timeout (the test clock moves on by the timeout first, as a stalled call
@@ -9,20 +9,20 @@
 import { forgetCachedClients } from '../../functions/core/clients.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { DependencyError } from '../../functions/errors.js';
-import type { Mailer, Signer, SmsSender, Store } from '../../functions/ports.js';
+import type { DeliveryQueue, Mailer, Signer, SmsSender, Store } from '../../functions/ports.js';
 import type { TestClock } from './harness.js';
 
-export type Port = 'store' | 'signer' | 'mailer' | 'sms';
+export type Port = 'store' | 'signer' | 'queue' | 'mailer' | 'sms';
 export type FaultMode = 'fails' | 'times out';
-export const PORTS: readonly Port[] = ['store', 'signer', 'mailer', 'sms'];
+export const PORTS: readonly Port[] = ['store', 'signer', 'queue', 'mailer', 'sms'];
 export const MODES: readonly FaultMode[] = ['fails', 'times out'];
 /** How long a stalled call takes before the SDK gives up (the AWS clients' request timeout). */
 export const TIMEOUT_MS = 3_000;
 
-const DEPENDENCY: Record<Port, string> = { store: 'dynamodb', signer: 'kms', mailer: 'ses', sms: 'sns' };
+const DEPENDENCY: Record<Port, string> = { store: 'dynamodb', signer: 'kms', queue: 'sqs', mailer: 'ses', sms: 'sns' };
 
 export class FaultInjector {
-  private counts: Record<Port, number> = { store: 0, signer: 0, mailer: 0, sms: 0 };
+  private counts: Record<Port, number> = { store: 0, signer: 0, queue: 0, mailer: 0, sms: 0 };
   private counting = false;
   private target: { port: Port; call: number; mode: FaultMode } | undefined;
   /** Keys of the store writes that succeeded while counting. */
@@ -36,6 +36,7 @@ export class FaultInjector {
     const signer = deps.signer;
     const mailer = deps.mailer;
     const sms = deps.sms;
+    const queue = deps.queue;
     const write = async <T>(key: string, run: () => Promise<T>) => {
       await this.step('store');
       const result = await run();
@@ -60,9 +61,6 @@ export class FaultInjector {
       // answer stands and the attempt stays counted, the safe side. It is no step a fault can fail.
       uncountAttempt: (key, run, options) => store.uncountAttempt(key, run, options),
       overwrite: (key, value, options) => write(key, () => store.overwrite(key, value, options)),
-      logSend: (key, options) => write(key, () => store.logSend(key, options)),
-      getSendLog: async (key) => (await this.step('store'), store.getSendLog(key)),
-      replaceSendLog: (key, seen, times, expiresAt) => write(key, () => store.replaceSendLog(key, seen, times, expiresAt)),
       logSendOnRecord: (key, log, expiresAt) => write(key, () => store.logSendOnRecord(key, log, expiresAt)),
       getRecordSendLog: async (key) => (await this.step('store'), store.getRecordSendLog(key)),
     };
@@ -73,7 +71,21 @@ export class FaultInjector {
     };
     const faultyMailer: Mailer = { sendEmail: async (message) => (await this.step('mailer'), mailer.sendEmail(message)) };
     const faultySms: SmsSender = { sendSms: async (message) => (await this.step('sms'), sms.sendSms(message)) };
-    Object.assign(deps, { store: faultyStore, signer: faultySigner, mailer: faultyMailer, sms: faultySms });
+    // The enqueue is the send's last step; the local queue then runs the delivery sender at once, which in AWS
+    // happens later, off the response path: its steps are not the send's (test/integration/delivery.test.ts faults them).
+    const faultyQueue: DeliveryQueue = {
+      enqueue: async (body) => {
+        await this.step('queue');
+        const counting = this.counting;
+        this.counting = false;
+        try {
+          return await queue.enqueue(body);
+        } finally {
+          this.counting = counting;
+        }
+      },
+    };
+    Object.assign(deps, { store: faultyStore, signer: faultySigner, queue: faultyQueue, mailer: faultyMailer, sms: faultySms });
   }
 
   private async step(port: Port): Promise<void> {
@@ -96,7 +108,7 @@ export class FaultInjector {
 
   /** Runs `action` with the `call`th call to `port` failing in `mode` (or healthy, with no target). */
   async during<T>(target: { port: Port; call: number; mode: FaultMode } | undefined, action: () => Promise<T>): Promise<T> {
-    this.counts = { store: 0, signer: 0, mailer: 0, sms: 0 };
+    this.counts = { store: 0, signer: 0, queue: 0, mailer: 0, sms: 0 };
     this.writes.length = 0;
     // Every run reads the client record, so the census and each faulted run make the same calls, that read included.
     forgetCachedClients();

@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { DynamoDbStore, ensureTable } from '../../functions/adapters/aws/dynamodb-store.js';
 import { dynamoClientFor } from '../../functions/adapters/local/embedded-dynamodb.js';
 import { LocalSigner } from '../../functions/adapters/local/local-signer.js';
+import { LocalDeliveryQueue } from '../../functions/adapters/local/local-queue.js';
 import { Outbox } from '../../functions/adapters/local/outbox.js';
 import { LogAudit } from '../../functions/adapters/audit-log.js';
 import { jsonLogger } from '../../functions/adapters/logger.js';
@@ -42,6 +43,8 @@ export interface TestContext {
   deps: Deps;
   clock: TestClock;
   outbox: Outbox;
+  /** The delivery queue: delivers at once through the sender's code; `redeliverDue()` after moving the clock plays SQS's retries. */
+  queue: LocalDeliveryQueue;
   store: DynamoDbStore;
   logLines: string[];
 }
@@ -56,8 +59,10 @@ export async function createTestDeps(overrides: Partial<Deps> = {}): Promise<Tes
   const store = new DynamoDbStore(client, tableName);
   const logLines: string[] = [];
   const logger = jsonLogger('info', (line) => logLines.push(line));
+  const queue = new LocalDeliveryQueue(() => deps);
   const deps: Deps = {
     store,
+    queue,
     mailer: outbox,
     sms: outbox,
     signer: new LocalSigner(),
@@ -71,15 +76,13 @@ export async function createTestDeps(overrides: Partial<Deps> = {}): Promise<Tes
     ...overrides,
   };
   installDeps(deps);
-  return { deps, clock, outbox, store, logLines };
+  return { deps, clock, outbox, queue, store, logLines };
 }
 
 export async function createTestClient(deps: Deps, input: Partial<CreateClientInput> = {}): Promise<{ client: ClientRecord; secret: string; token: string }> {
   const { client, client_secret } = await createClient(deps.store, deps.clock.now(), {
     name: 'test client',
     redirect_uris: ['https://app.example/callback'],
-    // Sends answer at once in tests; the response floor has its own test (send-timing).
-    send_response_floor_ms: 0,
     ...input,
   });
   const { access_token } = await issueClientToken(deps, client);

@@ -26,9 +26,6 @@ export function proxyStore(store: Store, before: (op: StoreOp, key: string) => v
     restartAttempts: async (key, seen, next, expiresAt) => (await before('restartAttempts', key), store.restartAttempts(key, seen, next, expiresAt)),
     uncountAttempt: async (key, run, options) => (await before('uncountAttempt', key), store.uncountAttempt(key, run, options)),
     overwrite: async (key, value, options) => (await before('overwrite', key), store.overwrite(key, value, options)),
-    logSend: async (key, options) => (await before('logSend', key), store.logSend(key, options)),
-    getSendLog: async (key) => (await before('getSendLog', key), store.getSendLog(key)),
-    replaceSendLog: async (key, seen, times, expiresAt) => (await before('replaceSendLog', key), store.replaceSendLog(key, seen, times, expiresAt)),
     logSendOnRecord: async (key, log, expiresAt) => (await before('logSendOnRecord', key), store.logSendOnRecord(key, log, expiresAt)),
     getRecordSendLog: async (key) => (await before('getRecordSendLog', key), store.getRecordSendLog(key)),
   };

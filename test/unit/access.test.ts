@@ -33,9 +33,6 @@ function memoryStore(): Store {
     countGuess: async () => undefined,
     uncountGuess: async () => {},
     overwrite: async () => 1,
-    logSend: async () => true,
-    getSendLog: async () => undefined,
-    replaceSendLog: async () => true,
     logSendOnRecord: async () => undefined,
     getRecordSendLog: async () => ({ times: [], version: 0 }),
   };
@@ -45,6 +42,7 @@ function fakeDeps(): Deps {
   const outbox = new Outbox();
   return {
     store: memoryStore(),
+    queue: { enqueue: async () => {} },
     mailer: outbox,
     sms: outbox,
     signer: new LocalSigner(),
@@ -99,6 +97,7 @@ describe('a route that declares nothing', () => {
     await expect(deps.signer.publicKeys()).rejects.toThrow(/'public-keys'/);
     await expect(deps.mailer.sendEmail({ to: 'a@b.example', subject: 's', text: 't', html: 'h' })).rejects.toThrow(/'email'/);
     await expect(deps.sms.sendSms({ to: '+15551234567', text: 't' })).rejects.toThrow(/'sms'/);
+    await expect(deps.queue.enqueue('sealed')).rejects.toThrow(/'queue'/);
   });
 
   it('never names the key it refused: keys carry contacts', async () => {

@@ -463,6 +463,7 @@ describe('configuration', () => {
       userTokenKeys: { secretArn: ENV.USER_TOKEN_KEY_SECRET_ARN, ids: ['1'] },
       ses: { fromAddress: 'no-reply@twofold.example' },
       sms: {},
+      delivery: {},
       logLevel: 'info',
       settings: { issuer: 'https://abc123.execute-api.us-east-1.amazonaws.com', appName: 'Twofold', tokenTtlSeconds: 3600, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
     });

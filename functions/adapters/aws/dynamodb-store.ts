@@ -7,10 +7,13 @@
  * r?, n?, l?: a run of attempts kept on it, s?, sa?, sv?: a send log kept
  * on it (times, latest, version), ttl?: epoch seconds}`; counters are
  * `{pk, n, ttl?}`; guess counters are `{pk, r: run, n: count, l: latest
- * attempt (ms), ttl}`; send logs are `{pk, v, s: send times (ms), l: latest,
- * ttl}`. The table's TTL attribute is `ttl`. A record put with an owner
- * (PutOptions.owner) also holds `o`, the partition key of the table's one
- * index, OWNER_INDEX (keys only), which Store.keysOwnedBy queries.
+ * attempt (ms), ttl}`; a send log of its own is a record with only the log
+ * (`{pk, s, sa, sv, ttl}`). Standalone send logs written before the logs were
+ * unified (`{pk, v, s, l, ttl}`, older still `d.sent_at`) are read as a log
+ * at version 0 and replaced by the next send. The table's TTL attribute is `ttl`.
+ * A record put with an owner (PutOptions.owner) also holds `o`, the partition
+ * key of the table's one index, OWNER_INDEX (keys only), which
+ * Store.keysOwnedBy queries.
  */
 import {
   BatchGetItemCommand,
@@ -18,7 +21,6 @@ import {
   DeleteItemCommand,
   DescribeTableCommand,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
@@ -29,7 +31,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { AttemptCounter, CountAttemptOptions, GuessRunOptions, LogSendOptions, PutOptions, RecordSendLog, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
+import type { AttemptCounter, CountAttemptOptions, GuessRunOptions, PutOptions, RecordSendLog, SendLog, Store, StoredRecord, ValueConditions } from '../../ports.js';
 import { dependencyFailure } from './failures.js';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -38,7 +40,7 @@ export class DynamoDbStore implements Store {
   constructor(
     /** The plain client (no DocumentClient: its command set would ride along in every bundle); tests and the bench add middleware to it. */
     readonly client: DynamoDBClient,
-    private readonly tableName: string,
+    readonly tableName: string,
   ) {}
 
   private async getItem(key: string): Promise<Record<string, unknown> | undefined> {
@@ -68,19 +70,6 @@ export class DynamoDbStore implements Store {
       ),
     );
     return Attributes && unmarshall(Attributes);
-  }
-
-  private async putItem(item: Record<string, unknown>, condition: string, values?: Record<string, unknown>): Promise<void> {
-    await call(() =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(item, MARSHALL),
-          ConditionExpression: condition,
-          ...(values !== undefined && { ExpressionAttributeValues: marshall(values, MARSHALL) }),
-        }),
-      ),
-    );
   }
 
   async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
@@ -158,7 +147,9 @@ export class DynamoDbStore implements Store {
     const log = recordLog(options);
     await this.update({
       key,
-      update: `SET ${[...log.set, '#ttl = if_not_exists(#ttl, :ttl)'].join(', ')} ADD sv :one`,
+      // The TTL moves with the log (the caller's is never earlier than the record's own): a log kept on an
+      // older record must not be deleted with it before its window has passed.
+      update: `SET ${[...log.set, '#ttl = :ttl'].join(', ')} ADD sv :one`,
       condition: log.condition,
       names: { '#ttl': TTL_ATTRIBUTE },
       values: { ...log.values, ':one': 1, ':ttl': expiresAt },
@@ -167,7 +158,11 @@ export class DynamoDbStore implements Store {
 
   async getRecordSendLog(key: string): Promise<SendLog> {
     const item = await this.getItem(key);
-    return { times: ((item?.s ?? []) as number[]).map(Number), version: Number(item?.sv ?? 0) };
+    // A standalone log written before the logs were unified: its times in `s` (or, older still, `d.sent_at`)
+    // and no log version; read as version 0, the next write replaces it on `attribute_not_exists(sv)`.
+    const legacy = (item?.d as { sent_at?: unknown } | undefined)?.sent_at;
+    const times = (item?.s ?? (Array.isArray(legacy) ? legacy : [])) as number[];
+    return { times: times.map(Number), version: Number(item?.sv ?? 0) };
   }
 
   async countGuess<T>(key: string, options: { limit?: number; where?: ValueConditions; run?: GuessRunOptions }): Promise<StoredRecord<T> | undefined> {
@@ -255,14 +250,20 @@ export class DynamoDbStore implements Store {
     );
   }
 
-  async increment(key: string, by: number, options: { expiresAt?: number; below?: number } = {}): Promise<number> {
+  async increment(key: string, by: number, options: { expiresAt?: number; below?: number; above?: number } = {}): Promise<number> {
     const ttl = options.expiresAt !== undefined;
     const below = options.below !== undefined;
+    const above = options.above !== undefined;
+    // A missing counter is 0: below anything positive, above nothing that is not negative.
+    const conditions = [
+      ...(below ? ['(attribute_not_exists(n) OR n < :below)'] : []),
+      ...(above ? [options.above! < 0 ? '(attribute_not_exists(n) OR n > :above)' : 'n > :above'] : []),
+    ];
     const written = await this.update({
       key,
       update: ttl ? 'ADD n :by SET #ttl = :ttl' : 'ADD n :by',
-      ...(below && { condition: 'attribute_not_exists(n) OR n < :below' }),
-      values: { ':by': by, ...(ttl && { ':ttl': options.expiresAt }), ...(below && { ':below': options.below }) },
+      ...(conditions.length && { condition: conditions.join(' AND ') }),
+      values: { ':by': by, ...(ttl && { ':ttl': options.expiresAt }), ...(below && { ':below': options.below }), ...(above && { ':above': options.above }) },
       ...(ttl && { names: { '#ttl': TTL_ATTRIBUTE } }),
       returns: 'UPDATED_NEW',
     });
@@ -325,42 +326,6 @@ export class DynamoDbStore implements Store {
       else await this.update({ key, update: 'ADD n :minus', condition: 'r = :r AND n > :zero', values: { ':minus': -1, ':r': run, ':zero': 0 } });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // restarted or emptied meanwhile: nothing of this run to take back
-    }
-  }
-
-  async logSend(key: string, options: LogSendOptions): Promise<boolean> {
-    try {
-      await this.update({
-        key,
-        update: 'SET s = list_append(if_not_exists(s, :none), :now), l = :at, #ttl = :ttl ADD v :one',
-        condition: 'attribute_not_exists(pk) OR (l <= :since AND size(s) < :max)',
-        names: { '#ttl': TTL_ATTRIBUTE },
-        values: { ':none': [], ':now': [options.now], ':at': options.now, ':ttl': options.expiresAt, ':one': 1, ':since': options.lastAtOrBefore, ':max': options.maxEntries },
-      });
-      return true;
-    } catch (error) {
-      if (error instanceof ConflictError) return false;
-      throw error;
-    }
-  }
-
-  async getSendLog(key: string): Promise<SendLog | undefined> {
-    const item = await this.getItem(key);
-    if (!item) return undefined;
-    // Logs written before the fast path kept their times in `d.sent_at`.
-    const times = (item.s ?? (item.d as { sent_at?: unknown } | undefined)?.sent_at ?? []) as number[];
-    return { times: times.map(Number), version: Number(item.v ?? 0) };
-  }
-
-  async replaceSendLog(key: string, seen: SendLog | undefined, times: number[], expiresAt: number): Promise<boolean> {
-    const item = { pk: key, v: (seen?.version ?? 0) + 1, s: times, l: Math.max(0, ...times), [TTL_ATTRIBUTE]: expiresAt };
-    try {
-      if (seen === undefined) await this.putItem(item, 'attribute_not_exists(pk)');
-      else await this.putItem(item, 'v = :v', { ':v': seen.version });
-      return true;
-    } catch (error) {
-      if (error instanceof ConflictError) return false;
-      throw error;
     }
   }
 
@@ -435,7 +400,9 @@ function recordLog(log: RecordSendLog): { set: string[]; condition: string; valu
   }
   return {
     set: ['s = list_append(if_not_exists(s, :none), :now)', 'sa = :at'],
-    condition: 'attribute_not_exists(sa) OR (sa <= :since AND size(s) < :max)',
+    // No log yet: neither a log of this layout (`sa`) nor one of the standalone layout written before the logs
+    // were unified (`s`, or `d.sent_at`), whose cooldown must hold too: those are read and replaced instead.
+    condition: '(attribute_not_exists(sa) AND attribute_not_exists(s) AND attribute_not_exists(d.sent_at)) OR (sa <= :since AND size(s) < :max)',
     values: { ':none': [], ':now': [log.now], ':at': log.now, ':since': log.lastAtOrBefore, ':max': log.maxEntries },
   };
 }

@@ -14,12 +14,12 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig, type Config } from '../../config.js';
-import { needsOf, type Capability } from '../../access.js';
+import { needsOf, type Capability, type FunctionNeeds } from '../../access.js';
 import type { SealKeyring } from '../../core/crypto.js';
 import type { Deps } from '../../core/deps.js';
-import type { RouteDefinition } from '../../routes.js';
-import type { Audit, Logger, Mailer, Signer, SmsSender } from '../../ports.js';
+import type { Audit, DeliveryQueue, Logger, Mailer, Signer, SmsSender } from '../../ports.js';
 import { publishedKeysOnly } from '../../published-keys.js';
 import { allAudits, LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
@@ -30,6 +30,7 @@ import { awsClientOptions } from './sdk-options.js';
 import { readHashKey, readTotpKeyring, readUserTokenKeyring } from './secrets.js';
 import { SesMailer } from './ses-mailer.js';
 import { SnsSmsSender } from './sns-sms.js';
+import { SqsDeliveryQueue } from './sqs-queue.js';
 
 /**
  * A delivery port for functions whose route sends nothing of that kind. The
@@ -63,6 +64,23 @@ async function buildSmsSender(config: Readonly<Config>): Promise<SmsSender> {
     return noDelivery('sms');
   } else {
     return new SnsSmsSender(new SNSClient(awsClientOptions()), config.sms);
+  }
+}
+
+/**
+ * The delivery queue, its SQS client bundled only into functions that
+ * enqueue (sends) or consume (the delivery sender): TWOFOLD_ENQUEUES is
+ * defined per function at bundle time.
+ */
+export function buildQueue(config: Readonly<Config>): DeliveryQueue & Partial<SqsDeliveryQueue> {
+  if (process.env.TWOFOLD_ENQUEUES === 'false' || !config.delivery.queueUrl) {
+    return {
+      enqueue: async () => {
+        throw new Error("this function has no delivery queue (no 'queue' capability, or DELIVERY_QUEUE_URL unset)");
+      },
+    };
+  } else {
+    return new SqsDeliveryQueue(new SQSClient(awsClientOptions()), config.delivery.queueUrl, config.delivery.deadLetterQueueUrl);
   }
 }
 
@@ -132,12 +150,13 @@ function buildSigner(config: Readonly<Config>, signs: boolean): Signer {
  * route), only the secrets that route declares are read at cold start, and
  * only a signing route gets a KMS client; IAM would refuse the others anyway.
  */
-export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel), route?: RouteDefinition): Promise<Deps> {
+export async function buildAwsDeps(config: Readonly<Config> = loadConfig(), logger: Logger = jsonLogger(config.logLevel), route?: FunctionNeeds): Promise<Deps> {
   const declared = route ? needsOf(route).capabilities : undefined;
   const wants = (capability: Capability) => !declared || declared.has(capability);
   const { hashKey, totpKeys, userTokenKeys } = await readSecrets(config, logger, wants);
   return {
     store: new DynamoDbStore(new DynamoDBClient(awsClientOptions()), config.tableName),
+    queue: buildQueue(config),
     signer: buildSigner(config, wants('sign')),
     mailer: await buildMailer(config),
     sms: await buildSmsSender(config),

@@ -21,6 +21,7 @@ import { LogAudit } from '../audit-log.js';
 import { jsonLogger } from '../logger.js';
 import { createDemo } from './demo.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { LocalDeliveryQueue } from './local-queue.js';
 import { LocalSigner } from './local-signer.js';
 import { Outbox } from './outbox.js';
 
@@ -59,6 +60,7 @@ export interface LocalServer {
   url: string;
   deps: Deps;
   outbox: Outbox;
+  queue: LocalDeliveryQueue;
   dynamoEndpoint: string;
   close(): Promise<void>;
 }
@@ -273,6 +275,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
   });
   const close = async () => {
+    clearInterval(retries);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
@@ -281,8 +284,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  // Deliveries are made before the send answers, through the sender's own code; retries are handed over again every second.
+  const queue = new LocalDeliveryQueue(() => deps);
+  const retries = setInterval(() => void queue.redeliverDue().catch(() => {}), 1000);
+  retries.unref();
   const deps: Deps = {
     store: new DynamoDbStore(dynamo.client, tableName),
+    queue,
     mailer: outbox,
     sms: outbox,
     signer: options.signer ?? new LocalSigner(),
@@ -316,5 +324,5 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   }
   markReady();
 
-  return { url, deps, outbox, dynamoEndpoint: dynamo.endpoint, close };
+  return { url, deps, outbox, queue, dynamoEndpoint: dynamo.endpoint, close };
 }
