@@ -12,6 +12,7 @@
  */
 import { throttleTable } from '../lib/throttles.js';
 import { routes } from '../functions/routes.js';
+import { DELIVERY_SENDER } from '../functions/workers.js';
 import { AWS_ROUND_TRIP_MS } from './cost.js';
 import type { FlowFigures } from './flows.js';
 
@@ -78,13 +79,16 @@ export function lambdaSecondsPerLogin(flow: FlowFigures): number {
 /** The capacity of `flow` (one run = one login) at `quotas` and the stack's default throttle table. */
 export function capacityOf(flow: FlowFigures, quotas: Readonly<Quotas> = DEFAULT_QUOTAS): Capacity {
   const bounds: CapacityBound[] = [];
-  const requests = flow.invocations.length;
+  // The delivery sender is a Lambda of its own on the queue, not an API request: it counts towards Lambda
+  // concurrency (below, with every invocation), not towards API Gateway or a route's throttle.
+  const apiCalls = flow.invocations.filter((call) => call.route !== DELIVERY_SENDER.name);
+  const requests = apiCalls.length;
   bounds.push({ quota: `API Gateway account throttle (${quotas.api_gateway_account_rps} requests/s)`, per_login: `${requests} requests`, logins_per_second: quotas.api_gateway_account_rps / requests });
 
   // Each route's own throttle (lib/throttles.ts, the stack's defaults): the route the login calls most, for its rate.
   const throttles = throttleTable(routes, { kmsSignQuota: quotas.kms_ecc_sign_per_second });
   const calls = new Map<string, number>();
-  for (const { route } of flow.invocations) calls.set(route, (calls.get(route) ?? 0) + 1);
+  for (const { route } of apiCalls) calls.set(route, (calls.get(route) ?? 0) + 1);
   const [tightRoute, tightRate] = [...calls].map(([route, n]) => [route, throttles.get(route)!.rateLimit / n] as const).sort((a, b) => a[1] - b[1])[0]!;
   bounds.push({ quota: `API route throttle of ${tightRoute} (${throttles.get(tightRoute)!.rateLimit} requests/s)`, per_login: `${calls.get(tightRoute)} call(s)`, logins_per_second: tightRate });
 

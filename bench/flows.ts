@@ -73,7 +73,7 @@ interface Counters {
 const counters: Counters & { sqsMessages: number; senderDynamodb: number } = { dynamodb: 0, rru: 0, wru: 0, kmsSign: 0, kmsOther: 0, signInFlight: 0, signMaxInFlight: 0, sqsMessages: 0, senderDynamodb: 0 };
 
 /** The route name the delivery sender's invocations are reported under. */
-export const SENDER_INVOCATION = 'delivery-sender';
+export const SENDER_INVOCATION = DELIVERY_SENDER.name;
 
 /**
  * The delivery queue as the bench measures it: each enqueue is counted (one

@@ -8,6 +8,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes.js';
+import { workers } from '../../functions/workers.js';
 import { TwofoldStack } from '../../lib/twofold-stack.js';
 
 const NS = 'Twofold/Twofold';
@@ -31,7 +32,8 @@ function dashboardBody(): string {
 describe('the metrics namespace', () => {
   it('every function writes its embedded metrics under the stack\'s namespace', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) => fn.Properties.Environment?.Variables?.TABLE_NAME);
-    expect(functions.length).toBe(routes.length);
+    // One per route, and the delivery sender (which counts deliveries).
+    expect(functions.length).toBe(routes.length + workers.length);
     for (const fn of functions) expect(fn.Properties.Environment.Variables.METRICS_NAMESPACE).toBe(NS);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUDGETS, checkBudgets } from '../../bench/budgets.js';
+import { DELIVERY_SENDER } from '../../functions/workers.js';
 import { capacityOf, DEFAULT_QUOTAS } from '../../bench/capacity.js';
 import { costPerMillion, PRICES } from '../../bench/cost.js';
 import type { FlowFigures } from '../../bench/flows.js';
@@ -130,9 +131,10 @@ describe('the capacity model', () => {
       ['KMS ECC Sign (300/s)', 150],
       // One call of each login route; the signing ones get 90% of the KMS quota.
       ['API route throttle of auth-password (270 requests/s)', 270],
-      // 1,310 ms in process + 12 DynamoDB round trips of 5 ms + 2 sign waits of 15 ms = 1.4 s of a concurrent execution.
-      ['Lambda concurrency (1000)', 714.2],
       ['DynamoDB partition writes (1000 WRU/s on one key: the sendBudget record every login writes)', 1000],
+      // 355 ms in process (the delivery sender's 5 ms included: it runs in the account's concurrency too) + 13 DynamoDB
+      // round trips of 5 ms + 2 sign waits of 15 ms = 0.45 s of a concurrent execution.
+      ['Lambda concurrency (1000)', 2222.2],
       ['API Gateway account throttle (10000 requests/s)', 3333.3],
       ['DynamoDB table reads (40000 RRU/s)', 6666.6],
       ['DynamoDB table writes (40000 WRU/s)', 6666.6],
@@ -146,9 +148,16 @@ describe('the capacity model', () => {
 
   it('follows a raised quota to the next bound', () => {
     const raised = capacityOf(flow({}), { ...DEFAULT_QUOTAS, kms_ecc_sign_per_second: 2000 });
-    expect(raised.bottleneck).toBe('Lambda concurrency (1000)');
-    expect(raised.logins_per_second).toBe(714.2);
-    // The signing routes' throttles follow the quota (1,800/s); the send route's default 1,000/s is next.
-    expect(raised.bounds[1]).toMatchObject({ quota: 'API route throttle of auth-otp-send (1000 requests/s)', logins_per_second: 1000 });
+    // The signing routes' throttles follow the quota (1,800/s); the send route's default 1,000/s binds next, as KMS
+    // does at 2,000 Signs/s, then Lambda.
+    expect(raised.bottleneck).toBe('API route throttle of auth-otp-send (1000 requests/s)');
+    expect(raised.logins_per_second).toBe(1000);
+    expect(raised.bounds.slice(1, 3)).toMatchObject([
+      { quota: 'KMS ECC Sign (2000/s)', logins_per_second: 1000 },
+      { quota: 'Lambda concurrency (1000)', logins_per_second: 2222.2 },
+    ]);
+    // The delivery sender is no API request: it takes no route throttle and no API Gateway share.
+    expect(raised.bounds.map((b) => b.quota).join()).not.toContain(DELIVERY_SENDER.name);
+    expect(raised.bounds.find((b) => b.quota.startsWith('API Gateway'))).toMatchObject({ per_login: '3 requests' });
   });
 });
