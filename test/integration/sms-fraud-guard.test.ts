@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { callingCodeOf, countriesOf } from '../../functions/core/calling-codes.js';
 import type { CreateClientInput } from '../../functions/core/clients.js';
+import { unknownSubject } from '../../functions/core/attempts.js';
 import { keys } from '../../functions/core/model.js';
 import { smsAllowedTo } from '../../functions/core/sms-countries.js';
 import { handler as otpSend } from '../../functions/handlers/auth-otp-send.js';
@@ -122,7 +123,19 @@ describe('a submitted number outside the list', () => {
 });
 
 describe('a stored number the caller did not submit', () => {
-  it('outside the list: the send answers 200 as for anyone else, and nothing is sent or stored', async () => {
+  it('outside the list: the same answers and the same store requests as a send to nobody, so nothing tells where the number is', async () => {
+    const sends = [
+      { channel: 'sms', identifier_type: 'username', identifier: 'ada' },
+      { channel: 'sms', identifier_type: 'email', identifier: 'ada@example.com' },
+    ];
+    const known = await play(true, sends);
+    const unknown = await play(false, sends);
+    expect(known.answers).toEqual(unknown.answers);
+    expect(known.ops).toEqual(unknown.ops);
+    expect(known.t.outbox.list(UK)).toHaveLength(0);
+  });
+
+  it('outside the list: the send answers 200 as for anyone else, and nothing is sent, and no code stored (a send to nobody\'s decoy instead)', async () => {
     const t = await createTestDeps();
     const { token } = await createTestClient(t.deps, { sms_countries: ['US'] });
     await seedUser(t.deps, { user_id: 'u-ada', username: 'ada', phone_number: UK });
@@ -136,7 +149,9 @@ describe('a stored number the caller did not submit', () => {
     expect(t.outbox.list(US)).toHaveLength(1);
     expect(await t.store.get(keys.otp('u-ada', 'sms'))).toBeUndefined();
     const sends = t.logLines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'send');
-    expect(sends.map((line) => [line.outcome, line.calling_code])).toEqual([['dropped', '44'], ['delivered', '1'], ['unknown', undefined]]);
+    expect(sends.map((line) => [line.outcome, line.calling_code])).toEqual([['dropped', '44'], ['delivered', '1'], ['queued', '1'], ['unknown', undefined]]);
+    // What it stored is what a send to nobody stores: a decoy under what was submitted, never a code of the user's.
+    expect(await t.store.get(keys.otpDecoy(unknownSubject('username', 'ada'), 'sms'))).toBeDefined();
   });
 });
 
