@@ -101,11 +101,12 @@ export function capacityOf(flow: FlowFigures, quotas: Readonly<Quotas> = DEFAULT
   bounds.push({ quota: `DynamoDB table reads (${quotas.dynamodb_table_rru} RRU/s)`, per_login: `${flow.dynamodb_rru} RRU`, logins_per_second: quotas.dynamodb_table_rru / Math.max(flow.dynamodb_rru, 1e-9) });
   bounds.push({ quota: `DynamoDB table writes (${quotas.dynamodb_table_wru} WRU/s)`, per_login: `${flow.dynamodb_wru} WRU`, logins_per_second: quotas.dynamodb_table_wru / Math.max(flow.dynamodb_wru, 1e-9) });
   if (flow.dynamodb_shared_hot_key) {
-    const { kind, writes_per_flow } = flow.dynamodb_shared_hot_key;
+    const { kind, writes_per_flow, runs_share = 1 } = flow.dynamodb_shared_hot_key;
+    const every = runs_share >= 1;
     bounds.push({
-      quota: `DynamoDB partition writes (${quotas.dynamodb_partition_wru} WRU/s on one key: the ${kind} record every login writes)`,
-      per_login: `${writes_per_flow} write(s)`,
-      logins_per_second: quotas.dynamodb_partition_wru / writes_per_flow,
+      quota: `DynamoDB partition writes (${quotas.dynamodb_partition_wru} WRU/s on one key: the ${kind} record ${every ? 'every login writes' : `${Math.round(runs_share * 100)}% of logins write`})`,
+      per_login: `${every ? writes_per_flow : Math.round(writes_per_flow * runs_share * 100) / 100} write(s)`,
+      logins_per_second: quotas.dynamodb_partition_wru / (writes_per_flow * runs_share),
     });
   }
   const sorted = bounds.map((b) => ({ ...b, logins_per_second: floor1(b.logins_per_second) })).sort((a, b) => a.logins_per_second - b.logins_per_second);

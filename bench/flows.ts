@@ -53,7 +53,11 @@ export interface FlowFigures {
   emails: number;
   sms: number;
   /** Most writes one run made to a single item that other runs (other users' logins) wrote too, and its kind. */
-  dynamodb_shared_hot_key?: { kind: string; writes_per_flow: number };
+  /**
+   * The item most written by many runs (other users' logins), its kind, its writes in a run that writes it, and the
+   * share of runs that write it (below 1 for a sharded counter: each login writes one shard of several).
+   */
+  dynamodb_shared_hot_key?: { kind: string; writes_per_flow: number; runs_share?: number };
   /** Deliveries put on the queue per flow (SQS SendMessage), decoys included. */
   sqs_messages: number;
   /** Of dynamodb_requests, those the delivery sender made (its check of the code record), off the response path. */
@@ -112,17 +116,20 @@ function noteKeys(input: Record<string, unknown>, write: boolean): void {
 /**
  * The key that the most writes of one run went to among keys written by
  * more than one run (so by many users' logins at once: a client's send
- * budget, say), by record kind: every login writes it, so DynamoDB's
- * per-partition write limit bounds the logins a second.
+ * budget, say), by record kind: DynamoDB's per-partition write limit over
+ * its writes per login bounds the logins a second (a counter split into
+ * shards, by the share of logins that write the busiest shard).
  */
-function sharedHotKey(runs: Array<Map<string, number>>): { kind: string; writes_per_flow: number } | undefined {
+function sharedHotKey(runs: Array<Map<string, number>>): { kind: string; writes_per_flow: number; runs_share: number } | undefined {
   const runsOf = new Map<string, number>();
   for (const run of runs) for (const key of run.keys()) runsOf.set(key, (runsOf.get(key) ?? 0) + 1);
-  let hot: { kind: string; writes_per_flow: number } | undefined;
+  let hot: { kind: string; writes_per_flow: number; runs_share: number } | undefined;
   for (const run of runs) {
     for (const [key, writes] of run) {
-      if ((runsOf.get(key) ?? 0) < 2 || (hot && hot.writes_per_flow >= writes)) continue;
-      hot = { kind: kindOfKey(key) ?? 'unknown', writes_per_flow: writes };
+      const share = (runsOf.get(key) ?? 0) / runs.length;
+      // Writes a second on the item per login a second: its writes in a run, times the share of runs that write it.
+      if ((runsOf.get(key) ?? 0) < 2 || (hot && hot.writes_per_flow * hot.runs_share >= writes * share)) continue;
+      hot = { kind: kindOfKey(key) ?? 'unknown', writes_per_flow: writes, runs_share: Math.round(share * 100) / 100 };
     }
   }
   return hot;

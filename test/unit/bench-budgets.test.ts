@@ -142,6 +142,15 @@ describe('the capacity model', () => {
     expect(capacity.delivery).toEqual([{ quota: 'SNS SMS (20 messages/s)', per_login: '1 SMS', logins_per_second: 20 }]);
   });
 
+  it('a sharded counter bounds by the share of logins that write its busiest shard', () => {
+    const capacity = capacityOf(flow({ dynamodb_shared_hot_key: { kind: 'sendBudget', writes_per_flow: 1, runs_share: 0.25 } }));
+    expect(capacity.bounds.find((b) => b.quota.startsWith('DynamoDB partition'))).toEqual({
+      quota: 'DynamoDB partition writes (1000 WRU/s on one key: the sendBudget record 25% of logins write)',
+      per_login: '0.25 write(s)',
+      logins_per_second: 4000,
+    });
+  });
+
   it('with two signs per token response (four a login), KMS alone allowed 75 logins/s', () => {
     expect(capacityOf(flow({ kms_sign: 4, kms_sign_max_concurrent: 2 })).bounds[0]).toMatchObject({ quota: 'KMS ECC Sign (300/s)', logins_per_second: 75 });
   });
