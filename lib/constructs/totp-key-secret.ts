@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { KeySecret } from './key-secret.js';
+import { KEYRING_VERSION_1, KeySecret } from './key-secret.js';
 
 /**
  * The keys that seal TOTP seeds, apart from the hash key: a JSON object of key
@@ -12,7 +12,8 @@ export class TotpKeySecret extends KeySecret {
     super(scope, id, {
       logicalId: 'TotpKeySecret',
       description: 'Twofold: versioned keys that seal TOTP seeds (npm run totp-keys)',
-      generate: { secretStringTemplate: '{}', generateStringKey: '1', passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      // About 381 bits, well over the 256 an HMAC-SHA-256 or AES-256 key needs.
+      generate: KEYRING_VERSION_1,
       rotationReason:
         'Not rotated by a Secrets Manager Lambda: a new version must be deployed to every function before it seals, and every seed re-sealed before the old version goes. `npm run totp-keys` does it in those phases (docs/deploy.md).',
     });

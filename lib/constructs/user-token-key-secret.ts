@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { KeySecret } from './key-secret.js';
+import { KEYRING_VERSION_1, KeySecret } from './key-secret.js';
 
 /**
  * The keys of the user access tokens' MAC (HS256, functions/core/user-access-tokens.ts),
@@ -12,8 +12,8 @@ export class UserTokenKeySecret extends KeySecret {
     super(scope, id, {
       logicalId: 'UserTokenKeySecret',
       description: 'Twofold: versioned keys of the user access tokens (HS256)',
-      // 64 characters from 62 letters and digits: about 381 bits, well over the 256 HMAC-SHA-256 needs.
-      generate: { secretStringTemplate: '{}', generateStringKey: '1', passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      // About 381 bits, well over the 256 an HMAC-SHA-256 or AES-256 key needs.
+      generate: KEYRING_VERSION_1,
       rotationReason:
         'Not rotated by a Secrets Manager Lambda: a new version must reach every function as accepted before any function mints with it, and the old one must stay accepted for a token lifetime (one hour). The userTokenKeyIds context does it in those phases (docs/deploy.md).',
     });
