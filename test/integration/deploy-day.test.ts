@@ -209,13 +209,19 @@ describe('deploy day: the first deploy', () => {
 });
 
 describe('rotation day: three deploys, functions updating one by one in each', () => {
-  it('no resource fails, no token-issuing handler answers 5xx, and every token is accepted by the functions beside it', async () => {
-    statuses.length = 0;
+  /** On a fresh KMS: the first deploy, phase 1 an hour later, and five minutes for phase 2 to wait out. */
+  async function deployThroughPublish() {
     freshKms();
     const first = await deploy('first', undefined);
     wait(3_600_000);
     const publish = await deploy('publish', first);
     wait(300_000);
+    return publish;
+  }
+
+  it('no resource fails, no token-issuing handler answers 5xx, and every token is accepted by the functions beside it', async () => {
+    statuses.length = 0;
+    const publish = await deployThroughPublish();
     const sign = await deploy('sign', publish);
     wait(3_900_000);
     const retire = await deploy('retire', sign);
@@ -237,11 +243,7 @@ describe('rotation day: three deploys, functions updating one by one in each', (
 
   it('had phase 2 granted kms:Sign on the new key only, the functions not yet updated would have answered 503 (the outage this prevents)', async () => {
     statuses.length = 0;
-    freshKms();
-    const first = await deploy('first', undefined);
-    wait(3_600_000);
-    const publish = await deploy('publish', first);
-    wait(300_000);
+    const publish = await deployThroughPublish();
     await deploy('sign', publish, (d) => [d.signingKey]);
     const failures = statuses.filter((s) => s.status >= 500);
     expect(failures.length).toBeGreaterThan(0);
@@ -249,11 +251,7 @@ describe('rotation day: three deploys, functions updating one by one in each', (
   });
 
   it('scheduling the old key\'s deletion before phase 3 had succeeded would fail the rollback to phase 2: the resource cannot read the key', async () => {
-    freshKms();
-    const first = await deploy('first', undefined);
-    wait(3_600_000);
-    const publish = await deploy('publish', first);
-    wait(300_000);
+    const publish = await deployThroughPublish();
     const sign = await deploy('sign', publish);
     sim.scheduleKeyDeletion(ARNS.SigningKey!);
     // A failed phase 3 rolls back to phase 2's template, which runs the resource with phase 2's keys again.
