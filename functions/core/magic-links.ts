@@ -111,6 +111,7 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
   );
   // What goes out, built alike for a real address and for nobody: the same code, link and email, so both paths do the same work.
   const code = randomToken(LINK_CODE_BYTES);
+  const subject = unknownSubject(type, identifier);
   const link = buildMagicLink(input.redirect_uri, code, input.state);
   const email = renderEmail(deps.settings.appName, input.email_content, { link }, minutes);
   const decoy = () => enqueueDelivery(deps, { kind: 'decoy', channel: 'email', expires_at: deps.clock.now() + minutes * 60_000, message: { to: '', ...email, link } });
@@ -120,7 +121,7 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
     // Same answer and the same writes as for a known user: a decoy link record no one has the code of (its user is
     // nobody), and for a delivery a send log on the identifier's decoy record and a decoy message, which the sender drops.
     if (!direct) {
-      await deps.store.logSendOnRecord(keys.otpDecoy(unknownSubject(type, identifier), 'email'), { now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW }, codeRecordLogTtl(now)).catch((error: unknown) => {
+      await deps.store.logSendOnRecord(keys.otpDecoy(subject, 'email'), { now, lastAtOrBefore: now - SEND_COOLDOWN_MS, maxEntries: SENDS_PER_WINDOW }, codeRecordLogTtl(now)).catch((error: unknown) => {
         if (!(error instanceof ConflictError)) throw error; // a full decoy log refuses as a real one would; nothing to deliver either way
       });
     }

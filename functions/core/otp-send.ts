@@ -120,11 +120,15 @@ function newCode(deps: Deps, request: IssueRequest): { key: string; next: OtpRec
  * the previous one, with one unconditional write and a real code's TTL, as a
  * code is stored.
  */
-export async function issueDecoy(deps: Deps, subject: string, channel: OtpChannel, code: Pick<OtpCode, 'client_id' | 'request_id'>, expiresInMinutes: number): Promise<{ expiresAt: number }> {
+export async function issueDecoy(deps: Deps, subject: string, channel: OtpChannel, code: Pick<OtpCode, 'client_id' | 'request_id'>, expiresInMinutes: number): Promise<{ expiresAt: number; code: string }> {
   const key = keys.otpDecoy(subject, channel);
-  const next = newDecoy(subject, channel, { ...code, id: randomId() }, expiresInMinutes, deps.clock.now());
+  // Drawn and hashed as a real code is (newCode), so a send to nobody does the same work; the hash is not kept.
+  const decoyCode = generateNumericCode(OTP_DIGITS);
+  const id = randomId();
+  keyedHash(deps.hashKey, decoyCode);
+  const next = newDecoy(subject, channel, { ...code, id }, expiresInMinutes, deps.clock.now());
   await deps.store.overwrite(key, next, { expiresAt: otpRecordTtl(decoyAsRecord(next)) });
-  return { expiresAt: next.code.expires_at };
+  return { expiresAt: next.code.expires_at, code: decoyCode };
 }
 
 /**
@@ -189,8 +193,8 @@ export async function enqueueCodeOrRevoke(
  * same way, with a code that exists nowhere), which the sender drops. For a
  * send to nobody, and for a send a destination limit dropped.
  */
-export async function enqueueDecoy(deps: Deps, channel: OtpChannel, expiresAt: number, expiresInMinutes: number, content: DeliveryContent): Promise<void> {
-  const message = codeMessage(deps, channel, '', generateNumericCode(OTP_DIGITS), expiresInMinutes, content);
+export async function enqueueDecoy(deps: Deps, channel: OtpChannel, expiresAt: number, expiresInMinutes: number, content: DeliveryContent, code = generateNumericCode(OTP_DIGITS)): Promise<void> {
+  const message = codeMessage(deps, channel, '', code, expiresInMinutes, content);
   await enqueueDelivery(deps, { kind: 'decoy', channel, expires_at: expiresAt, message });
 }
 
@@ -243,16 +247,18 @@ export async function sendOtp(deps: Deps, client: ClientRecord, input: OtpSendIn
   );
   const requestId = input.generate_request_id ? randomId() : undefined;
   const result: OtpSendResult = { message: 'OTP sent', ...(requestId !== undefined && { request_id: requestId }) };
+  // Named for a user too, so a known and an unknown identifier do the same work.
+  const subject = unknownSubject(input.identifier_type, input.identifier);
 
   if (!user) {
     // Answer exactly as for a known user, and leave a decoy whose guesses answer as a real code's would.
     // A direct caller gets a code that works nowhere.
-    const decoy = await issueDecoy(deps, unknownSubject(input.identifier_type, input.identifier), channel, {
+    const decoy = await issueDecoy(deps, subject, channel, {
       client_id: client.client_id,
       ...(requestId !== undefined && { request_id: requestId }),
     }, expiresInMinutes);
-    if (direct) return { ...result, code: generateNumericCode(OTP_DIGITS) };
-    await enqueueDecoy(deps, channel, decoy.expiresAt, expiresInMinutes, content);
+    if (direct) return { ...result, code: decoy.code };
+    await enqueueDecoy(deps, channel, decoy.expiresAt, expiresInMinutes, content, decoy.code);
     if (offList && reachable) {
       deps.logger.warn('otp send dropped', { user_id: reachable.user_id, channel, reason: 'sms_country_not_allowed', client_id: client.client_id });
       recordSend(deps, { channel, outcome: 'dropped', destination: reachable.phone_number });

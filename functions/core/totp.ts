@@ -164,8 +164,9 @@ function lockedError(remainingMs: number): LockedError {
 
 /** The counter of TOTP guesses naming `user`, or the submitted identifier when it names no user. */
 export function totpAttemptsKey(user: UserRecord | undefined, type: IdentifierType, identifier: string): string {
-  if (user) return keys.totpAttempts(user.user_id);
-  return keys.totpAttempts(unknownSubject(type, identifier));
+  // Hashed for a user too, so a known and an unknown identifier do the same work.
+  const unknown = unknownSubject(type, identifier);
+  return keys.totpAttempts(user ? user.user_id : unknown);
 }
 
 /** `POST /cis/v1/auth/totp/authenticate`. */

@@ -4,14 +4,16 @@
  * delivery on the queue; SES and SNS are called later by the delivery
  * sender, never on the response path. So a send to a registered user and a
  * send to nobody must make the same requests, the queue included: that is
- * asserted request by request, and then timed with realistic latencies on
- * every request (a store round trip, an SQS SendMessage on a mocked
- * SQSClient through the real SQS adapter). Medians of many paired runs are
- * compared (never an absolute threshold): within 10%.
+ * asserted request by request, with the node:crypto calls of each, and then
+ * timed with realistic latencies on every request (a store round trip, an SQS
+ * SendMessage on a mocked SQSClient through the real SQS adapter). Medians of
+ * many paired runs are compared (test/support/timing.ts): within 10%.
  */
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('node:crypto', async (original) => (await import('../support/crypto-trace.js')).tracedCrypto(await original()));
 import { SqsDeliveryQueue } from '../../functions/adapters/aws/sqs-queue.js';
 import { kindOfKey } from '../../functions/access.js';
 import { handler as linkSend } from '../../functions/handlers/auth-link-send.js';
@@ -21,6 +23,8 @@ import type { ClientRecord } from '../../functions/core/model.js';
 import { createTestClient, createTestDeps, invoke, type TestContext } from '../support/harness.js';
 import { handler as usersCreate } from '../../functions/handlers/users-create.js';
 import { proxyStore } from '../support/store-proxy.js';
+import { cryptoCalls } from '../support/crypto-trace.js';
+import { medianParity } from '../support/timing.js';
 
 const STORE_MS = 5;
 const SQS_MS = 15;
@@ -31,18 +35,6 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sqs = mockClient(SQSClient);
 const userIds: string[] = [];
 afterEach(() => sqs.reset());
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function timed(run: () => Promise<{ status: number }>): Promise<number> {
-  const started = performance.now();
-  const res = await run();
-  expect(res.status).toBe(200);
-  return performance.now() - started;
-}
 
 /** Every request a send makes, in order: store operations by the kind of record, and SQS sends. */
 type Trace = string[];
@@ -81,16 +73,18 @@ const CASES: Array<[string, typeof otpSend, Body]> = [
 ];
 
 describe('send requests and timing: a registered user and nobody alike, with no waiting', () => {
-  it.each(CASES)('%s: the same requests, in the same order, one message on the queue each', async (_name, handler, body) => {
+  it.each(CASES)('%s: the same requests and crypto, in the same order, one message on the queue each', async (_name, handler, body) => {
     const { token, trace } = await setUp(false);
     await invoke(handler, { token, body: body(RUNS, true) }); // reads the client into the function's cache
     trace.length = 0;
     sqs.resetHistory();
-    await invoke(handler, { token, body: body(0, true) });
+    const knownCrypto = await cryptoCalls(() => invoke(handler, { token, body: body(0, true) }));
     const known = trace.splice(0);
-    await invoke(handler, { token, body: body(0, false) });
+    const unknownCrypto = await cryptoCalls(() => invoke(handler, { token, body: body(0, false) }));
     const unknown = trace.splice(0);
     expect(unknown).toEqual(known);
+    expect(unknownCrypto).toEqual(knownCrypto);
+    expect(knownCrypto).toContain('createCipheriv aes-256-gcm'); // the queued message is sealed
     expect(known.filter((r) => r === 'sqs SendMessage')).toHaveLength(1);
     // Only SQS: the send itself calls neither SES nor SNS.
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(2);
@@ -105,21 +99,8 @@ describe('send requests and timing: a registered user and nobody alike, with no 
   it.each(CASES)('%s: registered and unknown identifiers answer in the same median time', async (_name, handler, body) => {
     const { token } = await setUp(true);
     await invoke(handler, { token, body: body(RUNS, true) }); // reads the client into the function's cache
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      // Each pair runs side by side, so both see the same load on the machine; which starts first alternates,
-      // so neither gets the head start every time.
-      const runKnown = () => timed(() => invoke(handler, { token, body: body(i, true) }));
-      const runUnknown = () => timed(() => invoke(handler, { token, body: body(i, false) }));
-      let k: number;
-      let u: number;
-      if (i % 2 === 0) [k, u] = await Promise.all([runKnown(), runUnknown()]);
-      else [u, k] = await Promise.all([runUnknown(), runKnown()]);
-      known.push(k);
-      unknown.push(u);
-    }
-    const [mk, mu] = [median(known), median(unknown)];
-    expect(Math.abs(mk - mu) / Math.max(mk, mu)).toBeLessThanOrEqual(0.1);
+    const sent = async (i: number, known: boolean) => expect((await invoke(handler, { token, body: body(i, known) })).status).toBe(200);
+    const parity = await medianParity(RUNS, (i) => sent(i, true), (i) => sent(i, false));
+    expect(parity.spread).toBeLessThanOrEqual(0.1);
   });
 });

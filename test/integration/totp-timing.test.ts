@@ -1,24 +1,27 @@
 /**
  * TOTP authenticate must not tell an identifier naming no one from a user
  * with an authenticator: the same store requests on records of the same
- * kinds, the same crypto (a sealed seed opened, the codes of the drift window
- * computed), and so the same median time with realistic store latency.
- * Medians of paired runs are compared (never an absolute threshold), as in
- * the send timing test.
+ * kinds and the same node:crypto calls (a sealed seed opened, the codes of
+ * the drift window compared), both asserted exactly, and so the same median
+ * time with realistic store latency (test/support/timing.ts).
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('node:crypto', async (original) => (await import('../support/crypto-trace.js')).tracedCrypto(await original()));
 import { kindOfKey } from '../../functions/access.js';
 import { forgetCachedClients } from '../../functions/core/clients.js';
 import type { ClientRecord } from '../../functions/core/model.js';
 import { registerTotp, totpCodeForStep, totpStep } from '../../functions/core/totp.js';
 import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-authenticate.js';
 import type { Store } from '../../functions/ports.js';
+import { cryptoCalls } from '../support/crypto-trace.js';
 import { createTestClient, createTestDeps, invoke, otherCode, type TestContext } from '../support/harness.js';
 import { seedUser } from '../support/seed.js';
 import { proxyStore } from '../support/store-proxy.js';
+import { medianParity } from '../support/timing.js';
 
-const STORE_MS = 3;
-const RUNS = 9;
+const STORE_MS = 5;
+const RUNS = 31;
 
 let t: TestContext;
 let client: ClientRecord;
@@ -31,7 +34,11 @@ beforeEach(async () => {
   ({ client, token } = await createTestClient(t.deps));
   real = t.store;
   secrets.length = 0;
-  for (let i = 0; i < RUNS; i++) {
+});
+
+/** Users u0… with a confirmed authenticator each, one per run. */
+async function seedUsers(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
     const user = await seedUser(t.deps, { user_id: `u${i}`, email: `user${i}@example.com`, username: `user${i}` });
     const { secret } = await registerTotp(t.deps, user.user_id);
     // Confirm the authenticator, so it is a working one.
@@ -40,7 +47,7 @@ beforeEach(async () => {
     secrets.push(secret);
   }
   void client;
-});
+}
 
 /** A code no step of the drift window accepts for user `i`. */
 function wrongCode(i: number): string {
@@ -58,41 +65,35 @@ const guess = (type: 'email' | 'username' | 'user_id', who: Who, i: number) =>
 
 describe('TOTP authenticate for an unknown identifier and for a user with an authenticator', () => {
   for (const type of ['email', 'username', 'user_id'] as const) {
-    it(`by ${type}: the same store requests on records of the same kinds`, async () => {
+    it(`by ${type}: the same store requests on records of the same kinds, and the same crypto`, async () => {
+      await seedUsers(1);
+      // A running instance seals its decoy seed once, at its first unknown identifier: this is that one.
+      await guess(type, 'unknown', 0);
       const trace = async (who: Who) => {
         const calls: string[] = [];
         forgetCachedClients(); // both traces read the client record once, as a cold instance would
         t.deps.store = proxyStore(real, (op, key) => void calls.push(`${op} ${kindOfKey(key) ?? '?'}`));
         try {
-          expect((await guess(type, who, 0)).body.error_code).toBe('auth_invalid_credentials');
+          const crypto = await cryptoCalls(async () => expect((await guess(type, who, 0)).body.error_code).toBe('auth_invalid_credentials'));
+          return { store: calls, crypto };
         } finally {
           t.deps.store = real;
         }
-        return calls;
       };
       const known = await trace('registered');
-      expect(known.filter((c) => c === 'get user').length).toBeGreaterThanOrEqual(1);
+      expect(known.store.filter((c) => c === 'get user').length).toBeGreaterThanOrEqual(1);
+      // The seed is opened and the submitted code compared in constant time with each step of the drift window.
+      expect(known.crypto.filter((c) => c === 'createDecipheriv aes-256-gcm')).toHaveLength(1);
+      expect(known.crypto.filter((c) => c === 'timingSafeEqual').length).toBeGreaterThanOrEqual(3);
       expect(await trace('unknown')).toEqual(known);
     });
   }
 
   it('by email: the same median time with a store round trip of a few milliseconds', async () => {
+    await seedUsers(RUNS);
     t.deps.store = proxyStore(real, () => new Promise((resolve) => setTimeout(resolve, STORE_MS)));
-    const timed = async (run: () => Promise<{ status: number }>) => {
-      const started = performance.now();
-      expect((await run()).status).toBe(400);
-      return performance.now() - started;
-    };
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      // Each pair runs side by side, so both see the same load on the machine.
-      const [k, u] = await Promise.all([timed(() => guess('email', 'registered', i)), timed(() => guess('email', 'unknown', i))]);
-      known.push(k);
-      unknown.push(u);
-    }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const [mk, mu] = [median(known), median(unknown)];
-    expect(Math.abs(mk - mu) / Math.max(mk, mu)).toBeLessThanOrEqual(0.1);
+    const refused = async (who: Who, i: number) => expect((await guess('email', who, i)).status).toBe(400);
+    const parity = await medianParity(RUNS, (i) => refused('registered', i), (i) => refused('unknown', i));
+    expect(parity.spread).toBeLessThanOrEqual(0.1);
   });
 });
