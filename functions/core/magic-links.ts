@@ -17,10 +17,9 @@ import { codeRecordLogTtl } from './otp.js';
 import { unknownSubject } from './attempts.js';
 import { countLimited, recordSend } from './metrics.js';
 import { admitDeliveryWith, guardSendRequest, SEND_COOLDOWN_MS, SENDS_PER_WINDOW } from './rate-limits.js';
-import { findUserEvenly } from './send-lookup.js';
 import { authenticate, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import type { IdentifierType } from './users.js';
+import { findUser, type IdentifierType } from './users.js';
 
 export const LINK_DEFAULT_MINUTES = 15;
 export const LINK_MAX_MINUTES = 60;
@@ -99,7 +98,7 @@ export async function sendMagicLink(deps: Deps, client: ClientRecord, input: Lin
   const identifier = input.identifier ?? input.email!;
   const minutes = input.email_expiration ?? LINK_DEFAULT_MINUTES;
 
-  const user = await findUserEvenly(deps, type, identifier);
+  const user = (await findUser(deps, type, identifier))?.value;
   const active = user?.status === 'Active' ? user : undefined;
   if ((!active || active.email === undefined) && client.reveal_unknown_users) {
     if (!active) throw new UserNotFoundError();

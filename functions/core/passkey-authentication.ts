@@ -18,7 +18,6 @@
  * tokens are signed.
  */
 import { InvalidCredentialsError } from '../errors.js';
-import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
 import { keys, type ClaimRecord, type ClientRecord, type UserRecord } from './model.js';
 import { authenticate, type ClientAttributes, type CredentialCheck } from './sessions.js';
@@ -66,9 +65,8 @@ export async function startPasskeyAuthentication(
   let userId: string | undefined;
   if (input.username !== undefined) {
     const [type, identifier] = identifierOf(input.username);
+    // The same reads for known and unknown names (findUser).
     const found = await findUser(deps, type, identifier);
-    // Keep the number of reads the same for known and unknown names.
-    if (!found) await deps.store.get(keys.user(randomId()));
     userId = found?.value.user_id;
   }
   const challenge = await issueChallenge(deps, {

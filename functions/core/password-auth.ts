@@ -108,6 +108,8 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
   // With a session_id the session is judged first, against the user: read it. Without, the counting write reads it.
   const read = input.session_id !== undefined ? (await findUser(deps, type, input.username))?.value : undefined;
   const claimed = input.session_id !== undefined ? read?.user_id : await claimedUserId(deps, type, input.username);
+  // Where a guess at no one is counted: named for a user too, so a known and an unknown identifier do the same work.
+  const nobodysCounter = passwordAttemptsKey(undefined, type, input.username);
 
   return authenticate(
     deps,
@@ -118,7 +120,7 @@ export async function authenticatePassword(deps: Deps, client: ClientRecord, inp
       const onUser = claimed !== undefined ? await countOnUser(deps, claimed, type, input.username) : undefined;
       const user = onUser?.user;
       if (user) noteAudit({ user_id: user.user_id });
-      const reservation = onUser?.reservation ?? (await reserveAttempt(deps, passwordAttemptsKey(undefined, type, input.username), PASSWORD_ATTEMPTS));
+      const reservation = onUser?.reservation ?? (await reserveAttempt(deps, nobodysCounter, PASSWORD_ATTEMPTS));
       if (!reservation.reserved) throw lockedError(reservation.retryAfterMs ?? PASSWORD_LOCK_MS);
       if (reservation.reachedLimit && user) await auditLockout(deps, user.user_id, undefined);
       // The attempt that reaches the limit is still answered as a plain failure; the next one learns of the lock.

@@ -178,8 +178,10 @@ export async function authenticateRecoveryCode(deps: Deps, client: ClientRecord,
   const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
   const found = read?.value;
   const user = found?.status === 'Active' ? found : undefined;
-  // An identifier naming no active user is charged as itself, so unknown users lock exactly as known ones.
-  const account = user?.user_id ?? unknownSubject(input.identifier_type, input.identifier);
+  // An identifier naming no active user is charged as itself, so unknown users lock exactly as known ones
+  // (named for a user too, so a known and an unknown identifier do the same work).
+  const nobody = unknownSubject(input.identifier_type, input.identifier);
+  const account = user?.user_id ?? nobody;
   let remaining = 0;
   let tokens: TokenResponse;
   try {

@@ -179,8 +179,6 @@ async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input:
   // The session a login joins is named up front: read with the identifier's first lookup, in one request.
   const { user: read, sessionRead } = await findUserJoining(deps, input.identifier_type, input.identifier, input.session_id);
   const user = read?.value;
-  // A claim that names a user is followed by a read of that user: an identifier naming no one reads as much.
-  if (!user && input.identifier_type !== 'user_id') await deps.store.get(NOBODY);
   return authenticate(
     deps,
     // An unknown user cannot match any session: with a session_id it is session_user_mismatch, as for any other user.
