@@ -32,16 +32,24 @@
  * one password session, the first write wins and every other one finds the
  * user holding a second factor, so at most one bootstrap ever lands.
  *
+ * The session must still work at that write too (401, nothing stored): a
+ * password replaced, every session logged out or the user disabled while
+ * the enrolment was on its way moved the credential version on in the user
+ * record, so the write that adds the factor finds the session over. Else an
+ * attacker thrown out by the owner binds a factor of their own just after.
+ * Recovery codes live in a record of their own: their write is followed by
+ * a read of the session and its user, and undone if either says it is over.
+ *
  * IP binding: a user access token of a session bound to an IP works here
  * only with that IP in `client_attributes` (403 `session_binding_mismatch`).
  */
-import { MfaRequiredError, SessionBindingMismatchError } from '../errors.js';
+import { MfaRequiredError, SessionBindingMismatchError, SessionNotFoundError, UnauthorizedError } from '../errors.js';
 import { emitAudit, outcomeOf } from './audit.js';
 import type { Deps } from './deps.js';
 import { amrClaimsOf, amrOf, FACTOR_CLASS } from './mfa.js';
 import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
 import { CLIENT_DEFAULTS } from './clients.js';
-import { checkBinding, type ClientAttributes } from './sessions.js';
+import { checkBinding, isSessionLive, loadLiveSession, type ClientAttributes } from './sessions.js';
 import type { UserPrincipal } from './user-tokens.js';
 
 /** The factor being added, by its `amr` value. */
@@ -146,6 +154,8 @@ export async function openEnrolment(
   }
   const recovery = await readRecoveryHolding(deps, principal.user.user_id);
   const judge = (user: UserRecord, now: number) => {
+    // A credential change since the session was read ended it: the enrolment ends with it.
+    if (!isSessionLive(principal.record.value, user, now, principal.client)) throw sessionEnded();
     const refusal = enrolmentRefusal(principal.client, principal.record.value, user, recovery, method, now);
     if (refusal !== undefined) throw new MfaRequiredError(refusal);
   };
@@ -158,6 +168,26 @@ export async function openEnrolment(
     recheck: judge,
     done: (outcome) => auditEnrolment(deps, principal, method, outcome === 'success' ? 'success' : outcomeOf(outcome), ip),
   };
+}
+
+/** What an enrolment whose session ended on its way is refused with: as a token of an ended session is (core/user-tokens.ts). */
+export function sessionEnded(): UnauthorizedError {
+  return new UnauthorizedError('The session of this user access token has ended');
+}
+
+/**
+ * Whether the principal's session still works, its record and its user read
+ * now: for an enrolment that writes a record other than the user's, after
+ * that write, to undo it if a change ended the session meanwhile.
+ */
+export async function sessionStillLive(deps: Deps, principal: UserPrincipal): Promise<boolean> {
+  try {
+    await loadLiveSession(deps, principal.client, principal.record.value.session_id);
+    return true;
+  } catch (error) {
+    if (error instanceof SessionNotFoundError) return false;
+    throw error;
+  }
 }
 
 /** Runs `write` as an enrolment that `gate` opened: audits its outcome, success or not. */

@@ -24,7 +24,7 @@ import { ConflictError, InvalidCredentialsError, LockedError, MfaRequiredError, 
 import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, keyedHash, randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
-import { enrolled, openEnrolment } from './factor-enrolment.js';
+import { enrolled, openEnrolment, sessionEnded, sessionStillLive } from './factor-enrolment.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { unknownSubject } from './attempts.js';
 import { emitAudit } from './audit.js';
@@ -148,13 +148,33 @@ async function storeNewSet(deps: Deps, principal: UserPrincipal): Promise<string
   for (let attempt = 1; ; attempt++) {
     const current = await deps.store.get<RecoveryCodeSet>(key);
     try {
-      await deps.store.put(key, set, { expectVersion: current?.version ?? null });
+      const version = await deps.store.put(key, set, { expectVersion: current?.version ?? null });
+      // The set is not the user's record, so no write of the user could refuse it: ask the session now.
+      if (!(await sessionStillLive(deps, principal))) {
+        await putBack(deps, key, version, current);
+        throw sessionEnded();
+      }
       return [...codes];
     } catch (error) {
       // A concurrent use or regeneration wrote first: this set still replaces whatever is there now.
       if (!(error instanceof ConflictError)) throw error;
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The recovery codes are being changed by other requests; retry');
     }
+  }
+}
+
+/**
+ * Undoes a new set whose session ended on its way: the set it replaced
+ * (or none) is put back, unless something wrote the record since (another
+ * generation or a removal, which is then what stands). No one has seen the
+ * new codes yet, so none of them can have been used.
+ */
+async function putBack(deps: Deps, key: string, writtenVersion: number, replaced: StoredRecord<RecoveryCodeSet> | undefined): Promise<void> {
+  try {
+    if (replaced) await deps.store.put(key, replaced.value, { expectVersion: writtenVersion });
+    else await deps.store.delete(key, { expectVersion: writtenVersion });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
   }
 }
 
