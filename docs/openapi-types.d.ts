@@ -115,7 +115,7 @@ export interface paths {
         };
         /** Get a user by id */
         get: operations["users-get"];
-        /** Change email, phone number, username, name or status (a changed contact becomes unverified; Disabled ends every session) */
+        /** Change email, phone number, username, name or status (a changed contact becomes unverified; a verified one replaced, or Disabled, ends every session) */
         put: operations["users-update"];
         post?: never;
         /** Delete a user; ends all the user's sessions */

@@ -256,7 +256,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/cis/v1/users/{user_id}',
     auth: 'client',
     tag: 'Users',
-    summary: 'Change email, phone number, username, name or status (a changed contact becomes unverified; Disabled ends every session)',
+    summary: 'Change email, phone number, username, name or status (a changed contact becomes unverified; a verified one replaced, or Disabled, ends every session)',
     params: 'UserIdParams',
     body: 'UpdateUserRequest',
     success: { status: 200, description: 'The updated user: every field sent was applied', schema: 'UserResult' },

@@ -475,10 +475,25 @@ function withStatus(user: UserRecord, status: UserRecord['status'], now: number)
 }
 
 /**
+ * A verified contact replaced is a factor removed (core/mfa.ts: a verified
+ * email and a verified phone are factor classes of their own): every session
+ * of the user ends in the write that replaces it, logins in flight included,
+ * as for any factor removal (core/factor-removal.ts). The case that matters:
+ * the owner gets their number back after a SIM swap, or their address after
+ * losing the mailbox, and the sessions proved with it must not outlive it.
+ * An unverified contact proved nothing, so replacing it ends nothing.
+ */
+function endSessionsOfReplacedContact(before: UserRecord, after: UserRecord): UserRecord {
+  const lost = (before.email_verified && after.email !== before.email) || (before.phone_number_verified && after.phone_number !== before.phone_number);
+  return lost ? withCredentialsChanged(after) : after;
+}
+
+/**
  * `PUT /cis/v1/users/{user_id}`: changes contacts, username, name or status.
- * A changed contact becomes unverified. New values are claimed first (409 if
- * taken), the user is written on the version read, and only then are old
- * values released.
+ * A changed contact becomes unverified, and a verified one replaced ends the
+ * user's sessions (endSessionsOfReplacedContact). New values are claimed first
+ * (409 if taken), the user is written on the version read, and only then are
+ * old values released.
  */
 export async function updateUser(deps: Deps, userId: string, changes: UpdateUserInput, clientId: string | null = null): Promise<UserView> {
   for (let attempt = 1; ; attempt++) {
@@ -500,6 +515,7 @@ export async function updateUser(deps: Deps, userId: string, changes: UpdateUser
     }
     if (changes.username !== undefined) next.username = changes.username.trim();
     if (changes.name !== undefined) next.name = changes.name;
+    next = endSessionsOfReplacedContact(current, next);
 
     const claimed: Array<[ClaimKind, string]> = [];
     const released: Array<[ClaimKind, string]> = [];

@@ -105,6 +105,38 @@ describe('a factor removed', () => {
   });
 });
 
+describe('a verified contact replaced: the email or phone factor it was is lost', () => {
+  // A verified contact is a factor class of its own (core/mfa.ts): replacing it removes that factor, as
+  // revoking an app does. The case that matters: the owner gets their number back after a SIM swap.
+  const CONTACTS = [
+    ['phone number', 'sms', { phone_number: '+15551234567', phone_number_verified: true }, { phone_number: '+15557654321' }],
+    ['email', 'eotp', { email: 'ada@example.com', email_verified: true }, { email: 'ada@example.org' }],
+  ] as const;
+
+  it.each(CONTACTS)('replacing a verified %s ends the sessions proved before, logins in flight included', async (_, method, held, replacement) => {
+    const stored = (await t.store.get<UserRecord>(keys.user(user.user_id)))!;
+    await t.store.put(keys.user(user.user_id), { ...stored.value, ...held }, { expectVersion: stored.version });
+    const holder = (await t.store.get<UserRecord>(keys.user(user.user_id)))!.value;
+    const live = await seedAuthentication(t.deps, client, holder, 'pwd');
+    await seedAuthentication(t.deps, client, holder, method, { sessionId: live.session_id });
+    beforeSessionWrite = async () => void (await updateUser({ ...t.deps, store: t.store }, user.user_id, replacement));
+    const inFlight = await seedAuthentication(t.deps, client, holder, 'pwd');
+    for (const session of [live, inFlight]) {
+      expect((await invoke(sessionAuthenticate, { token, body: { session_id: session.session_id } })).body.error_code).toBe('session_not_found');
+    }
+    expect(await sessionWorks(await login(OLD))).toBe(true);
+  });
+
+  it.each(CONTACTS)('replacing an unverified %s removes no factor: the sessions live on', async (_, _method, held, replacement) => {
+    const stored = (await t.store.get<UserRecord>(keys.user(user.user_id)))!;
+    const unverified = Object.fromEntries(Object.entries(held).map(([k, v]) => [k, typeof v === 'boolean' ? false : v]));
+    await t.store.put(keys.user(user.user_id), { ...stored.value, ...unverified }, { expectVersion: stored.version });
+    const live = await login(OLD);
+    await updateUser({ ...t.deps, store: t.store }, user.user_id, { ...replacement, name: { first_name: 'Ada' } });
+    expect(await sessionWorks(live)).toBe(true);
+  });
+});
+
 describe('users stamped before credential versions (sessions_valid_after)', () => {
   it('sessions created before the stamp stay ended, later ones work', async () => {
     const before = await seedAuthentication(t.deps, client, user, 'pwd');
