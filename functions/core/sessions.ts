@@ -13,7 +13,7 @@ import { audited, emitAudit, noteAudit } from './audit.js';
 import { provedUnderCurrentCredentials } from './credential-changes.js';
 import { randomId } from './crypto.js';
 import type { Deps } from './deps.js';
-import { keys, type AuthMethod, type ClientRecord, type SessionRecord, type UserRecord } from './model.js';
+import { keys, type AuthMethod, type ClientRecord, type SessionAuthentication, type SessionRecord, type UserRecord } from './model.js';
 import { afterRefresh, currentRefreshToken, judgeRefreshToken, newLineage, withLineage } from './refresh-tokens.js';
 import { signSessionTokens, type ClaimsRequest, type TokenResponse } from './tokens.js';
 import { findUser, findUserAlongside, type IdentifierType } from './users.js';
@@ -222,6 +222,28 @@ export async function authenticate(
   return audited(deps, 'authentication', known, () => runAuthentication(deps, request, verify));
 }
 
+/**
+ * Authentications kept per method. Every claim and rule reads only the latest
+ * of each method (amr_at, max_age, auth_time, the enrolment window); a few
+ * more keep the record's story readable. Bounded, the record cannot be grown
+ * by repeated step-ups to DynamoDB's 400 KB item limit, past which no
+ * refresh, logout or reuse detection could write it.
+ */
+const AUTHENTICATIONS_KEPT_PER_METHOD = 10;
+
+/** `list` with `added` appended and, of each method, only the latest AUTHENTICATIONS_KEPT_PER_METHOD kept, in order. */
+function withAuthentication(list: readonly SessionAuthentication[], added: SessionAuthentication): SessionAuthentication[] {
+  const all = [...list, added];
+  const seen = new Map<string, number>();
+  const kept: SessionAuthentication[] = [];
+  for (let i = all.length - 1; i >= 0; i--) {
+    const count = (seen.get(all[i]!.method) ?? 0) + 1;
+    seen.set(all[i]!.method, count);
+    if (count <= AUTHENTICATIONS_KEPT_PER_METHOD) kept.push(all[i]!);
+  }
+  return kept.reverse();
+}
+
 async function runAuthentication(
   deps: Deps,
   request: AuthenticateRequest,
@@ -245,7 +267,7 @@ async function runAuthentication(
     const refreshToken = currentRefreshToken(deps, base);
     const next: SessionRecord = {
       ...base,
-      authentications: request.method ? [...base.authentications, { method: request.method, at: now }] : base.authentications,
+      authentications: request.method ? withAuthentication(base.authentications, { method: request.method, at: now }) : base.authentications,
       last_active_at: now,
     };
     const tokens = await signSessionTokens(deps, client, check.user, next, { maxAge: request.maxAge, now, claims: request.claims }).catch(async (error: unknown) => {

@@ -240,3 +240,23 @@ describe('POST /cis/v1/auth/token/refresh', () => {
     expect((await invoke(refresh, { token: await freshToken(), body: {} })).body.error_code).toBe("system_invalid_input");
   });
 });
+
+describe('a session joined again and again', () => {
+  it('keeps a bounded record: the latest 10 authentications of each method, and the same claims', async () => {
+    // Every step-up appends to the session record; unbounded, a caller with one credential could grow it to
+    // DynamoDB's 400 KB item limit, after which no refresh, logout or reuse detection could write it.
+    const first = await seedAuthentication(t.deps, client, user, 'sms');
+    let last = first;
+    for (let i = 0; i < 25; i++) {
+      t.clock.advanceSeconds(1);
+      last = await seedAuthentication(t.deps, client, user, 'pwd', { sessionId: first.session_id });
+    }
+    const session = (await t.store.get<SessionRecord>(keys.session(first.session_id)))!.value;
+    expect(session.authentications.filter((a) => a.method === 'sms')).toHaveLength(1);
+    const passwords = session.authentications.filter((a) => a.method === 'pwd').map((a) => a.at);
+    expect(passwords).toEqual(Array.from({ length: 10 }, (_, i) => t.clock.now() - (9 - i) * 1000));
+    const { payload } = await verifyIdToken(last.id_token);
+    expect(payload.amr).toEqual(['pwd', 'sms', 'mfa']);
+    expect(payload.auth_time).toBe(Math.floor(t.clock.now() / 1000));
+  });
+});
