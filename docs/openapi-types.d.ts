@@ -356,7 +356,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here */
+        /** Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here. Replacing a working one (allow_override) ends every other session of the user */
         post: operations["auth-totp-register"];
         delete?: never;
         options?: never;
@@ -441,7 +441,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once */
+        /** Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once, and replacing one ends every other session of the user */
         post: operations["auth-recovery-codes-generate"];
         delete?: never;
         options?: never;

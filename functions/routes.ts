@@ -459,7 +459,7 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'user',
     tag: 'Authentication',
     summary:
-      "Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here",
+      "Register an authenticator app (TOTP) for the user of the token; pending until a code from it is accepted. The secret is shown only here. Replacing a working one (allow_override) ends every other session of the user",
     body: 'TotpRegisterRequest',
     bodyOptional: true,
     success: { status: 201, description: 'The secret and otpauth URI', schema: 'TotpRegistrationResponse' },
@@ -468,7 +468,7 @@ export const routes: readonly RouteDefinition[] = [
       ...ENROLMENT_ERRORS,
     ],
     capabilities: ['totp-key', 'audit'],
-    table: { read: ['recoveryCodes'], write: ['user'] },
+    table: { read: ['recoveryCodes'], write: ['user', 'session'] },
   },
   {
     name: 'auth-totp-authenticate',
@@ -543,7 +543,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/cis/v1/auth/recovery-codes',
     auth: 'user',
     tag: 'Authentication',
-    summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once',
+    summary: 'Generate 10 single-use recovery codes, shown only here; they replace any earlier set at once, and replacing one ends every other session of the user',
     body: 'RecoveryCodesGenerateRequest',
     bodyOptional: true,
     success: { status: 201, description: 'The new codes', schema: 'RecoveryCodesResponse' },
@@ -556,7 +556,7 @@ export const routes: readonly RouteDefinition[] = [
       ENROLMENT_ERRORS[1]!,
     ],
     capabilities: ['hash-key', 'audit'],
-    table: { write: ['recoveryCodes'] },
+    table: { write: ['recoveryCodes', 'user', 'session'] },
   },
   {
     name: 'auth-recovery-codes-authenticate',

@@ -18,6 +18,8 @@ import { emitAudit } from './audit.js';
 import type { Deps } from './deps.js';
 import { keys, type AuthMethod, type UserRecord } from './model.js';
 import { withCredentialsChanged } from './credential-changes.js';
+import { carrySessionPastChange } from './sessions.js';
+import type { UserPrincipal } from './user-tokens.js';
 import { modifyUser } from './users.js';
 
 /**
@@ -28,6 +30,18 @@ import { modifyUser } from './users.js';
  */
 export function endSessionsOfRemovedFactor(user: UserRecord): UserRecord {
   return withCredentialsChanged(user);
+}
+
+/**
+ * A factor replaced from a session (a working authenticator app, a set of
+ * recovery codes) is a factor removed: `updated`, the user as the write that
+ * moved its credential version on left it, has ended every session proved
+ * with the old factor, a thief's logged in with a leaked seed or code among
+ * them. The session that proved the user's factors and made the replacement
+ * is carried past that change and lives on.
+ */
+export async function keepReplacingSession(deps: Deps, principal: UserPrincipal, updated: UserRecord): Promise<void> {
+  await carrySessionPastChange(deps, principal.record.value.session_id, (updated.credential_version ?? 0) - 1);
 }
 
 /** One `factor_removal` audit event. */

@@ -20,11 +20,12 @@
  * exactly as a wrong code, after the same reads, writes and comparisons.
  */
 import { randomInt } from 'node:crypto';
-import { ConflictError, InvalidCredentialsError, LockedError, MfaRequiredError, ServiceUnavailableError } from '../errors.js';
+import { ConflictError, InvalidCredentialsError, LockedError, MfaRequiredError, ServiceUnavailableError, UserNotFoundError } from '../errors.js';
 import type { StoredRecord } from '../ports.js';
 import { constantTimeEqual, keyedHash, randomId, sha256 } from './crypto.js';
 import type { Deps } from './deps.js';
 import { enrolled, openEnrolment, sessionEnded, sessionStillLive } from './factor-enrolment.js';
+import { endSessionsOfRemovedFactor, keepReplacingSession } from './factor-removal.js';
 import { keys, type ClientRecord, type UserRecord } from './model.js';
 import { unknownSubject } from './attempts.js';
 import { emitAudit } from './audit.js';
@@ -32,7 +33,7 @@ import { reserveRecoveryGuess } from './recovery-guesses.js';
 import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
 import type { UserPrincipal } from './user-tokens.js';
-import type { IdentifierType } from './users.js';
+import { modifyUser, type IdentifierType } from './users.js';
 
 /** Crockford's base32: digits and letters without I, L, O and U. */
 export const RECOVERY_CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -154,6 +155,7 @@ async function storeNewSet(deps: Deps, principal: UserPrincipal): Promise<string
         await putBack(deps, key, version, current);
         throw sessionEnded();
       }
+      if (current) await endSessionsOfReplacedSet(deps, principal);
       return [...codes];
     } catch (error) {
       // A concurrent use or regeneration wrote first: this set still replaces whatever is there now.
@@ -161,6 +163,18 @@ async function storeNewSet(deps: Deps, principal: UserPrincipal): Promise<string
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new ServiceUnavailableError('The recovery codes are being changed by other requests; retry');
     }
   }
+}
+
+/**
+ * A set replaced is a factor removed: every session proved so far ends (a
+ * login that used an old code wrote its session under the credential version
+ * it read before this, as its use of the code came before the new set), and
+ * the session that replaced it is carried past the change.
+ */
+async function endSessionsOfReplacedSet(deps: Deps, principal: UserPrincipal): Promise<void> {
+  const updated = await modifyUser(deps, principal.user.user_id, (current, now) => endSessionsOfRemovedFactor({ ...current, updated_at: now }));
+  if (!updated) throw new UserNotFoundError();
+  await keepReplacingSession(deps, principal, updated);
 }
 
 /**

@@ -357,6 +357,30 @@ export async function logoutSession(deps: Deps, client: ClientRecord, sessionId:
   );
 }
 
+/**
+ * Carries the session that replaced a factor past the credential change the
+ * replacement made (core/credential-changes.ts): that change moved the
+ * user's credential version from `from` on by one and so ended every
+ * session, the thief's proved with the old factor among them; the session
+ * that proved the user's factors and made the change is restamped under the
+ * new version, with a conditional write. Nothing is restamped once anything
+ * else has moved it off `from` or ended it (a logout, a later change), so no
+ * ended session comes back.
+ */
+export async function carrySessionPastChange(deps: Deps, sessionId: string, from: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const record = await deps.store.get<SessionRecord>(keys.session(sessionId));
+    if (!record || record.value.ended_at !== undefined || (record.value.credential_version ?? 0) !== from) return;
+    const next: SessionRecord = { ...record.value, credential_version: from + 1 };
+    try {
+      await deps.store.put(keys.session(sessionId), next, { expectVersion: record.version, expiresAt: ttlOf(next), owner: ownerOf(next) });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /** Ends a session with one conditional write, retrying if it changed meanwhile. */
 export async function endSession(
   deps: Deps,

@@ -20,6 +20,7 @@ import { giveBackAttempt, reserveAttempt, unknownSubject, type AttemptPolicy } f
 import { audited, auditLockout } from './audit.js';
 import { constantTimeEqual, randomId } from './crypto.js';
 import { enrolled, openEnrolment } from './factor-enrolment.js';
+import { endSessionsOfRemovedFactor, keepReplacingSession } from './factor-removal.js';
 import type { UserPrincipal } from './user-tokens.js';
 import type { Deps } from './deps.js';
 import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './model.js';
@@ -123,16 +124,33 @@ export async function registerTotp(
   input: TotpRegisterInput = {},
   recheck: (user: UserRecord, now: number) => void = () => {},
 ): Promise<TotpRegistration> {
+  return (await storeTotp(deps, userId, input, recheck)).registration;
+}
+
+/**
+ * registerTotp, saying whether a working app was replaced: that is a factor
+ * removed, so the same write ends every session proved so far
+ * (core/factor-removal.ts); a pending one proved nothing and ends nothing.
+ */
+async function storeTotp(
+  deps: Deps,
+  userId: string,
+  input: TotpRegisterInput,
+  recheck: (user: UserRecord, now: number) => void,
+): Promise<{ registration: TotpRegistration; user: UserRecord; replaced: boolean }> {
   const secret = generateSecret({ length: TOTP_SECRET_BYTES });
   const sealed_secret = sealTotpSeed(deps, secret);
   const id = randomId();
+  let replaced = false;
   const user = await modifyUser(deps, userId, (current, now) => {
     recheck(current, now);
-    if (isTotpActive(current.totp) && input.allow_override !== true) throw new TotpAlreadyConfiguredError();
-    return { ...current, totp: { id, sealed_secret, created_at: now }, updated_at: now };
+    replaced = isTotpActive(current.totp);
+    if (replaced && input.allow_override !== true) throw new TotpAlreadyConfiguredError();
+    const next: UserRecord = { ...current, totp: { id, sealed_secret, created_at: now }, updated_at: now };
+    return replaced ? endSessionsOfRemovedFactor(next) : next;
   });
   if (!user) throw new UserNotFoundError();
-  return { secret, uri: totpUri(deps.settings.appName, input.label ?? totpAccountName(user), secret) };
+  return { registration: { secret, uri: totpUri(deps.settings.appName, input.label ?? totpAccountName(user), secret) }, user, replaced };
 }
 
 /**
@@ -141,7 +159,11 @@ export async function registerTotp(
  */
 export async function registerTotpForSession(deps: Deps, principal: UserPrincipal, input: TotpRegisterInput = {}): Promise<TotpRegistration> {
   const gate = await openEnrolment(deps, principal, 'otp', input.client_attributes);
-  return enrolled(gate, () => registerTotp(deps, principal.user.user_id, input, gate.recheck));
+  return enrolled(gate, async () => {
+    const stored = await storeTotp(deps, principal.user.user_id, input, gate.recheck);
+    if (stored.replaced) await keepReplacingSession(deps, principal, stored.user);
+    return stored.registration;
+  });
 }
 
 // ---- authentication ----------------------------------------------------------

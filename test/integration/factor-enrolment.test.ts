@@ -12,6 +12,7 @@ import type { RecoveryCodeSet } from '../../functions/core/recovery-codes.js';
 import { totpCodeForStep, totpStep } from '../../functions/core/totp.js';
 import { createUserPassword } from '../../functions/core/user-passwords.js';
 import { handler as recoveryAuthenticate } from '../../functions/handlers/auth-recovery-codes-authenticate.js';
+import { handler as sessionAuthenticate } from '../../functions/handlers/auth-session.js';
 import { handler as recoveryGenerate } from '../../functions/handlers/auth-recovery-codes-generate.js';
 import { handler as totpAuthenticate } from '../../functions/handlers/auth-totp-authenticate.js';
 import { handler as totpRegister } from '../../functions/handlers/auth-totp-register.js';
@@ -136,6 +137,48 @@ describe('the attack: only the password of a user with an authenticator app', ()
     const refused = auditOf('factor_enrolment').filter((e) => e.outcome === 'auth_mfa_required');
     expect(refused.map((e) => e.method).sort()).toEqual(['otp', 'recovery_code', 'webauthn']);
     for (const e of refused) expect(e).toMatchObject({ user_id: victim.user_id, client_id: client.client_id, amr: ['pwd'] });
+  });
+});
+
+describe('replacing a factor ends the sessions proved with the old one, but not the session replacing it', () => {
+  // A thief who logged in with a leaked authenticator seed (or a recovery code) keeps a session: when the owner
+  // replaces the app or the codes, that session must end as it would had the owner removed them.
+  const live = async (session: { session_id: string }) => (await invoke(sessionAuthenticate, { token: clientToken, body: { session_id: session.session_id } })).status;
+
+  it("allow_override on a working authenticator app: the thief's session ends, the owner's lives on and can enrol again", async () => {
+    const victim = await userWithPassword();
+    await activeTotp(victim);
+    const thief = await sessionWith(await stored(victim), ['pwd', 'otp']);
+    const owner = await sessionWith(await stored(victim), ['pwd', 'otp']);
+    expect((await registerTotp(owner.access_token, { allow_override: true })).status).toBe(201);
+    expect(await live(thief)).toBe(400);
+    expect(await live(owner)).toBe(200);
+    expect((await generateCodes(owner.access_token)).status).toBe(201);
+  });
+
+  it("a new set of recovery codes replacing one: the session that used an old code ends, the owner's lives on", async () => {
+    const victim = await userWithPassword({ phone_number: '+15551234567', phone_number_verified: true });
+    const owner = await sessionWith(victim, ['pwd', 'sms']);
+    const first = await generateCodes(owner.access_token);
+    expect(first.status).toBe(201);
+    const thief = await invoke(recoveryAuthenticate, { token: clientToken, body: { identifier_type: 'user_id', identifier: victim.user_id, code: first.body.codes[0] } });
+    expect(thief.status).toBe(200);
+    expect((await generateCodes(owner.access_token)).status).toBe(201);
+    expect(await live(thief.body)).toBe(400);
+    expect(await live(owner)).toBe(200);
+  });
+
+  it('nothing is replaced, nothing ends: a pending app replaced, a first set of codes', async () => {
+    const user = await userWithPassword();
+    const bystander = await sessionWith(user, ['pwd']);
+    const session = await sessionWith(user, ['pwd']);
+    expect((await registerTotp(session.access_token)).status).toBe(201);
+    expect((await registerTotp(session.access_token)).status).toBe(201); // the pending one, replaced
+    expect(await live(bystander)).toBe(200);
+    const other = await userWithPassword({ phone_number: '+15557654321', phone_number_verified: true });
+    const otherBystander = await sessionWith(other, ['pwd']);
+    expect((await generateCodes((await sessionWith(other, ['pwd', 'sms'])).access_token)).status).toBe(201);
+    expect(await live(otherBystander)).toBe(200);
   });
 });
 
