@@ -146,17 +146,22 @@ async function storeNewSet(deps: Deps, principal: UserPrincipal): Promise<string
     codes: [...codes].map((code) => ({ hash: hashCode(deps, user.user_id, normalizeRecoveryCode(code)!) })),
   };
   const key = keys.recoveryCodes(user.user_id);
+  const { version, replaced } = await putSet(deps, key, set);
+  // The set is not the user's record, so no write of the user could refuse it: ask the session now.
+  if (!(await sessionStillLive(deps, principal))) {
+    await putBack(deps, key, version, replaced);
+    throw sessionEnded();
+  }
+  if (replaced) await endSessionsOfReplacedSet(deps, principal);
+  return [...codes];
+}
+
+/** Writes `set` over whatever set is stored now; the version written, and the set it replaced. */
+async function putSet(deps: Deps, key: string, set: RecoveryCodeSet): Promise<{ version: number; replaced: StoredRecord<RecoveryCodeSet> | undefined }> {
   for (let attempt = 1; ; attempt++) {
     const current = await deps.store.get<RecoveryCodeSet>(key);
     try {
-      const version = await deps.store.put(key, set, { expectVersion: current?.version ?? null });
-      // The set is not the user's record, so no write of the user could refuse it: ask the session now.
-      if (!(await sessionStillLive(deps, principal))) {
-        await putBack(deps, key, version, current);
-        throw sessionEnded();
-      }
-      if (current) await endSessionsOfReplacedSet(deps, principal);
-      return [...codes];
+      return { version: await deps.store.put(key, set, { expectVersion: current?.version ?? null }), replaced: current };
     } catch (error) {
       // A concurrent use or regeneration wrote first: this set still replaces whatever is there now.
       if (!(error instanceof ConflictError)) throw error;
