@@ -27,7 +27,7 @@ import { keys, type ClientRecord, type TotpRecord, type UserRecord } from './mod
 import { openTotpSeed, sealTotpSeed } from './totp-seal.js';
 import { authenticate, findUserJoining, revertOwnWrite, type ClientAttributes, type CredentialCheck } from './sessions.js';
 import type { ClaimsRequest, TokenResponse } from './tokens.js';
-import { modifyUser, type IdentifierType } from './users.js';
+import { modifyUser, NO_USER, type IdentifierType } from './users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -209,12 +209,6 @@ async function checkAndAuthenticateTotp(deps: Deps, client: ClientRecord, input:
   );
 }
 
-/**
- * Where a guess at an identifier naming no one reads, as a user's guess reads
- * the user: a key no user has (`~` is never in a user id).
- */
-const NOBODY = keys.user('~nobody');
-
 /** A seed sealed under the current TOTP key, opened for a guess that has no authenticator to check: never accepted. */
 let decoy: { keyring: Deps['totpKeys']; sealed: string } | undefined;
 function decoySealedSeed(deps: Pick<Deps, 'totpKeys'>): string {
@@ -238,7 +232,7 @@ async function checkTotp(deps: Deps, attemptsKey: string, userId: string | undef
     return userId === undefined ? lockedError(TOTP_LOCK_MS) : auditLockout(deps, userId, lockedError(TOTP_LOCK_MS));
   };
 
-  const record = await deps.store.get<UserRecord>(userId === undefined ? NOBODY : keys.user(userId));
+  const record = await deps.store.get<UserRecord>(userId === undefined ? NO_USER : keys.user(userId));
   const user = userId === undefined ? undefined : record?.value;
   const usable = record && user && user.status === 'Active' && user.totp ? { record, user, totp: user.totp } : undefined;
   const now = deps.clock.now();

@@ -96,8 +96,8 @@ export function normalizeIdentifier(type: IdentifierType, identifier: string): s
   return identifier.trim();
 }
 
-/** A user key no user ever has (user ids are never empty): read where no claim names a user. */
-const NO_USER = keys.user('');
+/** A user key no user ever has (user ids are never empty): read where no user is named, as a named one is read. */
+export const NO_USER = keys.user('');
 
 /**
  * Finds a user by any identifier; `undefined` when there is none. A claim
