@@ -12,14 +12,17 @@
  */
 let recording: string[] | undefined;
 
-/** node:crypto with every function wrapped to note its name (and its algorithm, when the first argument names one). */
+/** The functions whose first argument is an algorithm's name, noted with it; no other argument is ever noted (scrypt's first is the password). */
+const NAMED_BY_ALGORITHM = new Set(['createHash', 'createHmac', 'createCipheriv', 'createDecipheriv', 'hkdf', 'hkdfSync', 'createSign', 'createVerify']);
+
+/** node:crypto with every function wrapped to note its name (and its algorithm, for NAMED_BY_ALGORITHM). */
 export function tracedCrypto<T extends Record<string, unknown>>(real: T): T {
   const traced: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(real)) {
     traced[name] =
       typeof value === 'function' && /^[a-z]/.test(name)
         ? function (this: unknown, ...args: unknown[]) {
-            recording?.push(typeof args[0] === 'string' ? `${name} ${args[0]}` : name);
+            recording?.push(NAMED_BY_ALGORITHM.has(name) && typeof args[0] === 'string' ? `${name} ${args[0]}` : name);
             return (value as (...a: unknown[]) => unknown).apply(this, args);
           }
         : value;
