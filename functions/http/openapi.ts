@@ -67,7 +67,7 @@ function operation(route: RouteDefinition): JsonSchema {
   if (route.body || route.params) errors.push({ status: 400, code: 'system_invalid_input', when: `invalid JSON, wrong types, missing fields, strings over their limits or a body over ${LIMITS.bodyBytes} bytes` });
   if (route.auth === 'client') errors.push({ status: 401, code: 'unauthorized', when: 'missing, malformed, expired, wrongly signed or foreign client access token' });
   if (route.auth === 'user') {
-    errors.push({ status: 401, code: 'unauthorized', when: 'missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user)' });
+    errors.push({ status: 401, code: 'unauthorized', when: 'missing, malformed, expired or wrongly signed user access token, a client token, or a token whose session has ended (logout, expiry, disabled user, or a credential change while the call ran; nothing is stored)' });
   }
   if (route.name !== 'openapi') errors.push({ status: 503, code: 'service_unavailable', when: 'a dependency failed; nothing was changed; see Retry-After' });
   const byStatus = new Map<number, string[]>();
